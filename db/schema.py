@@ -1,0 +1,168 @@
+"""Database schema, created and upgraded by numbered migrations (``PRAGMA user_version``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+
+_V1 = """
+CREATE TABLE works (
+    id INTEGER PRIMARY KEY,
+    pmid TEXT,
+    doi TEXT,
+    pmcid TEXT,
+    title TEXT NOT NULL,
+    title_key TEXT,
+    abstract TEXT,
+    abstract_html TEXT,
+    authors TEXT NOT NULL DEFAULT '[]',
+    journal TEXT,
+    journal_abbrev TEXT,
+    issn TEXT,
+    volume TEXT,
+    issue TEXT,
+    pages TEXT,
+    pub_date TEXT,
+    publication_types TEXT NOT NULL DEFAULT '[]',
+    mesh TEXT NOT NULL DEFAULT '[]',
+    keywords TEXT NOT NULL DEFAULT '[]',
+    language TEXT,
+    links TEXT NOT NULL DEFAULT '[]',
+    url TEXT,
+    revised TEXT,
+    merged_into INTEGER REFERENCES works(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX works_pmid ON works(pmid) WHERE pmid IS NOT NULL;
+CREATE INDEX works_doi ON works(doi) WHERE doi IS NOT NULL;
+CREATE INDEX works_pmcid ON works(pmcid) WHERE pmcid IS NOT NULL;
+CREATE INDEX works_title_key ON works(title_key);
+
+-- One row per (source, source id): which source saw which work, and what it said.
+CREATE TABLE sightings (
+    id INTEGER PRIMARY KEY,
+    work_id INTEGER NOT NULL REFERENCES works(id),
+    source TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (source, source_id)
+);
+CREATE INDEX sightings_work ON sightings(work_id);
+
+-- Blocking keys for fuzzy duplicate search: candidates share at least one key.
+CREATE TABLE work_blocks (
+    key TEXT NOT NULL,
+    work_id INTEGER NOT NULL REFERENCES works(id),
+    PRIMARY KEY (key, work_id)
+) WITHOUT ROWID;
+CREATE INDEX work_blocks_work ON work_blocks(work_id);
+
+CREATE TABLE crawl_runs (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    topic TEXT,
+    window_start TEXT,
+    window_end TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL DEFAULT 'running',
+    requests INTEGER NOT NULL DEFAULT 0,
+    fetched INTEGER NOT NULL DEFAULT 0,
+    new INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+
+-- Where each (source, topic, kind) crawl has got to; moves only after a window committed.
+CREATE TABLE checkpoints (
+    source TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    watermark TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (source, topic, kind)
+);
+
+CREATE TABLE possible_duplicates (
+    id INTEGER PRIMARY KEY,
+    work_id INTEGER NOT NULL REFERENCES works(id),
+    other_id INTEGER NOT NULL REFERENCES works(id),
+    score REAL NOT NULL,
+    reason TEXT,
+    status TEXT NOT NULL DEFAULT 'open',
+    created_at TEXT NOT NULL,
+    decided_at TEXT,
+    UNIQUE (work_id, other_id)
+);
+
+-- Every merge of two stored works, with the sightings it moved, so it can be undone.
+CREATE TABLE merges (
+    id INTEGER PRIMARY KEY,
+    kept_id INTEGER NOT NULL REFERENCES works(id),
+    merged_id INTEGER NOT NULL REFERENCES works(id),
+    sighting_ids TEXT NOT NULL,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    undone_at TEXT
+);
+
+-- Per-feed polling state: conditional GET validators, failures, backoff.
+CREATE TABLE feeds (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    last_status INTEGER,
+    last_checked TEXT,
+    last_success TEXT,
+    last_error TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    failing_since TEXT,
+    next_poll_at TEXT
+);
+
+-- Related but distinct works, e.g. a preprint and its journal version.
+CREATE TABLE work_relations (
+    work_id INTEGER NOT NULL REFERENCES works(id),
+    other_id INTEGER NOT NULL REFERENCES works(id),
+    relation TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (work_id, other_id, relation)
+);
+"""
+
+# Each entry upgrades the schema by one version; append, never edit a shipped one.
+MIGRATIONS: list[str] = [_V1]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply pending migrations, each in one transaction; returns the schema version."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        try:
+            db.conn.executescript(f"BEGIN;\n{script};\nPRAGMA user_version = {number};\nCOMMIT;")
+        except Exception:
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            raise
+    return len(MIGRATIONS)
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) a litmon database: WAL journal, foreign keys on, migrated."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.execute("PRAGMA synchronous = NORMAL")
+    migrate(db)
+    return db

@@ -1,0 +1,160 @@
+"""Loading ``litmon.toml``: typed settings, environment overrides, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config" / "litmon.toml"
+NCBI_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who has to fix the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    query: str
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NcbiSettings:
+    email: str = ""
+    tool: str = "litmon"
+    api_key: str = field(default="", repr=False)
+    eutils_url: str = NCBI_EUTILS_URL
+    batch_size: int = 200
+    timeout: float = 60.0
+    max_retries: int = 6
+    lookback_days: int = 30
+    overlap_days: int = 3
+    refresh_days: int = 7
+
+    @property
+    def requests_per_second(self) -> float:
+        """NCBI's published limit: 3 requests/s per client, 10 with an API key."""
+        return 10.0 if self.api_key else 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    source: Path | None  # the file it came from, None for built-in defaults
+    db_path: Path = Path("litmon.db")
+    ncbi: NcbiSettings = NcbiSettings()
+    topics: dict[str, Topic] = field(default_factory=dict)
+    feeds_file: Path | None = None
+    contact: str = ""  # who to tell about a misbehaving crawler: goes into the User-Agent
+
+    @property
+    def user_agent(self) -> str:
+        contact = self.contact or self.ncbi.email
+        return f"litmon/0.1 (+mailto:{contact})" if contact else "litmon/0.1"
+
+
+# key -> (type, check, description of a valid value)
+_NCBI_KEYS: dict[str, tuple[type, Any, str]] = {
+    "email": (str, None, "an email address"),
+    "tool": (str, lambda v: v.strip() != "", "a non-empty tool name"),
+    "api_key": (str, None, "an NCBI API key"),
+    "eutils_url": (str, lambda v: v.startswith(("http://", "https://")), "an http(s) URL"),
+    "batch_size": (int, lambda v: 1 <= v <= 10_000, "an integer from 1 to 10000"),
+    "timeout": (float, lambda v: v > 0, "a positive number of seconds"),
+    "max_retries": (int, lambda v: 0 <= v <= 20, "an integer from 0 to 20"),
+    "lookback_days": (int, lambda v: v >= 1, "a whole number of days >= 1"),
+    "overlap_days": (int, lambda v: v >= 0, "a whole number of days >= 0"),
+    "refresh_days": (int, lambda v: v >= 1, "a whole number of days >= 1"),
+}
+
+
+def load_config(
+    path: str | os.PathLike | None = None, env: Mapping[str, str] = os.environ
+) -> Config:
+    """Read the config file (``path``, else ``$LITMON_CONFIG``, else the shipped one)."""
+    chosen = Path(path or env.get("LITMON_CONFIG") or SHIPPED_CONFIG)
+    try:
+        with chosen.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {chosen}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
+    return _build(data, chosen, env)
+
+
+def _build(data: dict, source: Path, env: Mapping[str, str]) -> Config:
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(f"{source}: {key}: {message}")
+
+    _only_keys(data, {"database", "ncbi", "feeds", "topics", "contact"}, "", fail)
+    database = _table(data, "database", fail)
+    _only_keys(database, {"path"}, "database.", fail)
+    db_path = env.get("LITMON_DB") or database.get("path", "litmon.db")
+    if not isinstance(db_path, str) or not db_path:
+        raise fail("database.path", "must be a file path")
+
+    ncbi_table = _table(data, "ncbi", fail)
+    _only_keys(ncbi_table, set(_NCBI_KEYS), "ncbi.", fail)
+    ncbi_values = {}
+    for key, (kind, check, wanted) in _NCBI_KEYS.items():
+        if key not in ncbi_table:
+            continue
+        value = ncbi_table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool) or (check and not check(value)):
+            raise fail(f"ncbi.{key}", f"must be {wanted}, got {value!r}")
+        ncbi_values[key] = value
+    for key, var in (("email", "NCBI_EMAIL"), ("api_key", "NCBI_API_KEY")):
+        if env.get(var):
+            ncbi_values[key] = env[var]
+    if env.get("LITMON_EUTILS_URL"):
+        ncbi_values["eutils_url"] = env["LITMON_EUTILS_URL"]
+    url = ncbi_values.get("eutils_url", NCBI_EUTILS_URL)
+    ncbi_values["eutils_url"] = url if url.endswith("/") else url + "/"
+
+    topics = {}
+    for name, table in _table(data, "topics", fail).items():
+        if not isinstance(table, dict):
+            raise fail(f"topics.{name}", "must be a table with a 'query' key")
+        _only_keys(table, {"query", "title"}, f"topics.{name}.", fail)
+        query = table.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise fail(f"topics.{name}.query", "must be a non-empty Entrez query string")
+        topics[name] = Topic(name=name, query=" ".join(query.split()), title=table.get("title", ""))
+
+    feeds = _table(data, "feeds", fail)
+    _only_keys(feeds, {"file"}, "feeds.", fail)
+    feeds_file = feeds.get("file")
+    contact = data.get("contact", "")
+    if not isinstance(contact, str):
+        raise fail("contact", "must be an email address or URL")
+    return Config(
+        source=source,
+        db_path=Path(db_path),
+        ncbi=NcbiSettings(**ncbi_values),
+        topics=topics,
+        feeds_file=(source.parent / feeds_file) if feeds_file else None,
+        contact=contact,
+    )
+
+
+def _table(data: dict, key: str, fail: Any) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise fail(key, "must be a table")
+    return value
+
+
+def _only_keys(table: dict, allowed: set[str], prefix: str, fail: Any) -> None:
+    for key in table:
+        if key not in allowed:
+            raise fail(
+                f"{prefix}{key}", f"unknown key (expected one of: {', '.join(sorted(allowed))})"
+            )

@@ -1,0 +1,226 @@
+"""NCBI E-utilities client: esearch and efetch for PubMed, paced, retried, streamed.
+
+Bio.Entrez reads the (small) esearch results. Requests go through our own loop rather than
+Bio.Entrez's: it retries a 429 at once without honouring Retry-After, paces only within one
+process without a lock, and ``Entrez.read`` would hold a whole efetch response in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from Bio import Entrez
+
+from crawler.config import NcbiSettings
+from crawler.pubmed_xml import PubMedXMLError, iter_records
+from crawler.ratelimit import RateLimiter, shared_limiter
+from db.records import Record
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# PubMed's esearch hands out at most this many ids for one query.
+ESEARCH_MAX_IDS = 9_999
+_LONGEST_WAIT = 600.0  # a Retry-After beyond this fails the request instead of stalling cron
+_BACKOFF_CAP = 120.0
+
+
+class EntrezError(Exception):
+    """E-utilities did not give a usable answer, after retries where retrying made sense."""
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    count: int
+    ids: list[str]
+    webenv: str | None
+    query_key: str | None
+
+
+class EntrezClient:
+    """PubMed esearch/efetch with NCBI's etiquette: tool/email on every request, rate limit,
+    exponential backoff with jitter on timeouts, connection errors, 429 and 5xx."""
+
+    def __init__(
+        self,
+        settings: NcbiSettings,
+        *,
+        session: requests.Session | None = None,
+        limiter: RateLimiter | None = None,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("User-Agent", f"{settings.tool}/0.1 (litmon)")
+        host = urlsplit(settings.eutils_url).netloc
+        self.limiter = limiter or shared_limiter(host, settings.requests_per_second)
+        self.backoff = backoff
+        self._sleep = sleep
+        self.requests_sent = 0
+
+    def esearch(
+        self,
+        term: str,
+        *,
+        retmax: int = ESEARCH_MAX_IDS,
+        usehistory: bool = True,
+        datetype: str | None = None,
+        mindate: str | None = None,
+        maxdate: str | None = None,
+    ) -> SearchResult:
+        params = {"db": "pubmed", "term": term, "retmax": str(retmax), "retmode": "xml"}
+        if usehistory:
+            params["usehistory"] = "y"
+        if datetype:
+            params.update(datetype=datetype, mindate=mindate or "", maxdate=maxdate or "")
+        method = "POST" if len(term) > 1500 else "GET"
+        return self._call("esearch.fcgi", params, method, _read_search)
+
+    def efetch_ids(self, ids: Sequence[str]) -> list[Record]:
+        """Fetch PubMed records by PMID (POST, as NCBI asks for long id lists)."""
+        params = {"db": "pubmed", "retmode": "xml", "id": ",".join(ids)}
+        return self._call("efetch.fcgi", params, "POST", _read_records)
+
+    def efetch_history(
+        self, webenv: str, query_key: str, retstart: int, retmax: int
+    ) -> list[Record]:
+        """Fetch a slice of an esearch result kept on NCBI's history server."""
+        params = {
+            "db": "pubmed",
+            "retmode": "xml",
+            "WebEnv": webenv,
+            "query_key": query_key,
+            "retstart": str(retstart),
+            "retmax": str(retmax),
+        }
+        return self._call("efetch.fcgi", params, "GET", _read_records)
+
+    def _call(
+        self,
+        endpoint: str,
+        params: dict[str, str],
+        method: str,
+        read: Callable[[requests.Response], T],
+    ) -> T:
+        params = {**params, "tool": self.settings.tool}
+        if self.settings.email:
+            params["email"] = self.settings.email
+        if self.settings.api_key:
+            params["api_key"] = self.settings.api_key
+        url = self.settings.eutils_url + endpoint
+        attempts = self.settings.max_retries + 1
+        for attempt in range(attempts):
+            try:
+                return self._attempt(url, params, method, read)
+            except _Retryable as problem:
+                if attempt + 1 == attempts:
+                    raise EntrezError(
+                        f"{endpoint}: gave up after {attempts} attempts: {problem}"
+                    ) from None
+                delay = self._delay(attempt, problem.retry_after)
+                log.warning("%s: %s; retrying in %.1fs", endpoint, problem, delay)
+                if problem.retry_after is not None:
+                    self.limiter.hold_off(delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _attempt(
+        self,
+        url: str,
+        params: dict[str, str],
+        method: str,
+        read: Callable[[requests.Response], T],
+    ) -> T:
+        self.limiter.wait()
+        self.requests_sent += 1
+        data = params if method == "POST" else None
+        query = None if method == "POST" else params
+        timeout = (min(10.0, self.settings.timeout), self.settings.timeout)
+        try:
+            with self.session.request(
+                method, url, params=query, data=data, timeout=timeout, stream=True
+            ) as response:
+                _check_status(response)
+                return read(response)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise _Retryable(f"network error: {type(exc).__name__}") from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise _Retryable(f"response cut off: {type(exc).__name__}") from None
+        except PubMedXMLError as exc:
+            raise _Retryable(f"bad XML: {exc}") from None
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            if retry_after > _LONGEST_WAIT:
+                raise EntrezError(f"server asked to wait {retry_after:.0f}s (Retry-After)")
+            return retry_after
+        return min(_BACKOFF_CAP, self.backoff * 2**attempt) * random.uniform(0.5, 1.5)
+
+
+def _check_status(response: requests.Response) -> None:
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise _Retryable(f"HTTP {status}", _retry_after(response.headers.get("Retry-After")))
+    if status >= 400:
+        snippet = response.text[:200].strip().replace("\n", " ")
+        raise EntrezError(f"HTTP {status} from {urlsplit(response.url).path}: {snippet}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds: either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _read_records(response: requests.Response) -> list[Record]:
+    response.raw.decode_content = True
+    return list(iter_records(response.raw))
+
+
+def _read_search(response: requests.Response) -> SearchResult:
+    body = response.content
+    head = body[:2048]
+    if b"<eSearchResult" not in head or b"<!ENTITY" in head:
+        if b"<html" in head.lower() or b"<!doctype html" in head.lower():
+            raise _Retryable("expected esearch XML, got an HTML page")
+        raise _Retryable("expected esearch XML, got something else")
+    try:
+        result = Entrez.read(io.BytesIO(body))
+    except RuntimeError as exc:  # esearch's own <ERROR> element
+        raise EntrezError(f"esearch refused the query: {exc}") from None
+    except Exception as exc:  # Bio.Entrez raises several types for broken XML
+        raise _Retryable(f"unreadable esearch XML: {exc}") from None
+    return SearchResult(
+        count=int(result["Count"]),
+        ids=[str(pmid) for pmid in result.get("IdList", [])],
+        webenv=str(result["WebEnv"]) if "WebEnv" in result else None,
+        query_key=str(result["QueryKey"]) if "QueryKey" in result else None,
+    )

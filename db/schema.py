@@ -138,8 +138,14 @@ CREATE TABLE work_relations (
 );
 """
 
+# Feeds: the configured URL that a feed's stored URL (moved by permanent redirects) came from,
+# so editing the URL in feeds.toml takes effect while redirects are remembered.
+_V2_FEED_CONFIG_URL = """
+ALTER TABLE feeds ADD COLUMN config_url TEXT;
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2_FEED_CONFIG_URL]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -1,0 +1,48 @@
+"""Reading works out: one dict per live work, with its sightings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import sqlite_utils
+
+EXPORT_FIELDS = (
+    "id",
+    "pmid",
+    "doi",
+    "pmcid",
+    "title",
+    "abstract",
+    "journal",
+    "journal_abbrev",
+    "issn",
+    "volume",
+    "issue",
+    "pages",
+    "pub_date",
+    "authors",
+    "publication_types",
+    "mesh",
+    "keywords",
+    "language",
+    "links",
+    "url",
+    "sources",
+)
+_JSON_COLUMNS = ("authors", "publication_types", "mesh", "keywords", "links")
+
+
+def iter_works(db: sqlite_utils.Database) -> Iterator[dict]:
+    """Every work not merged into another, oldest first, with ``sources`` from its sightings."""
+    columns = ", ".join(f"w.{name}" for name in EXPORT_FIELDS if name != "sources")
+    query = (
+        f"SELECT {columns}, json_group_array(json_object('source', s.source, 'id', s.source_id))"
+        " FROM works w JOIN sightings s ON s.work_id = w.id"
+        " WHERE w.merged_into IS NULL GROUP BY w.id ORDER BY w.id"
+    )
+    for row in db.execute(query):
+        work = dict(zip(EXPORT_FIELDS, row, strict=True))
+        for name in (*_JSON_COLUMNS, "sources"):
+            work[name] = json.loads(work[name])
+        yield work

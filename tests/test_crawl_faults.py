@@ -1,0 +1,109 @@
+"""Faults from E-utilities: retried politely, or recorded as a failed run that a rerun
+finishes, never losing committed work and never storing a work twice."""
+
+from datetime import timedelta
+
+import pytest
+from conftest import TODAY, TOPIC, make_client
+from pubmed_builder import article, article_set
+
+from crawler.crawl import crawl_pubmed
+from crawler.replay import Fault
+from db import runs
+
+FAULTS = {
+    "429": ("HTTP 429", Fault("429")),
+    "500": ("HTTP 500", Fault("500")),
+    "503": ("HTTP 503", Fault("503")),
+    "timeout": ("network error", Fault("timeout", delay=2.0)),
+    "reset": ("network error", Fault("reset")),
+    "truncate": ("cut off", Fault("truncate")),
+    "html": ("HTML", Fault("html")),
+}
+
+
+@pytest.fixture
+def corpus(eutils):
+    eutils.add_xml(article_set([article(7000 + n, TODAY - timedelta(days=n)) for n in range(12)]))
+    return eutils
+
+
+def work_count(db) -> tuple[int, int]:
+    return db.execute("SELECT count(*), count(DISTINCT pmid) FROM works").fetchone()
+
+
+@pytest.mark.parametrize("kind", FAULTS)
+def test_a_passing_fault_is_retried_and_the_crawl_completes(corpus, db, kind):
+    client = make_client(corpus, batch_size=5, timeout=0.5)
+    corpus.inject(FAULTS[kind][1], FAULTS[kind][1], endpoint="efetch")
+
+    [report] = crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    assert report.status == "ok", report.error
+    assert work_count(db) == (12, 12)
+    assert report.counts.requests == 1 + 3 + 2  # esearch, 3 batches, 2 retried attempts
+
+
+@pytest.mark.parametrize("kind", FAULTS)
+def test_a_lasting_fault_fails_the_run_with_its_reason_and_a_rerun_finishes(corpus, db, kind):
+    client = make_client(corpus, batch_size=5, timeout=0.5, max_retries=2)
+    reason, fault = FAULTS[kind]
+    # the first batch commits; the second fails on every attempt
+    corpus.inject(*[fault] * 3, endpoint="efetch", after=1)
+
+    [failed] = crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    assert failed.status == "partial"
+    assert reason in failed.error and "gave up after 3 attempts" in failed.error
+    assert work_count(db) == (5, 5)  # the committed batch stays
+    assert runs.get_checkpoint(db, "pubmed", TOPIC.name, "edat") is None
+    [row] = runs.recent_runs(db)
+    assert row["status"] == "partial" and reason in row["error"]
+
+    [rerun] = crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    assert rerun.status == "ok"
+    assert (rerun.counts.new, rerun.counts.unchanged) == (7, 5)
+    assert work_count(db) == (12, 12)
+    assert runs.get_checkpoint(db, "pubmed", TOPIC.name, "edat") == TODAY
+
+
+def test_a_search_that_keeps_failing_is_a_failed_run_with_nothing_stored(corpus, db):
+    client = make_client(corpus, max_retries=1)
+    corpus.inject(Fault("500"), Fault("500"), endpoint="esearch")
+    [report] = crawl_pubmed(db, client, [TOPIC], today=TODAY)
+    assert report.status == "failed"
+    assert "esearch.fcgi" in report.error
+    assert work_count(db) == (0, 0)
+
+
+def test_retry_after_is_honoured(corpus, db):
+    client = make_client(corpus, batch_size=20)
+    corpus.inject(Fault("429", retry_after="1"), endpoint="efetch")
+
+    crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    fetches = [r for r in corpus.requests if r.endpoint == "efetch"]
+    assert len(fetches) == 2
+    assert fetches[1].at - fetches[0].at >= 1.0
+
+
+def test_without_an_api_key_no_second_sees_more_than_three_requests(corpus, db):
+    client = make_client(corpus, api_key="", batch_size=2)
+
+    crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    arrivals = [r.at for r in corpus.requests]
+    assert len(arrivals) == 7
+    assert all(later - first >= 1.0 for first, later in zip(arrivals, arrivals[3:]))
+
+
+def test_with_an_api_key_no_second_sees_more_than_ten_requests(corpus, db):
+    client = make_client(corpus, batch_size=1)
+
+    crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    arrivals = [r.at for r in corpus.requests]
+    assert len(arrivals) == 13
+    assert all(later - first >= 1.0 for first, later in zip(arrivals, arrivals[10:]))
+    assert arrivals[-1] - arrivals[0] < 2.5  # and it does use the higher limit

@@ -1,0 +1,73 @@
+"""A crawl process killed mid-crawl (SIGKILL) loses nothing it committed, and a rerun
+finishes the job with each work stored once."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from pubmed_builder import article, article_set
+
+from db.schema import open_db
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def litmon(args, env, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def test_sigkill_mid_crawl_loses_nothing_and_a_rerun_completes(eutils, tmp_path):
+    today = date.today()
+    eutils.add_xml(
+        article_set([article(8000 + n, today - timedelta(days=n % 20)) for n in range(200)])
+    )
+    config = tmp_path / "litmon.toml"
+    config.write_text(
+        '[ncbi]\nbatch_size = 20\napi_key = "k"\ntimeout = 5\n'
+        '[topics.ms]\nquery = "multiple sclerosis[tiab]"\n'
+    )
+    db_path = tmp_path / "crawl.db"
+    env = {
+        **os.environ,
+        "LITMON_CONFIG": str(config),
+        "LITMON_DB": str(db_path),
+        "LITMON_EUTILS_URL": eutils.url,
+    }
+    eutils.set_delay(0.2)
+    crawler = litmon(["crawl", "pubmed"], env)
+    db = open_db(db_path)
+    deadline = time.monotonic() + 30
+    while db.execute("SELECT count(*) FROM works").fetchone()[0] < 60:
+        assert time.monotonic() < deadline, "crawl made no progress"
+        assert crawler.poll() is None, crawler.communicate()
+        time.sleep(0.05)
+    crawler.send_signal(signal.SIGKILL)
+    crawler.wait()
+    committed = db.execute("SELECT count(*) FROM works").fetchone()[0]
+    assert 60 <= committed < 200
+    assert committed % 20 == 0  # whole batches only: each batch is one transaction
+
+    eutils.set_delay(0)
+    rerun = litmon(["crawl", "pubmed"], env)
+    out, err = rerun.communicate(timeout=60)
+    assert rerun.returncode == 0, err
+    assert "ok" in out
+
+    assert db.execute("SELECT count(*), count(DISTINCT pmid) FROM works").fetchone() == (200, 200)
+    assert db.execute("SELECT count(*) FROM sightings").fetchone() == (200,)
+    statuses = [row[0] for row in db.execute("SELECT status FROM crawl_runs ORDER BY id")]
+    assert statuses == ["failed", "ok"]
+    interrupted = db.execute("SELECT error FROM crawl_runs ORDER BY id LIMIT 1").fetchone()[0]
+    assert "interrupted" in interrupted

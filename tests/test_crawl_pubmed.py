@@ -1,0 +1,109 @@
+"""PubMed crawls against the local fake E-utilities server: windows, checkpoints, costs."""
+
+from datetime import date, timedelta
+
+from conftest import TODAY, TOPIC, make_client
+from pubmed_builder import article, article_set
+
+from crawler.crawl import crawl_pubmed
+from db import runs
+
+
+def days_ago(n: int) -> date:
+    return TODAY - timedelta(days=n)
+
+
+def endpoint_calls(server, endpoint):
+    return [r for r in server.requests if r.endpoint == endpoint]
+
+
+def stored_pmids(db) -> list[str]:
+    return sorted(row[0] for row in db.execute("SELECT pmid FROM works"))
+
+
+def test_first_crawl_looks_back_30_days_and_costs_one_search(eutils, db):
+    eutils.add_xml(article_set([article(1000 + n, days_ago(n)) for n in range(60)]))
+    client = make_client(eutils, batch_size=10)
+
+    [report] = crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    assert report.status == "ok"
+    assert report.window == (days_ago(30), TODAY)
+    assert stored_pmids(db) == [str(1000 + n) for n in range(31)]
+    assert len(endpoint_calls(eutils, "esearch")) == 1
+    assert len(endpoint_calls(eutils, "efetch")) == 4  # ceil(31 / 10)
+    assert (report.counts.new, report.counts.fetched, report.counts.requests) == (31, 31, 5)
+    assert runs.get_checkpoint(db, "pubmed", TOPIC.name, "edat") == TODAY
+    [row] = runs.recent_runs(db)
+    assert (row["status"], row["new"], row["requests"], row["error"]) == ("ok", 31, 5, None)
+
+
+def test_every_request_identifies_the_tool_and_contact(eutils, db, client):
+    eutils.add_xml(article_set([article(1, days_ago(1))]))
+    crawl_pubmed(db, client, [TOPIC], today=TODAY)
+    for request in eutils.requests:
+        assert request.params["tool"] == "litmon"
+        assert request.params["email"] == "tests@example.org"
+        assert request.params["api_key"] == "test-key"
+    [search] = endpoint_calls(eutils, "esearch")
+    assert search.params["usehistory"] == "y"
+    assert search.params["db"] == "pubmed"
+
+
+def test_next_crawl_starts_at_the_checkpoint_and_fetches_only_unseen_pmids(eutils, db, client):
+    eutils.add_xml(article_set([article(2000 + n, days_ago(n)) for n in range(10)]))
+    crawl_pubmed(db, client, [TOPIC], today=TODAY)
+    later = TODAY + timedelta(days=2)
+    eutils.add_xml(article_set([article(3000, TODAY + timedelta(days=1)), article(3001, later)]))
+    eutils.requests.clear()
+
+    [report] = crawl_pubmed(db, client, [TOPIC], today=later)
+
+    assert report.window == (TODAY - timedelta(days=3), later)  # overlap_days = 3
+    [fetch] = endpoint_calls(eutils, "efetch")
+    assert fetch.method == "POST"
+    assert sorted(fetch.params["id"].split(",")) == ["3000", "3001"]
+    assert report.counts.new == 2
+    assert report.counts.unchanged == 4  # the overlap's already-stored PMIDs
+    assert len(stored_pmids(db)) == 12
+
+
+def test_records_with_a_backdated_entrez_date_are_found_by_create_date(eutils, db, client):
+    # PubMed backdates EDAT to the publication date for records added over a year late.
+    late = article(4000, date(2024, 3, 1), crdt=days_ago(2))
+    eutils.add_xml(article_set([late, article(4001, days_ago(1))]))
+    crawl_pubmed(db, client, [TOPIC], today=TODAY)
+    assert stored_pmids(db) == ["4000", "4001"]
+
+
+def test_a_window_over_the_esearch_cap_is_split_until_it_fits(eutils, db):
+    eutils.add_synthetic(12_000, date(2026, 1, 1), date(2026, 6, 30))
+    client = make_client(eutils, batch_size=5_000)
+
+    [report] = crawl_pubmed(
+        db, client, [TOPIC], since=date(2026, 1, 1), until=date(2026, 6, 30), today=TODAY
+    )
+
+    assert report.status == "ok", report.error
+    assert db.execute("SELECT count(*), count(DISTINCT pmid) FROM works").fetchone() == (
+        12_000,
+        12_000,
+    )
+    assert len(endpoint_calls(eutils, "esearch")) >= 3  # the full window, then its halves
+    # a --since backfill leaves the incremental checkpoint alone
+    assert runs.get_checkpoint(db, "pubmed", TOPIC.name, "edat") is None
+
+
+def test_revised_records_are_picked_up_by_the_periodic_refresh(eutils, db, client):
+    eutils.add_xml(article_set([article(5000, days_ago(3), title="Old title of a QSM study")]))
+    crawl_pubmed(db, client, [TOPIC], today=TODAY)
+    revised_on = TODAY + timedelta(days=8)
+    eutils.add_xml(
+        article_set([article(5000, days_ago(3), revised=revised_on, title="Corrected title")])
+    )
+
+    [report] = crawl_pubmed(db, client, [TOPIC], today=revised_on)
+
+    assert report.counts.updated == 1
+    assert db.execute("SELECT title FROM works").fetchall() == [("Corrected title",)]
+    assert db.execute("SELECT count(*) FROM sightings").fetchone() == (1,)

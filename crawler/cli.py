@@ -6,11 +6,10 @@ import csv
 import json
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import replace
 from datetime import date
-from itertools import islice
 from pathlib import Path
 from typing import TextIO
 
@@ -226,15 +225,22 @@ def ingest_pubmed_xml(app: App, paths: tuple[str, ...]) -> None:
     for path in paths:
         run_id = runs.start_run(db, "ingest:pubmed-xml", Path(path).name)
         counts = runs.RunCounts()
+        status, error = "ok", None
+        batch: list[Record] = []
         try:
-            for batch in _batches(iter_records(path), INGEST_BATCH):
-                _count(counts, batch, save_records(db, batch))
-            status, error = "ok", None
+            for record in iter_records(path):
+                batch.append(record)
+                if len(batch) == INGEST_BATCH:
+                    _count(counts, batch, save_records(db, batch))
+                    batch = []
         except (PubMedXMLError, OSError) as exc:
             failed = True
             counts.errors += 1
-            status, error = ("partial" if counts.fetched else "failed"), str(exc)
+            error = str(exc)
             click.echo(f"{path}: {error}", err=True)
+        _count(counts, batch, save_records(db, batch))
+        if error:
+            status = "partial" if counts.fetched else "failed"
         runs.finish_run(db, run_id, counts, status, error)
         click.echo(
             f"{path}: {counts.fetched} records - {counts.new} new, {counts.updated} updated,"
@@ -242,12 +248,6 @@ def ingest_pubmed_xml(app: App, paths: tuple[str, ...]) -> None:
         )
     if failed:
         sys.exit(EXIT_FAILED)
-
-
-def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    iterator = iter(records)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def _count(counts: runs.RunCounts, batch: list[Record], saved: SaveCounts) -> None:

@@ -1,0 +1,192 @@
+"""Fetching one feed over HTTP: conditional GET, manual redirects, hard size and time limits.
+
+feedparser is handed bytes only; its own HTTP client has no timeout or size limit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from feeds.errors import FetchError
+from feeds.safety import html_page_title
+
+MiB = 1024 * 1024
+_PERMANENT = (301, 308)
+_REDIRECTS = (301, 302, 303, 307, 308)
+_CHUNK = 64 * 1024
+_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
+_ERROR_BODY_BYTES = 256 * 1024  # enough of an error page to tell what it is
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0  # longest silence between two reads
+    total_seconds: float = 90.0  # whole exchange, redirects and body included
+    max_bytes: int = 15 * MiB  # decoded (after gzip) body
+    max_redirects: int = 5
+
+
+DEFAULT_LIMITS = FetchLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    status: int  # 200, or 304 when the validators still match
+    url: str  # where the body came from, after redirects
+    body: bytes | None  # None for 304
+    headers: Mapping[str, str]
+    moved_to: str | None  # the new address when every redirect was permanent (301/308)
+    requests: int
+
+
+_host_locks: dict[str, threading.Lock] = {}
+_host_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _host_slot(url: str) -> Iterator[None]:
+    """At most one request at a time per host, whichever thread asks."""
+    host = (urlsplit(url).hostname or "").lower()
+    with _host_locks_guard:
+        lock = _host_locks.setdefault(host, threading.Lock())
+    with lock:
+        yield
+
+
+def fetch_feed(
+    session: requests.Session,
+    url: str,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    limits: FetchLimits = DEFAULT_LIMITS,
+) -> FetchResult:
+    """GET ``url`` conditionally; raises :class:`FetchError` with a one-line reason."""
+    deadline = time.monotonic() + limits.total_seconds
+    headers = {"Accept": _ACCEPT}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    chain = [url]
+    permanent = True
+    for hop in range(limits.max_redirects + 1):
+        with _host_slot(url):
+            resp = _get(session, url, headers, limits)
+            try:
+                if resp.status_code in _REDIRECTS and "location" in resp.headers:
+                    target = urljoin(url, resp.headers["location"])
+                    permanent = permanent and resp.status_code in _PERMANENT
+                    if target in chain:
+                        raise FetchError(f"redirect loop: {' -> '.join([*chain, target])}")
+                    chain.append(target)
+                    url = target
+                    continue
+                if resp.status_code == 304:
+                    body = None
+                elif resp.status_code == 200:
+                    body = _read_body(resp, deadline, limits.max_bytes)
+                else:
+                    raise _http_error(resp, deadline)
+            finally:
+                resp.close()
+        moved = url if permanent and len(chain) > 1 else None
+        return FetchResult(resp.status_code, url, body, resp.headers, moved, hop + 1)
+    raise FetchError(f"too many redirects (more than {limits.max_redirects}) from {chain[0]}")
+
+
+def _get(
+    session: requests.Session, url: str, headers: dict[str, str], limits: FetchLimits
+) -> requests.Response:
+    try:
+        return session.get(
+            url,
+            headers=headers,
+            timeout=(limits.connect_timeout, limits.read_timeout),
+            stream=True,
+            allow_redirects=False,
+        )
+    except requests.Timeout as exc:
+        raise FetchError(f"timed out waiting for {url} ({type(exc).__name__})") from exc
+    except requests.RequestException as exc:
+        raise FetchError(f"cannot reach {url}: {type(exc).__name__}: {exc}") from exc
+
+
+def _read_body(resp: requests.Response, deadline: float, max_bytes: int) -> bytes:
+    """The decoded body, refused as soon as it grows past ``max_bytes`` or the deadline passes.
+
+    ``read1`` returns whatever has arrived, so a server dripping bytes cannot keep a single
+    read (and the per-read timeout) alive past the total deadline.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                raise FetchError(f"gave up: {resp.url} sent its body too slowly (total time limit)")
+            chunk = resp.raw.read1(_CHUNK, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                raise FetchError(
+                    f"response from {resp.url} is larger than {max_bytes // MiB} MiB once decoded;"
+                    " refused (possible compression bomb)"
+                )
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise FetchError(f"failed reading {resp.url}: {exc}") from exc
+    except (OSError, ValueError) as exc:  # urllib3 read/decode errors and socket timeouts
+        raise FetchError(f"failed reading {resp.url}: {type(exc).__name__}: {exc}") from exc
+    return b"".join(chunks)
+
+
+def _http_error(resp: requests.Response, deadline: float) -> FetchError:
+    status = resp.status_code
+    try:
+        snippet = _read_body(resp, deadline, _ERROR_BODY_BYTES)
+    except FetchError:
+        snippet = b""
+    message = f"HTTP {status} {resp.reason or ''}".strip() + f" from {resp.url}"
+    page_title = html_page_title(snippet)
+    if page_title is not None:
+        message += f" (an HTML page titled {page_title!r})"
+    retry_after = parse_retry_after(resp.headers.get("retry-after"))
+    if retry_after is not None:
+        message += f"; server asks to retry after {int(retry_after)} s"
+    return FetchError(message, status=status, retry_after=retry_after)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def parse_max_age(cache_control: str | None) -> float | None:
+    """``max-age`` seconds from a Cache-Control header."""
+    for part in (cache_control or "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "max-age" and value.strip().strip('"').isdigit():
+            return float(value.strip().strip('"'))
+    return None

@@ -144,8 +144,17 @@ _V2_FEED_CONFIG_URL = """
 ALTER TABLE feeds ADD COLUMN config_url TEXT;
 """
 
+_V3_PUBMED_LOOKUPS = """
+-- DOIs of feed/imported works looked up in PubMed: when, and what was found.
+CREATE TABLE pubmed_lookups (
+    doi TEXT PRIMARY KEY,
+    tried_at TEXT NOT NULL,
+    pmid TEXT
+)
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
-MIGRATIONS: list[str] = [_V1, _V2_FEED_CONFIG_URL]
+MIGRATIONS: list[str] = [_V1, _V2_FEED_CONFIG_URL, _V3_PUBMED_LOOKUPS]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import nh3
 from bs4 import BeautifulSoup
@@ -87,13 +87,17 @@ def canonical_url(url: str) -> str:
             host = family
     if parts.port and parts.port not in (80, 443):
         host = f"{host}:{parts.port}"
-    query = [
-        (key, value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not key.lower().startswith("utm_") and key.lower() not in _TRACKING
-    ]
+    query = "&".join(
+        pair
+        for pair in parts.query.split("&")
+        if pair and not _is_tracking(pair.split("=", 1)[0].lower())
+    )
     scheme = "https" if parts.scheme in ("http", "https") else parts.scheme
-    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+
+
+def _is_tracking(key: str) -> bool:
+    return key.startswith("utm_") or key in _TRACKING
 
 
 def is_url(value: str) -> bool:

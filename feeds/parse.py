@@ -28,6 +28,8 @@ _CHARSET = re.compile(r"charset\s*=\s*[\"']?([^;\s\"']+)", re.IGNORECASE)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?")
 # Elsevier puts metadata, not an abstract, in the description: "Publication date: ...",
 # "Source: NeuroImage, Volume 294", "Author(s): A. Smith, B. Jones".
+# Atypon and Wiley open descriptions with "<Journal>, Ahead of Print. <br/>" or ", EarlyView.".
+_TEASER = re.compile(r"^[^<]{1,200}?,\s*(?:Ahead of Print|EarlyView)\.\s*(?:<br\s*/?>)?", re.I)
 _METADATA_LINE = re.compile(
     r"^\s*(publication date|source|author\(s\))\s*:", re.IGNORECASE | re.MULTILINE
 )
@@ -118,10 +120,10 @@ def _identity(guid: str, link: str, pmid: str | None, title: str, pub_date: str 
 
 def _body_html(entry: dict) -> str:
     """The longest of content and summary (Wiley's content is a one-line teaser), minus
-    Elsevier's metadata paragraphs."""
+    the publisher's teaser line and Elsevier's metadata paragraphs."""
     values = [item.get("value", "") for item in entry.get("content", [])]
     values.append(entry.get("summary", ""))
-    html = max(values, key=len).strip()
+    html = _TEASER.sub("", max(values, key=len).strip(), count=1).strip()
     if not _METADATA_LINE.search(plain_text(html)):
         return html
     kept = [p for p in re.split(r"(?i)(?=<p\b)", html) if not _METADATA_LINE.match(plain_text(p))]

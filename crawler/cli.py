@@ -6,12 +6,11 @@ import csv
 import json
 import logging
 import sys
-from collections.abc import Iterable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 import click
 import sqlite_utils
@@ -19,17 +18,26 @@ import sqlite_utils
 from crawler.config import Config, ConfigError, load_config
 from crawler.crawl import RunReport, crawl_pubmed
 from crawler.entrez import EntrezClient
-from crawler.lock import CrawlLocked, crawl_lock
+from crawler.jobs import feeds_job, pubmed_job
+from crawler.lock import CrawlLocked
 from crawler.pubmed_xml import PubMedXMLError, iter_records
-from db import runs
+from crawler.scheduler import build_scheduler
+from db import merge, runs
 from db.export import EXPORT_FIELDS, iter_works
 from db.records import Record
 from db.schema import open_db
 from db.store import SaveCounts, save_records
+from feeds.config import FeedConfigError
+from feeds.poll import ingest_feed_sources
+from feeds.state import failing_feeds, feed_status
+from imports.files import ImportFileError
+from imports.ris import read_ris
+from imports.table import read_csv
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 INGEST_BATCH = 500
 log = logging.getLogger("litmon")
+T = TypeVar("T")
 
 
 class App:
@@ -165,31 +173,50 @@ def crawl_pubmed_command(
         topics = [config.topics[name] for name in topic_names]
     if not topics:
         raise click.UsageError(f"no [topics] configured in {config.source}")
-    since_date, until_date = _date(since), _date(until)
-    with _exclusive(config):
-        db = app.database()
-        reports = crawl_pubmed(
-            db,
-            EntrezClient(config.ncbi),
-            topics,
-            since=since_date,
-            until=until_date,
-            progress=BarProgress(),
+    reports = _guarded(
+        lambda: pubmed_job(
+            config, topics, since=_date(since), until=_date(until), progress=BarProgress()
         )
+    )
     _print_reports(reports)
     if not all(report.ok for report in reports):
         sys.exit(EXIT_FAILED)
 
 
-def _exclusive(config: Config) -> ExitStack:
-    """Hold the database's crawl lock, or exit 1 saying who holds it."""
-    stack = ExitStack()
+@crawl.command("feeds")
+@click.option("--feed", "only", help="Poll only this feed (even if disabled or not yet due).")
+@click.option("--force", is_flag=True, help="Poll every enabled feed now, due or not.")
+@pass_app
+def crawl_feeds_command(app: App, only: str | None, force: bool) -> None:
+    """Poll the journal feeds in the feeds file that are due, store new items, then look
+    items without a PMID up in PubMed by DOI.
+
+    Feeds are fetched with conditional GET (ETag / Last-Modified), at most one request at a
+    time per host; a failing feed backs off exponentially and `litmon feeds` reports it.
+    """
+    config = app.config
     try:
-        stack.enter_context(crawl_lock(config.db_path))
+        result = _guarded(lambda: feeds_job(config, only=only, force=force or only is not None))
+    except (FeedConfigError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    for outcome in result.outcomes:
+        click.echo(outcome.summary())
+    enriched = result.enrichment
+    if enriched.requests:
+        click.echo(
+            f"PubMed lookup by DOI: {enriched.fetched} found, {enriched.updated} works enriched"
+        )
+    if not result.ok:
+        sys.exit(EXIT_FAILED)
+
+
+def _guarded(job: Callable[[], T]) -> T:
+    """Run a crawl job; if another crawl holds the database for too long, exit 1 saying so."""
+    try:
+        return job()
     except CrawlLocked as exc:
         click.echo(f"litmon: {exc}", err=True)
         sys.exit(EXIT_FAILED)
-    return stack
 
 
 def _print_reports(reports: Iterable[RunReport]) -> None:
@@ -248,6 +275,81 @@ def ingest_pubmed_xml(app: App, paths: tuple[str, ...]) -> None:
         )
     if failed:
         sys.exit(EXIT_FAILED)
+
+
+@ingest.command("feed")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--name", help="Feed name for the records (default: from the file or host name).")
+@pass_app
+def ingest_feed(app: App, sources: tuple[str, ...], name: str | None) -> None:
+    """Load RSS/Atom feed files or URLs once (no polling state is kept).
+
+    Many sources in one call: a broken one is reported in one line and skipped, the rest
+    are loaded. Items are deduplicated against everything already stored.
+    """
+    outcomes = ingest_feed_sources(
+        app.database(), list(sources), name=name, user_agent=app.config.user_agent
+    )
+    for outcome in outcomes:
+        line = outcome.summary()
+        click.echo(line, err=outcome.status == "failed")
+    if any(outcome.status == "failed" for outcome in outcomes):
+        sys.exit(EXIT_FAILED)
+
+
+@ingest.command("csv")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", "source_name", required=True, help="Name of the search, e.g. embase.")
+@click.option(
+    "--id-column", default="ID", show_default=True, help="Column holding each row's own id."
+)
+@pass_app
+def ingest_csv(app: App, path: str, source_name: str, id_column: str) -> None:
+    """Load a reference-manager or database export (CSV: title, authors, year, journal,
+    volume, issue, pages, DOI...) through the same dedup as crawls.
+
+    Authors may be BibTeX-style ("Last, F. and Last, F.") or separated by ";".
+    Each row's sighting is kept as csv:SOURCE with the row's id.
+    """
+    _ingest_file(app, f"csv:{source_name}", path, read_csv(path, source_name, id_column))
+
+
+@ingest.command("ris")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", "source_name", required=True, help="Name of the search, e.g. scopus.")
+@pass_app
+def ingest_ris(app: App, path: str, source_name: str) -> None:
+    """Load a RIS export (EndNote, Zotero, Embase, Scopus) through the same dedup as crawls."""
+    _ingest_file(app, f"ris:{source_name}", path, read_ris(path, source_name))
+
+
+def _ingest_file(app: App, source: str, path: str, records: Iterable[Record]) -> None:
+    db = app.database()
+    run_id = runs.start_run(db, source, Path(path).name)
+    counts = runs.RunCounts()
+    try:
+        for batch in _batches(records, INGEST_BATCH):
+            _count(counts, batch, save_records(db, batch))
+    except ImportFileError as exc:
+        counts.errors += 1
+        runs.finish_run(db, run_id, counts, "partial" if counts.fetched else "failed", str(exc))
+        raise click.ClickException(str(exc)) from None
+    runs.finish_run(db, run_id, counts, "ok")
+    click.echo(
+        f"{path}: {counts.fetched} records - {counts.new} new works,"
+        f" {counts.updated} matched existing works, {counts.unchanged} unchanged"
+    )
+
+
+def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _count(counts: runs.RunCounts, batch: list[Record], saved: SaveCounts) -> None:
@@ -324,6 +426,121 @@ def runs_command(app: App, limit: int, as_json: bool) -> None:
         )
         if row["error"]:
             click.echo(f"    error: {row['error']}")
+
+
+@cli.command("feeds")
+@click.option(
+    "--failing-days",
+    default=3.0,
+    show_default=True,
+    help="Report feeds that have failed every poll for this many days.",
+)
+@click.option("--check", is_flag=True, help="Exit 1 if any feed is failing that long.")
+@pass_app
+def feeds_command(app: App, failing_days: float, check: bool) -> None:
+    """Each polled feed's state: last success, consecutive failures, next poll, last error.
+
+    With --check it is a health check for monitoring: exit 1 when a feed has failed for
+    --failing-days or more.
+    """
+    db = app.database()
+    rows = feed_status(db)
+    if not rows:
+        click.echo("no feeds polled yet: litmon crawl feeds")
+    for row in rows:
+        click.echo(
+            f"{row['name']}: last success {row['last_success'] or 'never'},"
+            f" {row['consecutive_failures']} failures in a row, next poll {row['next_poll_at']}"
+        )
+        if row["last_error"]:
+            click.echo(f"    last error: {row['last_error']}")
+    failing = failing_feeds(db, days=failing_days)
+    for row in failing:
+        click.echo(
+            f"FAILING for {row['failing_days']:.1f} days: {row['name']} ({row['url']})", err=True
+        )
+    if check and failing:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.group()
+def dupes() -> None:
+    """Possible duplicates the dedup was not sure about: list, merge, split."""
+
+
+@dupes.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["open", "merged", "distinct"]),
+    default="open",
+    show_default=True,
+)
+@pass_app
+def dupes_list(app: App, status: str) -> None:
+    """Pairs of works that may be one article, most similar first."""
+    pairs = merge.list_possible_duplicates(app.database(), status)
+    if not pairs:
+        click.echo(f"no {status} possible duplicates")
+    for pair in pairs:
+        click.echo(
+            f"works {pair['work_id']} and {pair['other_id']}: similarity {pair['score']:.2f}"
+            f" ({pair['reason']})\n    {pair['work_title'][:100]}\n    {pair['other_title'][:100]}"
+        )
+
+
+@dupes.command("merge")
+@click.argument("kept_id", type=int)
+@click.argument("merged_id", type=int)
+@click.option("--reason", default="editor", show_default=True, help="Noted with the merge.")
+@pass_app
+def dupes_merge(app: App, kept_id: int, merged_id: int, reason: str) -> None:
+    """Merge work MERGED_ID into KEPT_ID (undo with `litmon dupes split`)."""
+    try:
+        merge_id = merge.merge_works(app.database(), kept_id, merged_id, reason)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"merged work {merged_id} into {kept_id} (merge #{merge_id})")
+
+
+@dupes.command("split")
+@click.argument("work_id", type=int)
+@click.argument("other_id", type=int)
+@pass_app
+def dupes_split(app: App, work_id: int, other_id: int) -> None:
+    """Mark two works as different papers; if they were merged, undo the merge."""
+    db = app.database()
+    try:
+        merge_id = merge.active_merge(db, work_id, other_id)
+        if merge_id is None:
+            merge.mark_distinct(db, work_id, other_id)
+            click.echo(f"works {work_id} and {other_id} marked as different papers")
+        else:
+            merge.undo_merge(db, merge_id)
+            click.echo(f"undid merge #{merge_id}: works {work_id} and {other_id} are apart")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@pass_app
+def schedule(app: App) -> None:
+    """Run the built-in scheduler: PubMed and feed crawls on the [schedule] crontab lines
+    of the config (UTC), until stopped. Use this or cron, not both.
+
+    Example cron lines instead:
+
+    \b
+      15 5 * * *    litmon -q crawl pubmed
+      */30 * * * *  litmon -q crawl feeds
+    """
+    scheduler = build_scheduler(app.config)
+    for job_id, line in app.config.schedule.items():
+        click.echo(f"{job_id}: '{line}' (UTC)")
+    click.echo("scheduler running; Ctrl-C to stop")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
 
 
 @cli.command()

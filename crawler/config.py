@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
+
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config" / "litmon.toml"
 NCBI_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 
@@ -50,13 +52,19 @@ class Config:
     ncbi: NcbiSettings = NcbiSettings()
     topics: dict[str, Topic] = field(default_factory=dict)
     feeds_file: Path | None = None
-    contact: str = ""  # who to tell about a misbehaving crawler: goes into the User-Agent
+    contact: str = ""
+    schedule: dict[str, str] = field(
+        default_factory=lambda: dict(DEFAULT_SCHEDULE)
+    )  # who to tell about a misbehaving crawler: goes into the User-Agent
 
     @property
     def user_agent(self) -> str:
         contact = self.contact or self.ncbi.email
         return f"litmon/0.1 (+mailto:{contact})" if contact else "litmon/0.1"
 
+
+# job -> crontab line (minute hour day month weekday), for `litmon schedule`
+DEFAULT_SCHEDULE = {"pubmed": "15 5 * * *", "feeds": "*/30 * * * *"}
 
 # key -> (type, check, description of a valid value)
 _NCBI_KEYS: dict[str, tuple[type, Any, str]] = {
@@ -92,7 +100,7 @@ def _build(data: dict, source: Path, env: Mapping[str, str]) -> Config:
     def fail(key: str, message: str) -> ConfigError:
         return ConfigError(f"{source}: {key}: {message}")
 
-    _only_keys(data, {"database", "ncbi", "feeds", "topics", "contact"}, "", fail)
+    _only_keys(data, {"database", "ncbi", "feeds", "topics", "contact", "schedule"}, "", fail)
     database = _table(data, "database", fail)
     _only_keys(database, {"path"}, "database.", fail)
     db_path = env.get("LITMON_DB") or database.get("path", "litmon.db")
@@ -135,6 +143,16 @@ def _build(data: dict, source: Path, env: Mapping[str, str]) -> Config:
     contact = data.get("contact", "")
     if not isinstance(contact, str):
         raise fail("contact", "must be an email address or URL")
+    schedule = dict(DEFAULT_SCHEDULE)
+    schedule_table = _table(data, "schedule", fail)
+    _only_keys(schedule_table, set(DEFAULT_SCHEDULE), "schedule.", fail)
+    for job, line in schedule_table.items():
+        try:
+            CronTrigger.from_crontab(line, timezone="UTC")
+        except (TypeError, ValueError) as exc:
+            message = f"must be a crontab line like '15 5 * * *': {exc}"
+            raise fail(f"schedule.{job}", message) from None
+        schedule[job] = line
     return Config(
         source=source,
         db_path=Path(db_path),
@@ -142,6 +160,7 @@ def _build(data: dict, source: Path, env: Mapping[str, str]) -> Config:
         topics=topics,
         feeds_file=(source.parent / feeds_file) if feeds_file else None,
         contact=contact,
+        schedule=schedule,
     )
 
 

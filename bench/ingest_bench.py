@@ -1,0 +1,361 @@
+"""PubMed XML ingest benchmark: litmon's full ingest against a bare parse of the same file.
+
+    python bench/ingest_bench.py [--records N] [--quick]
+
+Builds an efetch-style corpus of 2024-size records (15 authors, ~2 KB structured abstract,
+MeSH, 40 references with their own ArticleIdList) in a temporary directory and reports:
+full ingest (parse + normalize + dedup + store) and re-ingest rates, a bare lxml and a bare
+defusedxml iterparse pass, Bio.Entrez.read on a slice, and peak RSS of a full ingest at two
+corpus sizes, each in its own subprocess. PASS/FAIL per target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from defusedxml import ElementTree as DefusedET  # noqa: E402
+from lxml import etree  # noqa: E402
+
+from crawler.pubmed_xml import iter_records  # noqa: E402
+from db.schema import open_db  # noqa: E402
+from db.store import SaveCounts, save_records  # noqa: E402
+
+BATCH = 500
+HEADER = (
+    '<?xml version="1.0" ?>\n'
+    '<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN"'
+    ' "https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n'
+    "<PubmedArticleSet>\n"
+)
+FOOTER = "</PubmedArticleSet>\n"
+FIRST_PMID = 38000000
+SYLLABLES = "ka lo mi ne ra su to vi ze ph th an el or um is ex al cy qu".split()
+JOURNALS = [
+    ("Multiple sclerosis (Houndmills, Basingstoke, England)", "Mult Scler", "1477-0970"),
+    ("NeuroImage. Clinical", "Neuroimage Clin", "2213-1582"),
+    ("Radiology", "Radiology", "1527-1315"),
+    ("Annals of neurology", "Ann Neurol", "1531-8249"),
+    ("Brain : a journal of neurology", "Brain", "1460-2156"),
+]
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
+
+
+def _sentence(rng: random.Random, words: int) -> str:
+    return " ".join(_word(rng) for _ in range(words)).capitalize() + "."
+
+
+def _authors(rng: random.Random) -> str:
+    parts = ['<AuthorList CompleteYN="Y">']
+    for _ in range(rng.randint(10, 20)):
+        parts.append(
+            f'<Author ValidYN="Y"><LastName>{_word(rng).capitalize()}</LastName>'
+            f"<ForeName>{_word(rng).capitalize()}</ForeName><Initials>X</Initials>"
+            f'<Identifier Source="ORCID">0000-000{rng.randint(1, 9)}-{rng.randint(1000, 9999)}'
+            f"-{rng.randint(1000, 9999)}</Identifier><AffiliationInfo><Affiliation>Department"
+            f" of Neurology, {_word(rng).capitalize()} University Hospital,"
+            f" {_word(rng).capitalize()}, Country.</Affiliation></AffiliationInfo></Author>"
+        )
+    parts.append("</AuthorList>")
+    return "".join(parts)
+
+
+def _abstract(rng: random.Random) -> str:
+    sections = [
+        ("BACKGROUND", "BACKGROUND"),
+        ("METHODS", "METHODS"),
+        ("RESULTS", "RESULTS"),
+        ("CONCLUSIONS", "CONCLUSIONS"),
+    ]
+    body = "".join(
+        f'<AbstractText Label="{label}" NlmCategory="{category}">'
+        f"{' '.join(_sentence(rng, 12) for _ in range(6))}</AbstractText>"
+        for label, category in sections
+    )
+    return (
+        f"<Abstract>{body}<CopyrightInformation>© 2024 The Authors.</CopyrightInformation>"
+        "</Abstract>"
+    )
+
+
+def _mesh(rng: random.Random) -> str:
+    headings = "".join(
+        f'<MeshHeading><DescriptorName UI="D{rng.randint(100000, 999999)}" MajorTopicYN="N">'
+        f"{_word(rng).capitalize()} {_word(rng)}</DescriptorName>"
+        f'<QualifierName UI="Q000{rng.randint(100, 999)}" MajorTopicYN="N">diagnostic imaging'
+        "</QualifierName></MeshHeading>"
+        for _ in range(rng.randint(8, 16))
+    )
+    return f"<MeshHeadingList>{headings}</MeshHeadingList>"
+
+
+def _references(rng: random.Random) -> str:
+    refs = []
+    for _ in range(40):
+        year = rng.randint(1995, 2023)
+        pmid = rng.randint(10000000, 37000000)
+        refs.append(
+            f"<Reference><Citation>{_word(rng).capitalize()} A, {_word(rng).capitalize()} B,"
+            f" et al. {_sentence(rng, 10)} {_word(rng).capitalize()} J. {year};"
+            f"{rng.randint(1, 90)}({rng.randint(1, 12)}):{rng.randint(1, 900)}-"
+            f"{rng.randint(901, 999)}.</Citation><ArticleIdList>"
+            f'<ArticleId IdType="doi">10.{rng.randint(1000, 9999)}/ref.{pmid}</ArticleId>'
+            f'<ArticleId IdType="pubmed">{pmid}</ArticleId>'
+            f'<ArticleId IdType="pmc">PMC{rng.randint(1000000, 9999999)}</ArticleId>'
+            "</ArticleIdList></Reference>"
+        )
+    return f"<ReferenceList>{''.join(refs)}</ReferenceList>"
+
+
+def _history(rng: random.Random) -> str:
+    dates = "".join(
+        f'<PubMedPubDate PubStatus="{status}"><Year>2024</Year><Month>{rng.randint(1, 12)}'
+        f"</Month><Day>{rng.randint(1, 28)}</Day></PubMedPubDate>"
+        for status in ("received", "revised", "accepted", "medline", "pubmed", "entrez")
+    )
+    return f"<History>{dates}</History>"
+
+
+def article_xml(rng: random.Random, pmid: int) -> str:
+    """One PubmedArticle shaped like a 2024 MEDLINE record with references."""
+    journal, abbrev, issn = rng.choice(JOURNALS)
+    month = rng.randint(1, 12)
+    title = escape(f"{_sentence(rng, 5)[:-1]} in multiple sclerosis: {_sentence(rng, 4)}")
+    doi = f"10.1177/{pmid}"
+    return (
+        '<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM" IndexingMethod="Automated">'
+        f'<PMID Version="1">{pmid}</PMID>'
+        "<DateCompleted><Year>2024</Year><Month>06</Month><Day>10</Day></DateCompleted>"
+        f"<DateRevised><Year>2024</Year><Month>{month:02d}</Month><Day>12</Day></DateRevised>"
+        '<Article PubModel="Print-Electronic"><Journal>'
+        f'<ISSN IssnType="Electronic">{issn}</ISSN><JournalIssue CitedMedium="Internet">'
+        f"<Volume>{rng.randint(1, 40)}</Volume><Issue>{rng.randint(1, 12)}</Issue>"
+        f"<PubDate><Year>2024</Year><Month>{MONTHS[month - 1]}</Month></PubDate></JournalIssue>"
+        f"<Title>{escape(journal)}</Title><ISOAbbreviation>{abbrev}</ISOAbbreviation></Journal>"
+        f"<ArticleTitle>{title}</ArticleTitle>"
+        f"<Pagination><StartPage>{rng.randint(1, 900)}</StartPage><EndPage>999</EndPage>"
+        f"<MedlinePgn>{rng.randint(1, 900)}-999</MedlinePgn></Pagination>"
+        f'<ELocationID EIdType="doi" ValidYN="Y">{doi}</ELocationID>'
+        f"{_abstract(rng)}{_authors(rng)}<Language>eng</Language>"
+        '<PublicationTypeList><PublicationType UI="D016428">Journal Article</PublicationType>'
+        "</PublicationTypeList>"
+        '<ArticleDate DateType="Electronic"><Year>2024</Year><Month>01</Month><Day>05</Day>'
+        "</ArticleDate></Article><MedlineJournalInfo><Country>England</Country>"
+        f"<MedlineTA>{abbrev}</MedlineTA><NlmUniqueID>9509185</NlmUniqueID>"
+        f"<ISSNLinking>{issn}</ISSNLinking></MedlineJournalInfo>"
+        "<CitationSubset>IM</CitationSubset>"
+        f"{_mesh(rng)}"
+        '<KeywordList Owner="NOTNLM"><Keyword MajorTopicYN="N">QSM</Keyword>'
+        '<Keyword MajorTopicYN="N">paramagnetic rim lesions</Keyword>'
+        f'<Keyword MajorTopicYN="N">{_word(rng)}</Keyword></KeywordList>'
+        "<CoiStatement>The authors declare no conflicts of interest.</CoiStatement>"
+        f"</MedlineCitation><PubmedData>{_history(rng)}"
+        "<PublicationStatus>ppublish</PublicationStatus><ArticleIdList>"
+        f'<ArticleId IdType="pubmed">{pmid}</ArticleId><ArticleId IdType="doi">{doi}</ArticleId>'
+        f'<ArticleId IdType="pmc">PMC{pmid // 3}</ArticleId></ArticleIdList>'
+        f"{_references(rng)}</PubmedData></PubmedArticle>\n"
+    )
+
+
+def write_corpus(path: Path, records: int, seed: int = 2024) -> Path:
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(HEADER)
+        for offset in range(records):
+            out.write(article_xml(rng, FIRST_PMID + offset))
+        out.write(FOOTER)
+    return path
+
+
+def ingest(path: Path, db_path: Path) -> tuple[int, SaveCounts]:
+    """litmon's full ingest: parse, then save in batches of BATCH records."""
+    db = open_db(db_path)
+    counts = SaveCounts()
+    batch = []
+    total = 0
+    for record in iter_records(path):
+        batch.append(record)
+        if len(batch) == BATCH:
+            counts.add(save_records(db, batch))
+            total += len(batch)
+            batch = []
+    if batch:
+        counts.add(save_records(db, batch))
+        total += len(batch)
+    db.close()
+    return total, counts
+
+
+def bare_lxml(path: Path) -> int:
+    count = 0
+    for _event, elem in etree.iterparse(str(path), events=("end",), tag="PubmedArticle"):
+        count += 1
+        elem.clear()
+    return count
+
+
+def bare_defusedxml(path: Path) -> int:
+    count = 0
+    for _event, elem in DefusedET.iterparse(str(path), events=("end",)):
+        if elem.tag == "PubmedArticle":
+            count += 1
+            elem.clear()
+    return count
+
+
+def timed(func: Callable[[], object]) -> tuple[object, float]:
+    start = time.perf_counter()
+    result = func()
+    return result, time.perf_counter() - start
+
+
+def slice_file(source: Path, target: Path, records: int) -> Path:
+    """The first ``records`` articles of ``source`` as their own efetch-style file."""
+    with open(source, encoding="utf-8") as src, open(target, "w", encoding="utf-8") as out:
+        out.write(HEADER)
+        kept = 0
+        for line in src:
+            if line.startswith("<PubmedArticle>"):
+                out.write(line)
+                kept += 1
+                if kept == records:
+                    break
+        out.write(FOOTER)
+    return target
+
+
+def entrez_read(path: Path) -> tuple[int, float, int]:
+    from Bio import Entrez
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    with open(path, "rb") as handle:
+        parsed = Entrez.read(handle)
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return len(parsed["PubmedArticle"]), elapsed, peak
+
+
+def iter_records_peak(path: Path) -> int:
+    tracemalloc.start()
+    for _record in iter_records(path):
+        pass
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def peak_rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def rss_child(path: Path) -> None:
+    """Subprocess entry: full ingest of ``path`` into a fresh database, print peak RSS."""
+    total, _counts = ingest(path, path.with_suffix(".db"))
+    print(f"{total} {peak_rss_kib()}")
+
+
+def child_peak_rss(path: Path) -> tuple[int, int]:
+    output = subprocess.run(
+        [sys.executable, __file__, "--rss-child", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return int(output[0]), int(output[1])
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=20_000, help="corpus size (20,000)")
+    parser.add_argument("--quick", action="store_true", help="small smoke run (2,000 records)")
+    parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child)
+        return
+    records = 2_000 if args.quick else args.records
+    small, large = (records, 5 * records)
+    slice_size = min(500, records)
+
+    with tempfile.TemporaryDirectory(prefix="litmon-bench-") as tmp:
+        tmpdir = Path(tmp)
+        print(f"building {records:,} records ...", flush=True)
+        corpus, build_s = timed(lambda: write_corpus(tmpdir / "corpus.xml", records))
+        size_mb = corpus.stat().st_size / 1e6
+        print(f"corpus: {records:,} records, {size_mb:,.0f} MB, built in {build_s:.1f} s")
+
+        bare_n, bare_s = timed(lambda: bare_lxml(corpus))
+        bare_rate = bare_n / bare_s
+        print(f"bare lxml iterparse:        {bare_rate:9,.0f} records/s ({bare_s:.1f} s)")
+        defused_n, defused_s = timed(lambda: bare_defusedxml(corpus))
+        print(f"bare defusedxml iterparse:  {defused_n / defused_s:9,.0f} records/s")
+
+        db_path = tmpdir / "ingest.db"
+        (total, first), ingest_s = timed(lambda: ingest(corpus, db_path))
+        ingest_rate = total / ingest_s
+        print(
+            f"litmon full ingest:         {ingest_rate:9,.0f} records/s ({ingest_s:.1f} s)"
+            f"  new={first.new} updated={first.updated} unchanged={first.unchanged}"
+        )
+        (total, again), again_s = timed(lambda: ingest(corpus, db_path))
+        again_rate = total / again_s
+        print(
+            f"litmon re-ingest:           {again_rate:9,.0f} records/s ({again_s:.1f} s)"
+            f"  new={again.new} updated={again.updated} unchanged={again.unchanged}"
+        )
+
+        sliced = slice_file(corpus, tmpdir / "slice.xml", slice_size)
+        entrez_n, entrez_s, entrez_peak = entrez_read(sliced)
+        ours_peak = iter_records_peak(sliced)
+        print(
+            f"Bio.Entrez.read, {entrez_n} records: {entrez_n / entrez_s:9,.0f} records/s,"
+            f" peak {entrez_peak / 1e6:.1f} MB (iter_records on the same slice:"
+            f" peak {ours_peak / 1e6:.1f} MB)"
+        )
+
+        ratio = ingest_rate / bare_rate
+        print(f"ingest / bare lxml = {ratio:.2f} (target >= 0.5) {verdict(ratio >= 0.5)}")
+        rerun = again_rate / ingest_rate
+        print(f"re-ingest / ingest = {rerun:.2f} (target >= 1.0) {verdict(rerun >= 1.0)}")
+        ok = again.unchanged == total
+        print(f"re-ingest all unchanged: {again.unchanged}/{total} {verdict(ok)}")
+
+        corpus.unlink()
+        rss = {}
+        for size in (small, large):
+            path = write_corpus(tmpdir / f"rss-{size}.xml", size)
+            rss[size] = child_peak_rss(path)[1]
+            path.unlink()
+            print(f"peak RSS, full ingest of {size:,} records: {rss[size] / 1024:.0f} MiB")
+        growth = rss[large] / rss[small]
+        print(
+            f"peak RSS {large:,} / {small:,} = {growth:.2f} (target <= 1.2) "
+            f"{verdict(growth <= 1.2)}"
+        )
+
+
+if __name__ == "__main__":
+    main()

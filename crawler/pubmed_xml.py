@@ -1,0 +1,394 @@
+"""Streaming reader for PubMed XML: efetch output, "Save -> XML" exports, baseline/update files.
+
+One pass over the input with constant memory: each ``PubmedArticle`` / ``PubmedBookArticle``
+becomes a :class:`db.records.Record` and is then dropped from the tree.
+
+Parser choice, by measurement (bench/ingest_bench.py, 2,000 realistic 2024-size records):
+lxml ``iterparse`` with a ``tag`` filter reads 4,400 records/s, ``defusedxml.ElementTree``
+``iterparse`` 1,650 records/s. ElementTree has no tag filter, so it hands every one of the
+~1,000 elements of a record (most in the ReferenceList) to Python; lxml matches tags in C.
+lxml is made safe by never loading or fetching the DTD, never substituting entities, and by
+refusing any document whose prolog declares an entity (checked before lxml sees a byte).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from lxml import etree
+
+from db.records import Link, Record
+
+__all__ = ["PubMedXMLError", "iter_records"]
+
+_RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
+_ROOT_TAGS = ("PubmedArticleSet", "PubmedBookArticleSet")
+_GZIP_MAGIC = b"\x1f\x8b"
+_HEAD_BYTES = 64 * 1024
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        start=1,
+    )
+}
+# Prolog items before the root element: XML declaration / processing instructions, comments,
+# and a DOCTYPE with an optional internal subset.
+_PROLOG_ITEM = re.compile(
+    rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE\b(?:[^\[>]|\[.*?\]\s*)*>)", re.DOTALL
+)
+_ROOT_START = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
+_HTML_START = re.compile(rb"<!DOCTYPE\s+html\b|<html\b", re.IGNORECASE)
+_FILE_DTD = re.compile(rb"<!DOCTYPE\b[^\[>]*[\"']file:", re.IGNORECASE)
+_MEDLINE_DATE = re.compile(r"(\d{4})(?:\s+([A-Za-z]{3})[a-z]*\.?(?:\s+(\d{1,2})\b)?)?")
+
+
+class PubMedXMLError(Exception):
+    """The input is not PubMed XML we can safely read, or it is malformed."""
+
+
+def iter_records(source: str | os.PathLike[str] | BinaryIO) -> Iterator[Record]:
+    """Yield one :class:`Record` per article in ``source``, streaming.
+
+    ``source`` is a path (``.xml`` or gzip-compressed, detected by its magic bytes) or a
+    binary file-like such as an HTTP response. ``DeleteCitation`` elements are skipped.
+    Malformed input raises :class:`PubMedXMLError` after the complete records before it.
+    """
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as raw:
+            yield from _iter_stream(raw)
+    else:
+        yield from _iter_stream(source)
+
+
+def _iter_stream(raw: BinaryIO) -> Iterator[Record]:
+    stream: BinaryIO = _Prefixed(raw, raw.read(2))
+    if stream.head.startswith(_GZIP_MAGIC):
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")
+    stream = _Prefixed(stream, _read_head(stream))
+    _check_prolog(stream.head)
+    parser = etree.iterparse(
+        stream,
+        events=("end",),
+        tag=_RECORD_TAGS,
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+    )
+    try:
+        for _event, elem in parser:
+            if elem.tag != "DeleteCitation":
+                yield _record(elem)
+            elem.clear()
+            parent = elem.getparent()
+            while elem.getprevious() is not None:
+                del parent[0]
+    except etree.XMLSyntaxError as exc:
+        raise PubMedXMLError(f"malformed PubMed XML at line {exc.lineno}: {exc.msg}") from None
+    except (OSError, EOFError) as exc:
+        raise PubMedXMLError(f"cannot read PubMed XML: {exc}") from None
+
+
+class _Prefixed:
+    """A read-only binary stream that returns ``head`` before the rest of ``stream``."""
+
+    def __init__(self, stream: BinaryIO, head: bytes) -> None:
+        self.head = head
+        self._pending = head
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._pending:
+            return self._stream.read(size)
+        if size is None or size < 0:
+            data, self._pending = self._pending + self._stream.read(), b""
+            return data
+        data, self._pending = self._pending[:size], self._pending[size:]
+        if len(data) < size:
+            data += self._stream.read(size - len(data))
+        return data
+
+
+def _read_head(stream: BinaryIO) -> bytes:
+    try:
+        return stream.read(_HEAD_BYTES)
+    except (OSError, EOFError) as exc:
+        raise PubMedXMLError(f"cannot read PubMed XML: {exc}") from None
+
+
+def _check_prolog(head: bytes) -> None:
+    """Refuse HTML, entity declarations, ``file:`` DTDs and non-PubMed roots up front."""
+    text = head.removeprefix(b"\xef\xbb\xbf")
+    position = 0
+    while match := _PROLOG_ITEM.match(text, position):
+        position = match.end()
+    prolog = text[:position]
+    if _HTML_START.search(text, 0, 1024):
+        raise PubMedXMLError("expected PubMed XML, got an HTML page (an error page?)")
+    if b"<!ENTITY" in prolog:
+        raise PubMedXMLError("refusing XML that declares entities in its DOCTYPE")
+    if _FILE_DTD.search(prolog):
+        raise PubMedXMLError("refusing XML whose DOCTYPE points at a local file")
+    root = _ROOT_START.match(text, position)
+    if root is None:
+        if not text.strip():
+            raise PubMedXMLError("expected PubMed XML, got an empty document")
+        line = text.count(b"\n", 0, position) + 1
+        raise PubMedXMLError(f"expected PubMed XML, no root element found (line {line})")
+    name = root.group(1).decode("ascii", "replace")
+    if name not in _ROOT_TAGS:
+        raise PubMedXMLError(f"expected PubMed XML (<PubmedArticleSet>), got <{name}>")
+
+
+def _record(elem: etree._Element) -> Record:
+    if elem.tag == "PubmedBookArticle":
+        return _book_record(elem)
+    return _article_record(elem)
+
+
+def _article_record(elem: etree._Element) -> Record:
+    top = _kids(elem)
+    citation_elem = top.get("MedlineCitation")
+    citation = _kids(citation_elem)
+    pmid = _pmid(citation, elem)
+    article = _kids(citation.get("Article"))
+    journal = _kids(article.get("Journal"))
+    issue = _kids(journal.get("JournalIssue"))
+    doi, pmcid = _article_ids(_kids(top.get("PubmedData")).get("ArticleIdList"))
+    return Record(
+        source="pubmed",
+        source_id=pmid,
+        pmid=pmid,
+        doi=doi or _elocation_doi(citation.get("Article")),
+        pmcid=pmcid,
+        title=_flat(article.get("ArticleTitle")) or _flat(article.get("VernacularTitle")),
+        abstract=_abstract(article.get("Abstract")),
+        authors=_authors(article.get("AuthorList")),
+        journal=_val(journal.get("Title")),
+        journal_abbrev=_val(journal.get("ISOAbbreviation")),
+        issn=_val(journal.get("ISSN")),
+        volume=_val(issue.get("Volume")),
+        issue=_val(issue.get("Issue")),
+        pages=_pages(article.get("Pagination")),
+        pub_date=_pub_date(issue.get("PubDate")) or _ymd(article.get("ArticleDate")),
+        publication_types=_vals(article.get("PublicationTypeList"), "PublicationType"),
+        mesh=_mesh(citation.get("MeshHeadingList")),
+        keywords=_keywords(citation_elem),
+        language=_val(article.get("Language")),
+        links=_links(citation.get("CommentsCorrectionsList")),
+        url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/",
+        revised=_ymd(citation.get("DateRevised")) or _ymd(citation.get("DateCompleted")),
+    )
+
+
+def _book_record(elem: etree._Element) -> Record:
+    top = _kids(elem)
+    document_elem = top.get("BookDocument")
+    document = _kids(document_elem)
+    pmid = _pmid(document, elem)
+    book = _kids(document.get("Book"))
+    book_title = _flat(book.get("BookTitle"))
+    chapter_title = _flat(document.get("ArticleTitle")) or _flat(document.get("VernacularTitle"))
+    doi, pmcid = _article_ids(_kids(top.get("PubmedBookData")).get("ArticleIdList"))
+    return Record(
+        source="pubmed",
+        source_id=pmid,
+        pmid=pmid,
+        doi=doi,
+        pmcid=pmcid,
+        title=chapter_title or book_title,
+        abstract=_abstract(document.get("Abstract")),
+        authors=[
+            name
+            for author_list in document_elem.iterchildren("AuthorList")
+            if author_list.get("Type") != "editors"
+            for name in _authors(author_list)
+        ],
+        journal=book_title if chapter_title else None,
+        volume=_val(book.get("Volume")),
+        pages=_pages(document.get("Pagination")),
+        pub_date=_pub_date(book.get("PubDate")),
+        publication_types=_vals(document_elem, "PublicationType"),
+        keywords=_keywords(document_elem),
+        language=_val(document.get("Language")),
+        url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/",
+        revised=_ymd(document.get("DateRevised")),
+    )
+
+
+def _kids(elem: etree._Element | None) -> dict[str, etree._Element]:
+    """The first child of each tag. One pass in C; lxml's find() goes through Python code."""
+    kids: dict[str, etree._Element] = {}
+    if elem is not None:
+        for child in elem:
+            kids.setdefault(child.tag, child)
+    return kids
+
+
+def _pmid(holder: dict[str, etree._Element], elem: etree._Element) -> str:
+    pmid = _val(holder.get("PMID"))
+    if pmid is None:
+        raise PubMedXMLError(f"<{elem.tag}> without a PMID at line {elem.sourceline}")
+    return pmid
+
+
+def _val(elem: etree._Element | None) -> str | None:
+    """Stripped text of a text-only element, or None when absent or empty."""
+    if elem is None:
+        return None
+    text = elem.text
+    return text.strip() or None if text else None
+
+
+def _vals(parent: etree._Element | None, tag: str) -> list[str]:
+    if parent is None:
+        return []
+    return [value for child in parent.iterchildren(tag) if (value := _val(child))]
+
+
+def _flat(elem: etree._Element | None) -> str:
+    """Text of ``elem`` with inline markup (i, b, sup, MathML, ...) dropped, spaces collapsed."""
+    if elem is None:
+        return ""
+    return " ".join("".join(elem.itertext()).split())
+
+
+def _article_ids(id_list: etree._Element | None) -> tuple[str | None, str | None]:
+    """DOI and PMCID from a record's own ArticleIdList (not its references')."""
+    doi = pmcid = None
+    if id_list is not None:
+        for article_id in id_list.iterchildren("ArticleId"):
+            kind = article_id.get("IdType")
+            if kind == "doi" and doi is None:
+                doi = article_id.text
+            elif kind == "pmc" and pmcid is None:
+                pmcid = article_id.text
+    return doi, pmcid
+
+
+def _elocation_doi(article: etree._Element | None) -> str | None:
+    if article is None:
+        return None
+    for location in article.iterchildren("ELocationID"):
+        if location.get("EIdType") == "doi" and location.get("ValidYN") != "N":
+            return location.text
+    return None
+
+
+def _abstract(abstract: etree._Element | None) -> str | None:
+    if abstract is None:
+        return None
+    paragraphs = []
+    for section in abstract.iterchildren("AbstractText"):
+        text = _flat(section)
+        label = section.get("Label")
+        if text or label:
+            paragraphs.append(f"{label}: {text}" if label else text)
+    return "\n\n".join(paragraphs) or None
+
+
+def _authors(author_list: etree._Element | None) -> list[str]:
+    if author_list is None:
+        return []
+    names = []
+    for author in author_list.iterchildren("Author"):
+        if author.get("ValidYN") != "N" and (name := _author_name(author)):
+            names.append(name)
+    return names
+
+
+def _author_name(author: etree._Element) -> str | None:
+    """``"Last, Fore"`` (Initials when there is no ForeName), or the collective name."""
+    parts = _kids(author)
+    last = _val(parts.get("LastName"))
+    if last is None:
+        return _flat(parts.get("CollectiveName")) or None
+    first = _val(parts.get("ForeName")) or _val(parts.get("Initials"))
+    return f"{last}, {first}" if first else last
+
+
+def _mesh(headings: etree._Element | None) -> list[str]:
+    if headings is None:
+        return []
+    return [
+        name
+        for heading in headings.iterchildren("MeshHeading")
+        for descriptor in heading.iterchildren("DescriptorName")
+        if (name := _val(descriptor))
+    ]
+
+
+def _keywords(holder: etree._Element | None) -> list[str]:
+    if holder is None:
+        return []
+    return [
+        text
+        for keywords in holder.iterchildren("KeywordList")
+        for keyword in keywords.iterchildren("Keyword")
+        if (text := _flat(keyword))
+    ]
+
+
+def _pages(pagination: etree._Element | None) -> str | None:
+    parts = _kids(pagination)
+    medline = _val(parts.get("MedlinePgn"))
+    if medline:
+        return medline
+    start, end = _val(parts.get("StartPage")), _val(parts.get("EndPage"))
+    return f"{start}-{end}" if start and end else start
+
+
+def _pub_date(date: etree._Element | None) -> str | None:
+    """ISO date from a PubDate: Year/Month/Day, Year/Season or MedlineDate."""
+    parts = _kids(date)
+    year = _val(parts.get("Year"))
+    if year is not None:
+        return _iso(year, _val(parts.get("Month")), _val(parts.get("Day")))
+    medline = _val(parts.get("MedlineDate"))
+    match = _MEDLINE_DATE.search(medline) if medline else None
+    return _iso(*match.groups()) if match else None
+
+
+def _ymd(date: etree._Element | None) -> str | None:
+    """ISO date from a Year/Month/Day element (DateRevised, DateCompleted, ArticleDate)."""
+    parts = _kids(date)
+    year = _val(parts.get("Year"))
+    return _iso(year, _val(parts.get("Month")), _val(parts.get("Day"))) if year else None
+
+
+def _iso(year: str, month: str | None, day: str | None) -> str | None:
+    if not (len(year) == 4 and year.isdigit()):
+        return None
+    number = _month_number(month)
+    if number is None:
+        return year
+    if day and day.isdigit() and 1 <= int(day) <= 31:
+        return f"{year}-{number:02d}-{int(day):02d}"
+    return f"{year}-{number:02d}"
+
+
+def _month_number(month: str | None) -> int | None:
+    if not month:
+        return None
+    if month.isdigit():
+        number = int(month)
+        return number if 1 <= number <= 12 else None
+    return _MONTHS.get(month[:3].lower())
+
+
+def _links(corrections: etree._Element | None) -> list[Link]:
+    if corrections is None:
+        return []
+    links = []
+    for item in corrections.iterchildren("CommentsCorrections"):
+        ref_type = item.get("RefType")
+        if ref_type:
+            parts = _kids(item)
+            links.append(
+                Link(type=ref_type, pmid=_val(parts.get("PMID")), ref=_val(parts.get("RefSource")))
+            )
+    return links

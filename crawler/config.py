@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger
+from crawler.crontab import cron_trigger
 
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config" / "litmon.toml"
 NCBI_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
@@ -148,7 +148,7 @@ def _build(data: dict, source: Path, env: Mapping[str, str]) -> Config:
     _only_keys(schedule_table, set(DEFAULT_SCHEDULE), "schedule.", fail)
     for job, line in schedule_table.items():
         try:
-            CronTrigger.from_crontab(line, timezone="UTC")
+            cron_trigger(line)
         except (TypeError, ValueError) as exc:
             message = f"must be a crontab line like '15 5 * * *': {exc}"
             raise fail(f"schedule.{job}", message) from None

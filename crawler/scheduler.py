@@ -7,9 +7,9 @@ import logging
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 
 from crawler.config import Config
+from crawler.crontab import cron_trigger
 from crawler.jobs import feeds_job, pubmed_job
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,6 @@ def build_scheduler(config: Config, scheduler: BaseScheduler | None = None) -> B
     )
     jobs = {"pubmed": ("PubMed crawl", _run_pubmed), "feeds": ("feed poll", _run_feeds)}
     for job_id, (name, func) in jobs.items():
-        trigger = CronTrigger.from_crontab(config.schedule[job_id], timezone="UTC")
+        trigger = cron_trigger(config.schedule[job_id])
         scheduler.add_job(func, trigger, args=[config], id=job_id, name=name)
     return scheduler

@@ -1,45 +1,277 @@
 """Deciding whether a record is a work already stored.
 
 Exact identifiers are matched by the store; this module holds the keys and the judgement
-for records that share no identifier: a normalized title key and fuzzy comparison within
-blocks.
+for records that share no identifier: a normalized title key, blocking keys, and a fuzzy
+comparison of title, authors, journal, year, volume and pages.
+
+The judgement is conservative. A false merge hides a paper from editors, so only pairs
+with agreeing evidence beyond the title merge automatically; a pair with a similar title
+and any disagreement (year, volume, first page, authors, numbers in the title) becomes a
+*possible* duplicate for an editor. Notices (errata, retractions, replies) and parts of a
+series are never the same work as the article they are about.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from dataclasses import dataclass
 
+from rapidfuzz.distance import Indel
+
 from db.records import Record
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_MARKUP = re.compile(r"</?(?:i|b|u|em|strong|sup|sub|sc|span|p|br|mml:[a-z]+)\b[^>]*>", re.I)
+# A short bracketed tag before or after the title: "[Chinese]", "[Article in Polish]", "[letter]".
+_EDGE_TAGS = re.compile(r"^(?:\s*\[[^\[\]]{1,40}\])+\s*(?=\S)|(?:\s*\[[^\[\]]{1,40}\]\s*\.?)+\s*$")
+# Notes a bibliographic database appends to an article's title, possibly cut off:
+# "... syndrome.[Erratum appears in N Engl J Med. 2009 ...]", "[Comment in: ...]".
+_TITLE_NOTE = re.compile(
+    r"\s*\[(?:erratum|comment|retraction|retracted|corrected|update|summary for patients)"
+    r"\b[^\]]*\]?\s*\.?\s*$",
+    re.I,
+)
+_THOUSANDS = re.compile(r"(?<=\d)[ ,](?=\d{3}\b)")
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+_ELLIPSIS = re.compile(r"(?:\.\.\.|…)\s*\]?\s*\.?\s*$")
+_GREEK = str.maketrans(
+    {
+        "α": " alpha ",
+        "β": " beta ",
+        "γ": " gamma ",
+        "δ": " delta ",
+        "ε": " epsilon ",
+        "κ": " kappa ",
+        "λ": " lambda ",
+        "μ": " mu ",
+        "π": " pi ",
+        "σ": " sigma ",
+        "τ": " tau ",
+        "ω": " omega ",
+    }
+)
+_STOPWORDS = frozenset(
+    "a an and are as at by for from in into is its of on or the their to via vs with".split()
+)
+
+_NOTICE_PATTERNS = (
+    (
+        "erratum",
+        r"(?:erratum|errata|corrigendum|(?:author |publisher )?corrections?)"
+        r"\s*(?:[:.\-–]|to\b|for\b|in\b|on\b|$)",
+    ),
+    ("erratum", r"publisher'?s note\b"),
+    (
+        "retraction",
+        r"(?:notice of )?(?:retraction|withdrawal)(?: note| notice)?"
+        r"\s*(?:[:.\-–]|of\b|to\b|for\b|$)",
+    ),
+    ("concern", r"(?:editorial )?expression of concern\b"),
+    (
+        "comment",
+        r"(?:re\s*:|in reply\b|in response\b|(?:authors?'? )?reply\b|response\s*(?::|to the\b)"
+        r"|comments? on\b|commentary on\b)",
+    ),
+)
+_NOTICES = tuple(
+    (kind, re.compile(rf"^\s*(?:{pattern})", re.I)) for kind, pattern in _NOTICE_PATTERNS
+)
+# "... syndrome - Reply", "... syndrome AUTHORS REPLY"
+_REPLY_SUFFIX = re.compile(r"\b(?:authors?'? )?(?:reply|response)\s*[.\]]*\s*$", re.I)
+_NOTICE_TYPES = {
+    "Published Erratum": "erratum",
+    "Retraction of Publication": "retraction",
+    "Expression of Concern": "concern",
+}
+_SERIES = re.compile(
+    r"\b(part|phase|paper|section|series|stage|volume)\s+(\d+|[ivx]+|one|two|three|four|five)\b"
+)
+_ORDINALS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_ROMAN = {"i": 1, "v": 5, "x": 10}
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+def fold(text: str) -> str:
+    """Lower-case ASCII words: entities, markup, diacritics, Greek letters and punctuation go."""
+    if "&" in text:
+        text = html.unescape(text).replace("&", " and ")
+    if "<" in text:
+        text = _MARKUP.sub("", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text.translate(_GREEK))
+        text = _COMBINING.sub("", text)
     return _NON_WORD.sub(" ", text.lower()).strip()
 
 
+def fold_title(title: str) -> str:
+    """A title folded for comparison, without language tags like ``[Chinese]``."""
+    title = _TITLE_NOTE.sub("", html.unescape(title))
+    return fold(_THOUSANDS.sub("", _EDGE_TAGS.sub("", title)))
+
+
+def surname(author: str) -> str:
+    """The family name of ``"Last, Fore"``, ``"Last FM"`` or ``"Fore Last"``, folded, no spaces."""
+    if "," in author:
+        return fold(author.split(",")[0]).replace(" ", "")
+    words = author.split()
+    if len(words) > 3:  # a collective name such as "Stroke Trials Collaboration Group"
+        return fold(author).replace(" ", "")
+    if len(words) > 1 and re.fullmatch(r"[A-Z]{1,3}", words[-1].replace(".", "")):
+        return fold(" ".join(words[:-1])).replace(" ", "")
+    return fold(words[-1]).replace(" ", "") if words else ""
+
+
+def _initial(author: str) -> str:
+    """The first letter of the given names of ``"Last, Fore"`` (empty when unknown)."""
+    given = fold(author.split(",", 1)[1]) if "," in author else ""
+    return given[:1]
+
+
 def first_author_surname(record: Record) -> str:
-    if not record.authors:
-        return ""
-    return _fold(record.authors[0].split(",")[0]).split(" ")[-1] if record.authors[0] else ""
+    return surname(record.authors[0]) if record.authors else ""
 
 
 def title_key(record: Record) -> str | None:
-    """Normalized title + year + first author's surname; equal keys mean the same work."""
-    title = _fold(record.title).replace(" ", "")
+    """Normalized title + year + first author's surname; equal keys suggest the same work."""
+    title = fold_title(record.title).replace(" ", "")
     if len(title) < 20 or record.year is None:
         return None
     return f"{title}|{record.year}|{first_author_surname(record)}"
 
 
+def _content_words(title: str) -> list[str]:
+    return [w for w in title.split() if len(w) > 2 and w not in _STOPWORDS]
+
+
 def block_keys(record: Record) -> list[str]:
-    """Keys under which fuzzy candidates for this record are looked up."""
-    words = [w for w in _fold(record.title).split() if len(w) > 3]
-    return [f"t:{' '.join(words[:3])}"] if len(words) >= 3 else []
+    """Keys under which fuzzy candidates for this record are stored and looked up.
+
+    The title key, the first three and the last three content words of the title: a
+    truncated title keeps its start, a title with a prefix ("MEDICAL PROGRESS ...") its end.
+    """
+    words = _content_words(fold_title(record.title))
+    keys = []
+    key = title_key(record)
+    if key is not None:
+        keys.append(f"k:{key}")
+    if len(words) >= 3:
+        keys.append(f"f:{' '.join(words[:3])}")
+        keys.append(f"e:{' '.join(words[-3:])}")
+    return keys
+
+
+def _notice_kind(record: Record) -> str:
+    title = html.unescape(record.title)
+    for kind, pattern in _NOTICES:
+        if pattern.match(title):
+            return kind
+    if _REPLY_SUFFIX.search(title):
+        return "comment"
+    for ptype in record.publication_types:
+        if ptype in _NOTICE_TYPES:
+            return _NOTICE_TYPES[ptype]
+    return ""
+
+
+def _number(token: str) -> int:
+    if token.isdigit():
+        return int(token)
+    if token in _ORDINALS:
+        return _ORDINALS[token]
+    values = [_ROMAN[c] for c in token]
+    return sum(-v if v < w else v for v, w in zip(values, [*values[1:], 0], strict=True))
+
+
+def _first_number(value: str | None) -> str | None:
+    """The leading number of a volume ("38 Suppl 1" -> "38")."""
+    match = re.search(r"\d+", value or "")
+    return (match.group().lstrip("0") or "0") if match else None
+
+
+_PAGES = re.compile(r"^\s*([A-Za-z]*)\.?\s*(\d*)[A-Za-z]*\s*(?:[-–—]+\s*[A-Za-z]*\.?\s*(\d+))?")
+
+
+@dataclass(frozen=True, slots=True)
+class Pages:
+    """A page range: ``style`` is a letter prefix of article numbers ("e", "a", "c"...).
+
+    A missing ``first`` means the start was garbled ("Suppl-12"); a short ``last`` is
+    expanded ("123-9" -> last "129"). "S" (supplement) pages compare as plain numbers.
+    """
+
+    style: str
+    first: str | None
+    last: str | None
+
+
+def parse_pages(value: str | None) -> Pages | None:
+    match = _PAGES.match(value or "")
+    if match is None or not (match[2] or match[3]):
+        return None
+    style, first, last = match[1].lower(), match[2] or None, match[3]
+    if last and first and len(last) < len(first):
+        last = first[: len(first) - len(last)] + last
+    if first and last and int(last) < int(first):
+        return None  # a malformed range says nothing
+    return Pages("" if style == "s" else style, first, last or first)
+
+
+def pages_agree(a: Pages | None, b: Pages | None) -> bool | None:
+    """True when two page ranges are the same place, False when they differ, None when
+    they cannot be compared (one missing, article number vs pages, a typo in one end)."""
+    if a is None or b is None:
+        return None
+    if a.first and b.first:
+        if a.style != b.style:
+            return None
+        if a.first == b.first:
+            return True
+        if a.first == a.last and a.last and b.last and int(b.first) <= int(a.first) <= int(b.last):
+            return True  # one source gives a single page of the other's range
+        if b.first == b.last and b.last and a.last and int(a.first) <= int(b.first) <= int(a.last):
+            return True
+        return None if a.last == b.last else False
+    if a.last and b.last:
+        return a.last.endswith(b.last) or b.last.endswith(a.last)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What the judgement compares, computed once per record."""
+
+    title: str
+    words: int
+    truncated: bool  # the source marked the title as cut ("...")
+    kind: str  # "", "erratum", "retraction", "concern", "comment"
+    series: tuple[tuple[str, int], ...]
+    numbers: tuple[str, ...]
+    authors: tuple[tuple[str, str], ...]  # (surname, first initial)
+    year: int | None
+    journals: tuple[str, ...]
+    volume: str | None
+    pages: Pages | None
+    preprint: bool
+
+
+def profile(record: Record) -> Profile:
+    title = fold_title(record.title)
+    names = ((surname(a), _initial(a)) for a in record.authors)
+    return Profile(
+        title=title,
+        words=len(title.split()),
+        truncated=bool(_ELLIPSIS.search(record.title)),
+        kind=_notice_kind(record),
+        series=tuple(sorted((m[0], _number(m[1])) for m in _SERIES.findall(title))),
+        numbers=tuple(re.findall(r"\d+", title)),
+        authors=tuple(n for n in names if n[0] and n[0] != "anonymous"),
+        year=record.year,
+        journals=tuple(fold(j) for j in (record.journal, record.journal_abbrev) if j),
+        volume=_first_number(record.volume),
+        pages=parse_pages(record.pages),
+        preprint=record.is_preprint,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +280,150 @@ class Verdict:
     possible: bool  # store as a possible duplicate for an editor
     score: float
     reason: str
+    relation: str | None = None  # e.g. "preprint_of": related but distinct works
 
 
 def judge(new: Record, stored: Record) -> Verdict:
     """Compare two records that share a block."""
-    same = _fold(new.title) == _fold(stored.title) and new.year == stored.year
-    return Verdict(same=same, possible=False, score=1.0 if same else 0.0, reason="title")
+    return compare(profile(new), profile(stored))
+
+
+def title_similarity(a: Profile, b: Profile) -> tuple[float, str]:
+    """Similarity in [0, 1] and how it was found: exact, truncated, contained or fuzzy."""
+    if a.title == b.title:
+        return 1.0, "exact"
+    short, long = sorted((a, b), key=lambda p: len(p.title))
+    if short.words >= 4 and len(short.title) >= 25 and short.title in long.title:
+        if long.title.startswith(short.title):
+            cut_mid_word = long.title[len(short.title)] != " "
+            if short.truncated or cut_mid_word:
+                return 0.97, "truncated"
+        # Extra words around a title (a section heading, a citation) are fine; a title that
+        # is only a small part of the other ("Atypical HUS" in "Atypical HUS in children
+        # after ...") is not.
+        if len(short.title) >= 0.6 * len(long.title):
+            return 0.9, "contained"
+    return Indel.normalized_similarity(a.title, b.title), "fuzzy"
+
+
+def _same_person(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Surnames equal, one a longer form of the other ("Le Quintrec", "Wright Jr"), or
+    family and given name swapped between sources ("Tong, H" / "Hua, T")."""
+    (x, xi), (y, yi) = a, b
+    if x == y:
+        return True
+    if min(len(x), len(y)) >= 4 and (
+        x.endswith(y) or y.endswith(x) or x.startswith(y) or y.startswith(x)
+    ):
+        return True
+    return bool(xi and yi) and x[0] == yi and y[0] == xi
+
+
+def _authors(a: Profile, b: Profile) -> str:
+    """ "same", "differ" or "unknown" (one side lists no authors)."""
+    if not a.authors or not b.authors:
+        return "unknown"
+    if _same_person(a.authors[0], b.authors[0]):
+        return "same"
+    shorter, longer = sorted((a.authors, b.authors), key=len)
+    common = sum(any(_same_person(x, y) for y in longer[:50]) for x in shorter[:10])
+    return "same" if common / min(len(shorter), 10) >= 0.5 else "differ"
+
+
+def _abbreviates(short: list[str], full: list[str]) -> bool:
+    return len(short) == len(full) and all(
+        f.startswith(s) for s, f in zip(short, full, strict=True)
+    )
+
+
+def journals_match(a: Profile, b: Profile) -> bool:
+    """Same journal, allowing abbreviations ("N Engl J Med") and subtitles."""
+    for x in a.journals:
+        for y in b.journals:
+            if f" {x} " in f" {y} " or f" {y} " in f" {x} ":
+                return True
+            xs, ys = _content_words(x) or x.split(), _content_words(y) or y.split()
+            if _abbreviates(xs, ys) or _abbreviates(ys, xs):
+                return True
+    return False
+
+
+def _agree(x: str | None, y: str | None) -> bool | None:
+    return None if x is None or y is None else x == y
+
+
+def _numbers_conflict(a: Profile, b: Profile, mode: str) -> bool:
+    return mode == "fuzzy" and a.numbers != b.numbers
+
+
+def _different(reason: str, score: float = 0.0) -> Verdict:
+    return Verdict(same=False, possible=False, score=score, reason=reason)
+
+
+def compare(a: Profile, b: Profile) -> Verdict:
+    """The judgement for one pair of profiles."""
+    if a.kind != b.kind:
+        return _different(f"notice kind {a.kind or 'article'} vs {b.kind or 'article'}")
+    if a.series != b.series:
+        return _different("different parts of a series")
+    score, mode = title_similarity(a, b)
+    if score < 0.85:
+        return _different(f"title {score:.2f}", score)
+    authors = _authors(a, b)
+    if a.preprint != b.preprint:
+        related = score >= 0.9 and authors != "differ"
+        relation = "preprint_of" if related else None
+        return Verdict(False, False, score, "preprint and journal version", relation)
+    volume, page = _agree(a.volume, b.volume), pages_agree(a.pages, b.pages)
+    years = abs(a.year - b.year) if a.year is not None and b.year is not None else None
+    locator = volume is True and page is True
+    full_title = mode == "exact" or (mode == "fuzzy" and score >= 0.95)
+    conflicts = [
+        name
+        for name, present in (
+            # A collective name in one source and people in the other: the title, year,
+            # volume and first page all agreeing outweigh the author lists.
+            ("authors", authors == "differ" and not (locator and full_title and years == 0)),
+            ("year", years is not None and (years > 1 or (years == 1 and not locator))),
+            ("volume", volume is False),
+            ("pages", page is False),
+            ("numbers in title", _numbers_conflict(a, b, mode)),
+        )
+        if present
+    ]
+    reason = f"title {mode} {score:.2f}"
+    if conflicts:
+        possible = score >= 0.9 and len(conflicts) <= (2 if mode == "exact" else 1)
+        return Verdict(False, possible, score, f"{reason}; differ: {', '.join(conflicts)}")
+    same = _same(a, b, score, mode, authors, volume, page, years == 0)
+    return Verdict(same, not same, score, reason)
+
+
+def _same(
+    a: Profile,
+    b: Profile,
+    score: float,
+    mode: str,
+    authors: str,
+    volume: bool | None,
+    page: bool | None,
+    same_year: bool,
+) -> bool:
+    """Near-certain, given no conflicting field: the title plus independent agreement.
+
+    ``volume`` and ``page`` are True when both records give them and they agree, None when
+    one record lacks them (disagreement is a conflict, handled before).
+    """
+    locator = volume is True and page is True
+    if authors == "unknown" or min(a.words, b.words) < 4:
+        return locator and score >= 0.95
+    if locator:
+        return True
+    if not same_year or authors != "same":
+        return False
+    journal = journals_match(a, b)
+    if mode == "truncated":
+        return journal
+    if mode == "exact" or score >= 0.95:
+        return journal or volume is True or page is True
+    return False

@@ -10,7 +10,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 
 import sqlite_utils
@@ -85,26 +85,49 @@ def _save_one(conn: sqlite3.Connection, record: Record, counts: SaveCounts) -> N
         counts.updated += 1
         return
 
-    work_id, possible = _find_work(conn, record)
-    matched = work_id is not None
-    if work_id is None:
-        work_id = _insert_work(conn, record, stamp)
-        for other_id, verdict in possible:
-            conn.execute(
-                "INSERT OR IGNORE INTO possible_duplicates"
-                " (work_id, other_id, score, reason, created_at) VALUES (?, ?, ?, ?, ?)",
-                (work_id, other_id, verdict.score, verdict.reason, stamp),
-            )
-        counts.new += 1
-    else:
+    work_id = _find_by_identifier(conn, record)
+    if work_id is not None:
+        _insert_sighting(conn, work_id, record, payload, digest, stamp)
+        refresh_work(conn, work_id)
         counts.updated += 1
+        return
+    found = _find_fuzzy(conn, record)
+    work_id = _insert_work(conn, record, stamp)
+    _insert_sighting(conn, work_id, record, payload, digest, stamp)
+    if found.same is not None:
+        kept_id, verdict = found.same
+        merge_into(conn, kept_id, work_id, f"automatic: {verdict.reason}")
+        counts.updated += 1
+        return
+    for other_id, verdict in found.possible:
+        conn.execute(
+            "INSERT OR IGNORE INTO possible_duplicates"
+            " (work_id, other_id, score, reason, created_at) VALUES (?, ?, ?, ?, ?)",
+            (*ordered_pair(work_id, other_id), verdict.score, verdict.reason, stamp),
+        )
+    for other_id, relation in found.related:
+        pair = (work_id, other_id) if record.is_preprint else (other_id, work_id)
+        conn.execute(
+            "INSERT OR IGNORE INTO work_relations (work_id, other_id, relation, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (*pair, relation, stamp),
+        )
+    counts.new += 1
+
+
+def ordered_pair(work_id: int, other_id: int) -> tuple[int, int]:
+    """How a pair of works is keyed in possible_duplicates: smaller id first."""
+    return (work_id, other_id) if work_id < other_id else (other_id, work_id)
+
+
+def _insert_sighting(
+    conn: sqlite3.Connection, work_id: int, record: Record, payload: str, digest: str, stamp: str
+) -> None:
     conn.execute(
         "INSERT INTO sightings (work_id, source, source_id, record, content_hash, first_seen,"
         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (work_id, record.source, record.source_id, payload, digest, stamp, stamp),
     )
-    if matched:
-        refresh_work(conn, work_id)
 
 
 def _is_older(record: Record, old_payload: str) -> bool:
@@ -121,36 +144,18 @@ def _live(conn: sqlite3.Connection, work_id: int) -> int:
         work_id = row[0]
 
 
-def _find_work(
-    conn: sqlite3.Connection, record: Record
-) -> tuple[int | None, list[tuple[int, dedup.Verdict]]]:
-    """The stored work this record is, or None with the works it might be."""
+def _find_by_identifier(conn: sqlite3.Connection, record: Record) -> int | None:
+    """The stored work with this record's PMID, DOI or PMCID, unless another identifier
+    disagrees or one of the two is a preprint."""
     for column, value in (("pmid", record.pmid), ("doi", record.doi), ("pmcid", record.pmcid)):
         if value is None:
             continue
         query = f"SELECT id FROM works WHERE {column} = ?"
         for (work_id,) in conn.execute(query, (value,)).fetchall():
             stored = load_work_record(conn, work_id)
-            if _identifiers_agree(record, stored) and not _preprint_pair(record, stored):
-                return _live(conn, work_id), []
-    key = dedup.title_key(record)
-    if key is not None:
-        query = "SELECT id FROM works WHERE title_key = ?"
-        for (work_id,) in conn.execute(query, (key,)).fetchall():
-            stored = load_work_record(conn, work_id)
-            if _identifiers_agree(record, stored) and not _preprint_pair(record, stored):
-                return _live(conn, work_id), []
-    possible: list[tuple[int, dedup.Verdict]] = []
-    for work_id in _block_candidates(conn, record):
-        stored = load_work_record(conn, work_id)
-        if not _identifiers_agree(record, stored):
-            continue
-        verdict = dedup.judge(record, stored)
-        if verdict.same and not _preprint_pair(record, stored):
-            return _live(conn, work_id), []
-        if verdict.possible:
-            possible.append((work_id, verdict))
-    return None, possible
+            if _identifiers_agree(record, stored) and record.is_preprint == stored.is_preprint:
+                return _live(conn, work_id)
+    return None
 
 
 def _identifiers_agree(record: Record, stored: Record) -> bool:
@@ -162,22 +167,59 @@ def _identifiers_agree(record: Record, stored: Record) -> bool:
     return True
 
 
-def _preprint_pair(record: Record, stored: Record) -> bool:
-    """A preprint and its journal version are related works, not one work."""
-    return record.is_preprint != stored.is_preprint
+@dataclass(slots=True)
+class _Found:
+    same: tuple[int, dedup.Verdict] | None = None
+    possible: list[tuple[int, dedup.Verdict]] = field(default_factory=list)
+    related: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _block_candidates(conn: sqlite3.Connection, record: Record) -> list[int]:
+_CANDIDATE_FIELDS = (
+    "title",
+    "authors",
+    "journal",
+    "journal_abbrev",
+    "volume",
+    "pages",
+    "pub_date",
+    "publication_types",
+)
+_IS_PREPRINT = "(publication_types LIKE '%\"Preprint\"%')"
+# A work whose identifier differs from the record's cannot be it, unless one of the two is a
+# preprint (its own DOI) and the other its journal version: filtered in SQL so that blocks
+# full of PubMed works cost nothing for a new PubMed record.
+_CANDIDATES = f"""
+SELECT id, {", ".join(_CANDIDATE_FIELDS)} FROM works
+WHERE id IN (SELECT work_id FROM work_blocks WHERE key IN ({{keys}}))
+  AND merged_into IS NULL
+  AND (:pmid IS NULL OR pmid IS NULL OR pmid = :pmid OR {_IS_PREPRINT} != :preprint)
+  AND (:doi IS NULL OR doi IS NULL OR doi = :doi OR {_IS_PREPRINT} != :preprint)
+"""
+
+
+def _find_fuzzy(conn: sqlite3.Connection, record: Record) -> _Found:
+    """Works sharing a block key with the record, judged: the best sure match, or the
+    possible duplicates and related works."""
+    found = _Found()
     keys = dedup.block_keys(record)
     if not keys:
-        return []
-    marks = ",".join("?" * len(keys))
-    rows = conn.execute(
-        f"SELECT DISTINCT b.work_id FROM work_blocks b JOIN works w ON w.id = b.work_id"
-        f" WHERE b.key IN ({marks}) AND w.merged_into IS NULL",
-        keys,
-    )
-    return [row[0] for row in rows]
+        return found
+    params = {f"k{i}": key for i, key in enumerate(keys)}
+    query = _CANDIDATES.format(keys=",".join(f":{name}" for name in params))
+    params.update(pmid=record.pmid, doi=record.doi, preprint=record.is_preprint)
+    mine = dedup.profile(record)
+    for work_id, *values in conn.execute(query, params).fetchall():
+        candidate = dict(zip(_CANDIDATE_FIELDS, values, strict=True))
+        candidate["authors"] = json.loads(candidate["authors"])
+        candidate["publication_types"] = json.loads(candidate["publication_types"])
+        verdict = dedup.compare(mine, dedup.profile(Record(source="", source_id="", **candidate)))
+        if verdict.same and (found.same is None or verdict.score > found.same[1].score):
+            found.same = (work_id, verdict)
+        elif verdict.possible:
+            found.possible.append((work_id, verdict))
+        elif verdict.relation is not None:
+            found.related.append((work_id, verdict.relation))
+    return found
 
 
 def _work_columns(record: Record) -> dict:
@@ -252,3 +294,29 @@ def refresh_work(conn: sqlite3.Connection, work_id: int) -> None:
     assignments = ",".join(f"{name} = ?" for name in values)
     conn.execute(f"UPDATE works SET {assignments} WHERE id = ?", [*values.values(), work_id])
     _write_blocks(conn, work_id, folded)
+
+
+def merge_into(conn: sqlite3.Connection, kept_id: int, merged_id: int, reason: str) -> int:
+    """Move every sighting of ``merged_id`` to ``kept_id`` and record it; returns the merge id.
+
+    The merged work keeps its row (``merged_into`` set) but gives up its identifiers and
+    blocking keys, so lookups find only the kept work.
+    """
+    moved = [
+        row[0] for row in conn.execute("SELECT id FROM sightings WHERE work_id = ?", (merged_id,))
+    ]
+    stamp = now()
+    conn.execute("UPDATE sightings SET work_id = ? WHERE work_id = ?", (kept_id, merged_id))
+    conn.execute(
+        "UPDATE works SET merged_into = ?, pmid = NULL, doi = NULL, pmcid = NULL,"
+        " title_key = NULL, updated_at = ? WHERE id = ?",
+        (kept_id, stamp, merged_id),
+    )
+    conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (merged_id,))
+    cursor = conn.execute(
+        "INSERT INTO merges (kept_id, merged_id, sighting_ids, reason, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (kept_id, merged_id, json.dumps(moved), reason, stamp),
+    )
+    refresh_work(conn, kept_id)
+    return cursor.lastrowid

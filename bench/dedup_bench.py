@@ -1,0 +1,122 @@
+"""Deduplication quality on the labelled benchmark sets in ../shared/dedup-benchmark/.
+
+Each set's records.csv goes through the real pipeline (imports.read_csv ->
+db.store.save_records into a fresh SQLite file); the predicted groups are the works and their
+sightings (possible duplicates are not merges). Scored as the benchmark README says.
+
+Run from the repository root: ``python bench/dedup_bench.py [set ...]``.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from db.schema import open_db  # noqa: E402
+from db.store import save_records  # noqa: E402
+from imports import read_csv  # noqa: E402
+
+BENCHMARK = ROOT.parent / "shared" / "dedup-benchmark"
+
+
+@dataclass
+class Score:
+    records: int = 0
+    false_merges: int = 0
+    fp: int = 0
+    tp: int = 0
+    fn: int = 0
+    tn: int = 0
+    possible: int = 0
+    seconds: float = 0.0
+
+    @property
+    def sensitivity(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def specificity(self) -> float:
+        return self.tn / (self.tn + self.fp) if self.tn + self.fp else 1.0
+
+
+def predicted_groups(folder: Path, name: str) -> tuple[list[list[str]], int, float]:
+    """Groups of record IDs, one per work; the number of open possible duplicates; seconds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_db(Path(tmp) / "bench.db")
+        started = time.perf_counter()
+        save_records(db, read_csv(folder / "records.csv", source=name))
+        seconds = time.perf_counter() - started
+        groups: dict[int, list[str]] = defaultdict(list)
+        for work_id, source_id in db.execute("SELECT work_id, source_id FROM sightings"):
+            groups[work_id].append(source_id)
+        possible = db.execute(
+            "SELECT count(*) FROM possible_duplicates WHERE status = 'open'"
+        ).fetchone()[0]
+        db.conn.close()
+    return list(groups.values()), possible, seconds
+
+
+def true_groups(folder: Path) -> dict[str, int]:
+    """Record ID -> true group number, for records that have a duplicate."""
+    with open(folder / "duplicate_groups.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = csv.DictReader(handle)
+        return {rid: n for n, row in enumerate(rows) for rid in row["merged_ids"].split(";")}
+
+
+def score(predicted: list[list[str]], truth: dict[str, int]) -> Score:
+    result = Score(records=sum(map(len, predicted)))
+    kept = {min(group) for group in predicted}
+    singles = {rid for group in predicted for rid in group} - truth.keys()
+    result.tn = len(singles & kept)
+    result.fp = len(singles - kept)
+    members: dict[int, list[str]] = defaultdict(list)
+    for rid, number in truth.items():
+        members[number].append(rid)
+    for ids in members.values():
+        m = len(kept.intersection(ids))
+        if m == 0:
+            result.fp += 1
+            result.tp += len(ids) - 1
+        else:
+            result.tn += 1
+            result.fn += m - 1
+            result.tp += len(ids) - m
+    for group in predicted:
+        for a, b in combinations(group, 2):
+            if truth.get(a, f"single:{a}") != truth.get(b, f"single:{b}"):
+                result.false_merges += 1
+    return result
+
+
+def main(names: list[str]) -> int:
+    if not BENCHMARK.is_dir():
+        print(f"no benchmark data at {BENCHMARK}; nothing to measure")
+        return 0
+    names = names or sorted(p.name for p in BENCHMARK.iterdir() if (p / "records.csv").exists())
+    print(
+        f"{'set':<20}{'records':>8}{'false':>7}{'FP':>5}{'TP':>6}{'FN':>5}{'TN':>6}"
+        f"{'missed':>7}{'sens':>8}{'spec':>8}{'possible':>9}{'sec':>7}{'rec/s':>8}"
+    )
+    for name in names:
+        folder = BENCHMARK / name
+        predicted, possible, seconds = predicted_groups(folder, name)
+        s = score(predicted, true_groups(folder))
+        print(
+            f"{name:<20}{s.records:>8}{s.false_merges:>7}{s.fp:>5}{s.tp:>6}{s.fn:>5}{s.tn:>6}"
+            f"{s.fn:>7}{s.sensitivity:>8.4f}{s.specificity:>8.4f}{possible:>9}{seconds:>7.2f}"
+            f"{s.records / seconds:>8.0f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

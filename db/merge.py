@@ -1,0 +1,111 @@
+"""Editors' decisions on duplicates: list possible duplicates, merge, undo a merge, mark distinct.
+
+Every merge moves sightings and is recorded in ``merges``, so it can be undone; a pair an
+editor split or marked distinct is remembered in ``possible_duplicates`` (status
+"distinct") and is not proposed again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import sqlite_utils
+
+from db.store import merge_into, now, ordered_pair, refresh_work
+
+_LIST = """
+SELECT p.id, p.work_id, p.other_id, p.score, p.reason, p.status, p.created_at, p.decided_at,
+       a.title, b.title
+FROM possible_duplicates p
+JOIN works a ON a.id = p.work_id
+JOIN works b ON b.id = p.other_id
+WHERE p.status = ? AND a.merged_into IS NULL AND b.merged_into IS NULL
+ORDER BY p.score DESC, p.id
+"""
+_COLUMNS = ("id", "work_id", "other_id", "score", "reason", "status", "created_at", "decided_at")
+
+
+def list_possible_duplicates(db: sqlite_utils.Database, status: str = "open") -> list[dict]:
+    """Pairs of live works with this status ("open", "merged", "distinct"), best score first."""
+    rows = db.conn.execute(_LIST, (status,)).fetchall()
+    return [
+        {**dict(zip(_COLUMNS, row[:8], strict=True)), "work_title": row[8], "other_title": row[9]}
+        for row in rows
+    ]
+
+
+def merge_works(db: sqlite_utils.Database, kept_id: int, merged_id: int, reason: str) -> int:
+    """Merge ``merged_id`` into ``kept_id``; returns the merge id for :func:`undo_merge`."""
+    conn = db.conn
+    with conn:
+        for work_id in (kept_id, merged_id):
+            _require_live(conn, work_id)
+        if kept_id == merged_id:
+            raise ValueError(f"cannot merge work {kept_id} into itself")
+        merge_id = merge_into(conn, kept_id, merged_id, reason)
+        _decide(conn, kept_id, merged_id, "merged")
+    return merge_id
+
+
+def undo_merge(db: sqlite_utils.Database, merge_id: int) -> None:
+    """Split a merge: the sightings it moved go back to the merged work, which lives again.
+
+    The two works are then marked distinct, so they are not proposed again.
+    """
+    conn = db.conn
+    with conn:
+        row = conn.execute(
+            "SELECT kept_id, merged_id, sighting_ids, undone_at FROM merges WHERE id = ?",
+            (merge_id,),
+        ).fetchone()
+        if row is None:
+            raise ValueError(f"no merge {merge_id}")
+        kept_id, merged_id, sighting_ids, undone_at = row
+        if undone_at is not None:
+            raise ValueError(f"merge {merge_id} was already undone at {undone_at}")
+        _require_live(conn, kept_id)
+        moved = json.loads(sighting_ids)
+        marks = ",".join("?" * len(moved))
+        holders = conn.execute(
+            f"SELECT DISTINCT work_id FROM sightings WHERE id IN ({marks})", moved
+        ).fetchall()
+        stamp = now()
+        conn.execute(f"UPDATE sightings SET work_id = ? WHERE id IN ({marks})", [merged_id, *moved])
+        conn.execute("UPDATE works SET merged_into = NULL WHERE id = ?", (merged_id,))
+        conn.execute("UPDATE merges SET undone_at = ? WHERE id = ?", (stamp, merge_id))
+        # The works that held the sightings give up their identifiers before the split-off
+        # work takes them back (PMIDs are unique among works).
+        for (holder,) in holders:
+            refresh_work(conn, holder)
+        refresh_work(conn, merged_id)
+        _decide(conn, kept_id, merged_id, "distinct")
+
+
+def mark_distinct(db: sqlite_utils.Database, work_id: int, other_id: int) -> None:
+    """Record that two works are different papers; the store will not propose them again."""
+    conn = db.conn
+    with conn:
+        for work in (work_id, other_id):
+            _require_live(conn, work)
+        _decide(conn, work_id, other_id, "distinct")
+
+
+def _require_live(conn: sqlite3.Connection, work_id: int) -> None:
+    row = conn.execute("SELECT merged_into FROM works WHERE id = ?", (work_id,)).fetchone()
+    if row is None:
+        raise ValueError(f"no work {work_id}")
+    if row[0] is not None:
+        raise ValueError(f"work {work_id} was merged into work {row[0]}")
+
+
+def _decide(conn: sqlite3.Connection, work_id: int, other_id: int, status: str) -> None:
+    """Set a pair's decision, creating the pair if the store never proposed it."""
+    stamp = now()
+    conn.execute(
+        "INSERT INTO possible_duplicates (work_id, other_id, score, reason, status, created_at,"
+        " decided_at) VALUES (?, ?, 0, 'editor', ?, ?, ?)"
+        " ON CONFLICT (work_id, other_id) DO UPDATE SET status = excluded.status,"
+        " decided_at = excluded.decided_at",
+        (*ordered_pair(work_id, other_id), status, stamp, stamp),
+    )

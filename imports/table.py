@@ -1,0 +1,113 @@
+"""CSV exports (reference managers, bib-dedupe style, Scopus) into Records."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from db.records import Record
+from imports.authors import detex, parse_authors
+from imports.files import ImportFileError, iso_date, read_text
+
+# Record field -> accepted column names, compared lower-case without punctuation.
+_COLUMNS = {
+    "title": ("title", "ti", "articletitle", "documenttitle", "primarytitle"),
+    "authors": ("author", "authors", "au", "authorfullnames"),
+    "year": ("year", "py", "publicationyear"),
+    "date": ("date", "pubdate", "publicationdate"),
+    "journal": ("journal", "journaltitle", "sourcetitle", "secondarytitle", "t2", "booktitle"),
+    "journal_abbrev": ("journalabbrev", "abbreviatedsourcetitle", "ja", "j2"),
+    "volume": ("volume", "vl"),
+    "issue": ("number", "issue", "is"),
+    "pages": ("pages", "page", "pp"),
+    "page_start": ("pagestart", "startpage", "sp"),
+    "page_end": ("pageend", "endpage", "ep"),
+    "doi": ("doi", "do"),
+    "pmid": ("pmid", "pubmedid"),
+    "pmcid": ("pmcid",),
+    "abstract": ("abstract", "ab"),
+    "issn": ("issn", "sn"),
+    "url": ("url", "link"),
+    "keywords": ("keywords", "authorkeywords", "kw"),
+    "language": ("language", "languageoforiginaldocument", "la"),
+}
+
+
+def _simple(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def read_csv(path: str | Path, source: str, id_column: str = "ID") -> Iterator[Record]:
+    """One Record per row; ``source_id`` is the row's value in ``id_column``."""
+    reader = csv.reader(io.StringIO(read_text(path), newline=""))
+    try:
+        header = next(reader, None)
+        if not header:
+            raise ImportFileError(path, 1, "empty file, expected a header row")
+        columns = _map_columns(path, header, id_column)
+        seen: set[str] = set()
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            record = _record(columns, row, source)
+            if not record.source_id:
+                raise ImportFileError(path, reader.line_num, f"empty {id_column!r}")
+            if record.source_id in seen:
+                raise ImportFileError(path, reader.line_num, f"duplicate ID {record.source_id!r}")
+            seen.add(record.source_id)
+            yield record
+    except csv.Error as error:
+        raise ImportFileError(path, reader.line_num, f"not readable as CSV: {error}") from error
+
+
+def _map_columns(path: str | Path, header: list[str], id_column: str) -> dict[str, int]:
+    positions = {_simple(name): index for index, name in enumerate(header)}
+    columns = {"id": positions.get(_simple(id_column))}
+    if columns["id"] is None:
+        raise ImportFileError(path, 1, f"no {id_column!r} column (columns: {', '.join(header)})")
+    for name, aliases in _COLUMNS.items():
+        found = next((positions[a] for a in aliases if a in positions), None)
+        if found is not None:
+            columns[name] = found
+    if "title" not in columns:
+        raise ImportFileError(path, 1, f"no title column (columns: {', '.join(header)})")
+    return columns
+
+
+def _record(columns: dict[str, int], row: list[str], source: str) -> Record:
+    def cell(name: str) -> str | None:
+        index = columns.get(name)
+        value = row[index].strip() if index is not None and index < len(row) else ""
+        return value or None
+
+    pages = cell("pages")
+    if pages is None and cell("page_start"):
+        pages = "-".join(p for p in (cell("page_start"), cell("page_end")) if p)
+    keywords = cell("keywords")
+    return Record(
+        source=f"csv:{source}",
+        source_id=cell("id") or "",
+        title=detex(cell("title") or ""),
+        authors=parse_authors(cell("authors")),
+        pub_date=iso_date(cell("date")) or iso_date(cell("year")),
+        journal=cell("journal"),
+        journal_abbrev=cell("journal_abbrev"),
+        volume=cell("volume"),
+        issue=cell("issue"),
+        pages=pages,
+        doi=cell("doi"),
+        pmid=_digits(cell("pmid")),
+        pmcid=cell("pmcid"),
+        abstract=cell("abstract"),
+        issn=cell("issn"),
+        url=cell("url"),
+        keywords=[k.strip() for k in re.split(r"[;,]", keywords) if k.strip()] if keywords else [],
+        language=cell("language"),
+    )
+
+
+def _digits(value: str | None) -> str | None:
+    return value if value and value.isdigit() else None

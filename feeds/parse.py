@@ -50,9 +50,10 @@ def parse_feed(data: bytes, feed: FeedConfig, *, content_type: str | None = None
     refuse_html(data)
     refuse_unsafe_xml(data)
     parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
-    if not parsed.get("version") and not parsed.entries:
+    if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
         reason = parsed.get("bozo_exception") or "no RSS/Atom structure found"
-        raise FeedError(f"not a feed: {reason}")
+        what = "broken feed" if parsed.get("version") else "not a feed"
+        raise FeedError(f"{what}: {reason}")
     channel = parsed.feed
     journal = feed.journal or channel.get("prism_publicationname") or channel.get("title")
     records: dict[str, Record] = {}

@@ -104,7 +104,9 @@ class FeedServer:
         self.max_concurrent = 0  # most requests in flight at once, for the one-per-host rule
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}{path}"
@@ -156,9 +158,9 @@ class FeedServer:
                     self.wfile.write(reply.body)
                     return
                 for i in range(len(reply.body)):
+                    time.sleep(reply.drip)
                     self.wfile.write(reply.body[i : i + 1])
                     self.wfile.flush()
-                    time.sleep(reply.drip)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -217,21 +217,33 @@ def _read_corpus(data: bytes | Path) -> bytes:
 
 
 _DATE_BLOCK = re.compile(
+    rb"(<PubMedPubDate[^>]*>\s*)?"
     rb"<Year>(\d{4})</Year>(\s*)<Month>(\w+)</Month>(?:(\s*)<Day>(\d{1,2})</Day>)?"
 )
 
 
 def shift_dates(xml: bytes, days: int) -> bytes:
-    """Move every Year+Month(+Day) date in PubMed XML by ``days``; year-only dates stay."""
+    """Move every Year+Month(+Day) date in PubMed XML by ``days``; year-only dates stay.
+
+    Numbers are written as PubMed writes them: unpadded in History, two digits elsewhere.
+    """
 
     def move(match: re.Match[bytes]) -> bytes:
-        year, gap, month, day_gap, day = match.groups()
-        named = not month.isdigit()
+        history, year, gap, month, day_gap, day = match.groups()
+        width = 1 if history else 2
         moved = date(int(year), _month_number(month.decode()), int(day or 1)) + timedelta(days)
-        month_text = _MONTHS[moved.month - 1].title() if named else f"{moved.month:0{len(month)}d}"
-        out = b"<Year>%d</Year>%b<Month>%b</Month>" % (moved.year, gap, month_text.encode())
+        if month.isdigit():
+            month_text = b"%0*d" % (width, moved.month)
+        else:
+            month_text = _MONTHS[moved.month - 1].title().encode()
+        out = b"%b<Year>%d</Year>%b<Month>%b</Month>" % (
+            history or b"",
+            moved.year,
+            gap,
+            month_text,
+        )
         if day is not None:
-            out += b"%b<Day>%0*d</Day>" % (day_gap, len(day), moved.day)
+            out += b"%b<Day>%0*d</Day>" % (day_gap, width, moved.day)
         return out
 
     return _DATE_BLOCK.sub(move, xml)

@@ -1,0 +1,267 @@
+"""The fake E-utilities server, seen from a plain ``requests`` client over loopback."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import time
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+
+import pytest
+import requests
+from Bio import Entrez
+
+from crawler.replay import DEMO_FILE, EutilsServer, Fault, serve_demo, shift_dates
+
+DAY = date(2026, 3, 1)
+
+
+@pytest.fixture
+def server():
+    # 40 synthetic records, one per day from DAY - 39 to DAY; PMIDs 30000000..30000039
+    with EutilsServer() as srv:
+        srv.add_synthetic(40, DAY - timedelta(days=39), DAY)
+        yield srv
+
+
+def esearch(srv: EutilsServer, method: str = "GET", **params: str) -> requests.Response:
+    params = {"db": "pubmed", "term": "multiple sclerosis", **params}
+    if method == "POST":
+        return requests.post(srv.url + "esearch.fcgi", data=params, timeout=5)
+    return requests.get(srv.url + "esearch.fcgi", params=params, timeout=5)
+
+
+def efetch(srv: EutilsServer, **params: str) -> requests.Response:
+    data = {"db": "pubmed", "retmode": "xml", **params}
+    return requests.post(srv.url + "efetch.fcgi", data=data, timeout=5)
+
+
+def search_result(response: requests.Response) -> dict:
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/xml; charset=UTF-8"
+    return Entrez.read(io.BytesIO(response.content))
+
+
+def fetched_pmids(response: requests.Response) -> list[str]:
+    root = ET.fromstring(response.content)
+    assert root.tag == "PubmedArticleSet"
+    return [a.findtext("MedlineCitation/PMID") for a in root.iter("PubmedArticle")]
+
+
+def test_esearch_filters_by_date_and_lists_newest_first(server):
+    result = search_result(
+        esearch(server, datetype="edat", mindate="2026/02/20", maxdate="2026/02/25")
+    )
+    assert result["Count"] == "6"
+    assert result["IdList"] == [str(30000000 + i) for i in (35, 34, 33, 32, 31, 30)]
+    assert "2026/02/20:2026/02/25[edat]" in result["QueryTranslation"]
+
+
+def test_esearch_month_and_year_bounds_cover_whole_periods(server):
+    february = search_result(esearch(server, datetype="crdt", mindate="2026/02", maxdate="2026/02"))
+    assert february["Count"] == "28"
+    january = esearch(server, datetype="pdat", mindate="2026/01", maxdate="2026/01")
+    assert search_result(january)["Count"] == "11"  # Jan 21..31
+    whole_year = esearch(server, datetype="pdat", mindate="2026", maxdate="2026")
+    assert search_result(whole_year)["Count"] == "40"
+
+
+def test_esearch_term_date_ranges_are_alternatives_and_anded_with_mindate(server):
+    term = (
+        'ms AND (("2026/01/21"[edat] : "2026/01/22"[edat]) OR '
+        '("2026/02/28"[crdt] : "2026/03/01"[crdt]))'
+    )
+    assert search_result(esearch(server, term=term))["Count"] == "4"
+    narrowed = esearch(server, term=term, datetype="edat", mindate="2026/02", maxdate="2026/03")
+    assert search_result(narrowed)["Count"] == "2"
+
+
+def test_esearch_understands_pmid_and_doi_terms(server):
+    term = "30000003[pmid] OR 10.5555/synthetic.30000007[doi]"
+    assert search_result(esearch(server, term=term))["IdList"] == ["30000007", "30000003"]
+
+
+def test_esearch_default_retmax_and_paging(server):
+    first = search_result(esearch(server))
+    assert (first["Count"], first["RetMax"], len(first["IdList"])) == ("40", "20", 20)
+    rest = search_result(esearch(server, retstart="20", retmax="100"))
+    assert rest["IdList"][-1] == "30000000"
+    assert set(first["IdList"]).isdisjoint(rest["IdList"])
+
+
+def test_esearch_post_works_like_get(server):
+    params = {"datetype": "edat", "mindate": "2026/02/27", "maxdate": "2026/03/01"}
+    assert search_result(esearch(server, "POST", **params))["Count"] == "3"
+
+
+def test_errors_for_missing_db_and_lone_mindate(server):
+    no_db = requests.get(server.url + "esearch.fcgi", params={"term": "x"}, timeout=5)
+    with pytest.raises(RuntimeError, match="db"):
+        search_result(no_db)
+    with pytest.raises(RuntimeError, match="mindate and maxdate"):
+        search_result(esearch(server, datetype="edat", mindate="2026"))
+
+
+def test_efetch_by_posted_ids_keeps_order_and_skips_unknown(server):
+    response = efetch(server, id="30000005,99999999,30000001")
+    assert response.headers["Content-Type"] == "text/xml; charset=UTF-8"
+    assert response.content.startswith(b'<?xml version="1.0" ?>\n<!DOCTYPE PubmedArticleSet')
+    assert fetched_pmids(response) == ["30000005", "30000001"]
+
+
+def test_efetch_pages_through_the_history_server(server):
+    result = search_result(esearch(server, usehistory="y", retmax="0"))
+    assert result["WebEnv"].startswith("MCID_") and result["QueryKey"] == "1"
+    pages = [
+        fetched_pmids(
+            efetch(server, WebEnv=result["WebEnv"], query_key="1", retstart=str(s), retmax="15")
+        )
+        for s in (0, 15, 30)
+    ]
+    assert [len(p) for p in pages] == [15, 15, 10]
+    assert pages[0][0] == "30000039" and pages[2][-1] == "30000000"
+
+
+def test_second_search_on_a_webenv_gets_the_next_query_key(server):
+    first = search_result(esearch(server, usehistory="y", term="30000001[uid]"))
+    second = search_result(
+        esearch(server, usehistory="y", term="30000002[uid]", WebEnv=first["WebEnv"])
+    )
+    assert (second["WebEnv"], second["QueryKey"]) == (first["WebEnv"], "2")
+    response = efetch(server, WebEnv=first["WebEnv"], query_key="1")
+    assert fetched_pmids(response) == ["30000001"]
+
+
+def test_efetch_with_unknown_webenv_is_an_error(server):
+    response = efetch(server, WebEnv="MCID_nope", query_key="1")
+    assert response.status_code == 400
+    assert b"<ERROR>Cannot retrieve history data" in response.content
+
+
+def test_pubmed_serves_only_the_first_9999_ids():
+    with EutilsServer() as srv:
+        srv.add_synthetic(10_050, date(2025, 1, 1), date(2025, 12, 31))
+        clamped = search_result(esearch(srv, retstart="9990", retmax="100", usehistory="y"))
+        assert clamped["Count"] == "10050"
+        assert len(clamped["IdList"]) == 9
+        assert "adjusted to 9990, 9" in clamped["WarningList"]["OutputMessage"][0]
+        with pytest.raises(RuntimeError, match="cannot be larger than 9998"):
+            search_result(esearch(srv, retstart="9999", retmax="10"))
+        history = {"WebEnv": clamped["WebEnv"], "query_key": "1"}
+        assert len(fetched_pmids(efetch(srv, retstart="9990", retmax="100", **history))) == 9
+        refused = efetch(srv, retstart="10000", retmax="100", **history)
+        assert refused.status_code == 400 and b"cannot be larger than 9998" in refused.content
+
+
+def test_requests_are_logged_in_order_with_merged_params(server):
+    requests.post(server.url + "efetch.fcgi?db=pubmed", data={"id": "30000001"}, timeout=5)
+    logged = server.requests[-1]
+    assert (logged.endpoint, logged.method) == ("efetch", "POST")
+    assert logged.params == {"db": "pubmed", "id": "30000001"}
+    assert logged.at <= time.monotonic()
+
+
+def test_fault_429_then_recovery(server):
+    server.inject(Fault("429", retry_after="2"), endpoint="esearch")
+    limited = esearch(server, api_key="KEY")
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "2"
+    assert limited.json()["error"] == "API rate limit exceeded"
+    assert limited.json()["limit"] == "10"
+    assert search_result(esearch(server))["Count"] == "40"
+
+
+@pytest.mark.parametrize("kind", ["500", "503"])
+def test_fault_server_errors_are_html(server, kind):
+    server.inject(Fault(kind))
+    response = efetch(server, id="30000001")
+    assert response.status_code == int(kind)
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "Retry-After" not in response.headers
+
+
+def test_fault_html_page_with_status_200(server):
+    server.inject(Fault("html"))
+    response = efetch(server, id="30000001")
+    assert response.status_code == 200
+    assert response.text.lstrip().lower().startswith("<!doctype html")
+
+
+def test_fault_timeout_stalls_past_the_client_timeout(server):
+    server.inject(Fault("timeout", delay=1.0))
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(
+            server.url + "efetch.fcgi",
+            data={"db": "pubmed", "id": "1", "retmode": "xml"},
+            timeout=0.2,
+        )
+
+
+def test_fault_reset_closes_the_connection(server):
+    server.inject(Fault("reset"))
+    with pytest.raises(requests.exceptions.ConnectionError):
+        efetch(server, id="30000001")
+    assert fetched_pmids(efetch(server, id="30000001")) == ["30000001"]
+
+
+def test_fault_truncate_cuts_inside_a_record(server):
+    server.inject(Fault("truncate"))
+    response = efetch(server, id="30000001,30000002,30000003")
+    assert response.status_code == 200
+    assert b"<PubmedArticle>" in response.content
+    with pytest.raises(ET.ParseError):
+        ET.fromstring(response.content)
+
+
+def test_faults_are_consumed_in_order_per_endpoint(server):
+    server.inject(Fault("500"), Fault("503"))
+    assert search_result(esearch(server))["Count"] == "40"  # esearch untouched
+    statuses = [efetch(server, id="30000001").status_code for _ in range(3)]
+    assert statuses == [500, 503, 200]
+
+
+def test_set_delay_slows_every_response(server):
+    server.set_delay(0.3)
+    started = time.monotonic()
+    esearch(server)
+    assert time.monotonic() - started >= 0.3
+
+
+def test_shift_dates_moves_full_and_month_dates_and_keeps_format():
+    xml = (
+        b"<DateRevised><Year>2026</Year><Month>11</Month><Day>25</Day></DateRevised>"
+        b"<PubDate><Year>2026</Year><Month>Nov</Month></PubDate>"
+        b'<PubMedPubDate PubStatus="entrez"><Year>2026</Year><Month>12</Month><Day>31</Day>'
+        b"<PubDate><Year>2026</Year></PubDate>"
+    )
+    assert shift_dates(xml, 7) == (
+        b"<DateRevised><Year>2026</Year><Month>12</Month><Day>02</Day></DateRevised>"
+        b"<PubDate><Year>2026</Year><Month>Nov</Month></PubDate>"
+        b'<PubMedPubDate PubStatus="entrez"><Year>2027</Year><Month>1</Month><Day>7</Day>'
+        b"<PubDate><Year>2026</Year></PubDate>"
+    )
+
+
+@pytest.mark.parametrize("today", [date(2026, 11, 25), date(2031, 2, 14)])
+def test_demo_finds_the_same_records_whatever_the_day(today):
+    start = today - timedelta(days=30)
+
+    def span(tag: str) -> str:
+        return f'"{start:%Y/%m/%d}"[{tag}] : "{today:%Y/%m/%d}"[{tag}]'
+
+    term = f"(multiple sclerosis) AND (({span('edat')}) OR ({span('crdt')}))"
+    srv = serve_demo(today=today)
+    try:
+        result = search_result(esearch(srv, term=term, retmax="200"))
+        everything = search_result(esearch(srv, retmax="200"))
+    finally:
+        srv.stop()
+    assert result["Count"] == "25"  # README: 24 by EDAT + 1 backdated caught by CRDT
+    assert everything["Count"] == "57"
+
+
+def test_demo_file_is_small_and_real_shaped():
+    assert DEMO_FILE.stat().st_size < 300_000
+    parsed = Entrez.read(io.BytesIO(gzip.decompress(DEMO_FILE.read_bytes())), validate=True)
+    assert len(parsed["PubmedArticle"]) == 57

@@ -31,7 +31,9 @@ def dump(db_path):
     import sqlite3
 
     conn = sqlite3.connect(db_path)
-    return [conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in ("works", "sightings")]
+    return [
+        conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in ("works", "sightings")
+    ]
 
 
 def test_ingest_pubmed_xml_twice_changes_nothing_the_second_time(run, tmp_path):

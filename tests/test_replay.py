@@ -215,10 +215,10 @@ def test_fault_truncate_cuts_inside_a_record(server):
 
 
 def test_faults_are_consumed_in_order_per_endpoint(server):
-    server.inject(Fault("500"), Fault("503"))
+    server.inject(Fault("500"), Fault("503"), after=1)
     assert search_result(esearch(server))["Count"] == "40"  # esearch untouched
-    statuses = [efetch(server, id="30000001").status_code for _ in range(3)]
-    assert statuses == [500, 503, 200]
+    statuses = [efetch(server, id="30000001").status_code for _ in range(4)]
+    assert statuses == [200, 500, 503, 200]
 
 
 def test_set_delay_slows_every_response(server):

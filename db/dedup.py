@@ -342,7 +342,8 @@ def journals_match(a: Profile, b: Profile) -> bool:
         for y in b.journals:
             if f" {x} " in f" {y} " or f" {y} " in f" {x} ":
                 return True
-            xs, ys = _content_words(x) or x.split(), _content_words(y) or y.split()
+            xs = [w for w in x.split() if w not in _STOPWORDS]
+            ys = [w for w in y.split() if w not in _STOPWORDS]
             if _abbreviates(xs, ys) or _abbreviates(ys, xs):
                 return True
     return False

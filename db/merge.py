@@ -48,6 +48,16 @@ def merge_works(db: sqlite_utils.Database, kept_id: int, merged_id: int, reason:
     return merge_id
 
 
+def active_merge(db: sqlite_utils.Database, work_id: int, other_id: int) -> int | None:
+    """The latest merge of these two works (either way round) that was not undone."""
+    row = db.conn.execute(
+        "SELECT max(id) FROM merges WHERE undone_at IS NULL"
+        " AND ((kept_id = ? AND merged_id = ?) OR (kept_id = ? AND merged_id = ?))",
+        (work_id, other_id, other_id, work_id),
+    ).fetchone()
+    return row[0]
+
+
 def undo_merge(db: sqlite_utils.Database, merge_id: int) -> None:
     """Split a merge: the sightings it moved go back to the merged work, which lives again.
 

@@ -244,7 +244,6 @@ def _insert_work(conn: sqlite3.Connection, record: Record, stamp: str) -> int:
 
 
 def _write_blocks(conn: sqlite3.Connection, work_id: int, record: Record) -> None:
-    conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (work_id,))
     conn.executemany(
         "INSERT OR IGNORE INTO work_blocks (key, work_id) VALUES (?, ?)",
         [(key, work_id) for key in dedup.block_keys(record)],
@@ -293,6 +292,7 @@ def refresh_work(conn: sqlite3.Connection, work_id: int) -> None:
     values["updated_at"] = now()
     assignments = ",".join(f"{name} = ?" for name in values)
     conn.execute(f"UPDATE works SET {assignments} WHERE id = ?", [*values.values(), work_id])
+    conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (work_id,))
     _write_blocks(conn, work_id, folded)
 
 

@@ -42,7 +42,7 @@ def _simple(name: str) -> str:
 
 def read_csv(path: str | Path, source: str, id_column: str = "ID") -> Iterator[Record]:
     """One Record per row; ``source_id`` is the row's value in ``id_column``."""
-    reader = csv.reader(io.StringIO(read_text(path), newline=""))
+    reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
     try:
         header = next(reader, None)
         if not header:

@@ -1,0 +1,108 @@
+"""Editors merge, split and mark works distinct; the store respects their decisions."""
+
+import pytest
+
+from db import merge
+from db.records import Record
+from db.store import save_records
+
+
+def record(source_id: str, **fields) -> Record:
+    values = dict(
+        source="csv:review",
+        source_id=source_id,
+        title="Early mobilisation after stroke: a randomised trial",
+        authors=["Bernhardt, J.", "Langhorne, P."],
+        journal="Lancet",
+        volume="386",
+        pages="46-55",
+        pub_date="2015",
+    )
+    values.update(fields)
+    return Record(**values)
+
+
+# Same title and authors, but the first page differs: an editor has to decide.
+PAIR = [record("1"), record("2", pages="146-155", doi="10.1016/s0140-6736(15)60690-0")]
+
+
+def live(db) -> dict[int, list[str]]:
+    works: dict[int, list[str]] = {}
+    for work_id, source_id in db.execute(
+        "SELECT w.id, s.source_id FROM works w JOIN sightings s ON s.work_id = w.id"
+        " WHERE w.merged_into IS NULL ORDER BY s.source_id"
+    ):
+        works.setdefault(work_id, []).append(source_id)
+    return works
+
+
+def open_pair(db) -> tuple[int, int]:
+    (pair,) = merge.list_possible_duplicates(db)
+    return pair["work_id"], pair["other_id"]
+
+
+def test_possible_duplicate_listed_then_merged(db):
+    save_records(db, PAIR)
+    kept, merged = open_pair(db)
+    merge_id = merge.merge_works(db, kept, merged, reason="same trial")
+    assert live(db) == {kept: ["1", "2"]}
+    assert merge.list_possible_duplicates(db) == []
+    row = db.execute("SELECT merged_into FROM works WHERE id = ?", (merged,)).fetchone()
+    assert row == (kept,)
+    # The kept work is re-derived from both sightings: it gains the DOI.
+    doi = db.execute("SELECT doi FROM works WHERE id = ?", (kept,)).fetchone()[0]
+    assert doi == "10.1016/s0140-6736(15)60690-0"
+    assert merge.active_merge(db, merged, kept) == merge_id
+
+
+def test_undo_merge_moves_sightings_back(db):
+    save_records(db, PAIR)
+    kept, merged = open_pair(db)
+    merge_id = merge.merge_works(db, kept, merged, reason="editor")
+    merge.undo_merge(db, merge_id)
+    assert live(db) == {kept: ["1"], merged: ["2"]}
+    dois = dict(db.execute("SELECT id, doi FROM works WHERE id IN (?, ?)", (kept, merged)))
+    assert dois == {kept: None, merged: "10.1016/s0140-6736(15)60690-0"}
+    assert [
+        (p["work_id"], p["other_id"]) for p in merge.list_possible_duplicates(db, "distinct")
+    ] == [(kept, merged)]
+    assert merge.active_merge(db, kept, merged) is None
+
+
+def test_distinct_pair_stays_distinct_on_reingest(db):
+    save_records(db, PAIR)
+    kept, merged = open_pair(db)
+    merge.mark_distinct(db, kept, merged)
+    counts = save_records(db, PAIR)
+    assert counts.unchanged == 2
+    save_records(db, [record("1", abstract="Updated abstract"), *PAIR[1:]])
+    assert live(db) == {kept: ["1"], merged: ["2"]}
+    assert merge.list_possible_duplicates(db) == []
+    assert len(merge.list_possible_duplicates(db, "distinct")) == 1
+
+
+def test_automatic_merge_is_recorded_and_can_be_split(db):
+    twin = record("2", title="Early mobilisation after stroke: a randomised trial.")
+    save_records(db, [record("1"), twin])
+    ((work_id, sightings),) = live(db).items()
+    assert sightings == ["1", "2"]
+    ((merge_id, reason),) = db.execute("SELECT id, reason FROM merges").fetchall()
+    assert reason.startswith("automatic")
+    merge.undo_merge(db, merge_id)
+    assert len(live(db)) == 2
+    save_records(db, [record("1"), twin])
+    assert len(live(db)) == 2
+
+
+def test_merging_a_merged_work_is_refused(db):
+    save_records(db, PAIR)
+    kept, merged = open_pair(db)
+    merge_id = merge.merge_works(db, kept, merged, reason="editor")
+    refused = f"work {merged} was merged into work {kept}"
+    with pytest.raises(ValueError, match=refused):
+        merge.merge_works(db, kept, merged, reason="again")
+    with pytest.raises(ValueError, match=refused):
+        merge.mark_distinct(db, kept, merged)
+    merge.undo_merge(db, merge_id)
+    with pytest.raises(ValueError, match="already undone"):
+        merge.undo_merge(db, merge_id)

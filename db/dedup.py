@@ -320,7 +320,7 @@ def _same_person(a: tuple[str, str], b: tuple[str, str]) -> bool:
 
 
 def _authors(a: Profile, b: Profile) -> str:
-    """ "same", "differ" or "unknown" (one side lists no authors)."""
+    """How the author lists compare: "same", "differ", or "unknown" when one lists none."""
     if not a.authors or not b.authors:
         return "unknown"
     if _same_person(a.authors[0], b.authors[0]):

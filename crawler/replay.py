@@ -450,9 +450,7 @@ class _Handler(BaseHTTPRequestHandler):
             eutils._pause(fault.delay)
             self._send(eutils._respond(url.path, endpoint, params))
         elif fault.kind == "truncate":
-            response = eutils._respond(url.path, endpoint, params)
-            response.body = _truncated(response.body)
-            self._send(response)
+            self._send_cut(eutils._respond(url.path, endpoint, params))
         else:
             self._send(_fault_response(fault, params))
 
@@ -464,6 +462,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(response.body)
+
+    def _send_cut(self, response: _Response) -> None:
+        """Chunked transfer that stops mid-record and closes without the last chunk: the
+        connection dropped mid-download, as the client sees it."""
+        part = _truncated(response.body)
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.write(b"%x\r\n%b\r\n" % (len(part), part))
+        self.close_connection = True
 
     def _reset(self) -> None:
         """Close with SO_LINGER 0: the kernel sends RST, the client sees a connection reset."""
@@ -518,7 +527,7 @@ class EutilsServer:
         self._stopping = threading.Event()
         self._entries: dict[int, _Entry] = {}
         self._sorted: dict[str, list[_Entry]] = {}
-        self._faults: dict[str, deque[Fault]] = {}
+        self._faults: dict[str, deque[Fault | None]] = {}  # None: answer normally
         self._history: dict[str, list[list[int]]] = {}
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -581,10 +590,11 @@ class EutilsServer:
             entries.append(_Entry(pmid, day, day, day, day, doi, None))
         self._add(entries)
 
-    def inject(self, *faults: Fault, endpoint: str = "efetch") -> None:
-        """Queue faults; each is consumed in order by the next request to ``endpoint``."""
+    def inject(self, *faults: Fault, endpoint: str = "efetch", after: int = 0) -> None:
+        """Queue faults; each is consumed in order by the next request to ``endpoint``,
+        once ``after`` more requests to it have been answered normally."""
         with self._lock:
-            self._faults.setdefault(endpoint, deque()).extend(faults)
+            self._faults.setdefault(endpoint, deque()).extend([None] * after + list(faults))
 
     def set_delay(self, seconds: float) -> None:
         """Make every response wait this long (a slow server)."""

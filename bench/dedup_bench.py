@@ -36,6 +36,7 @@ class Score:
     tp: int = 0
     fn: int = 0
     tn: int = 0
+    missed: int = 0  # true groups left in more than one work
     possible: int = 0
     seconds: float = 0.0
 
@@ -89,6 +90,7 @@ def score(predicted: list[list[str]], truth: dict[str, int]) -> Score:
         else:
             result.tn += 1
             result.fn += m - 1
+            result.missed += m > 1
             result.tp += len(ids) - m
     for group in predicted:
         for a, b in combinations(group, 2):
@@ -112,7 +114,7 @@ def main(names: list[str]) -> int:
         s = score(predicted, true_groups(folder))
         print(
             f"{name:<20}{s.records:>8}{s.false_merges:>7}{s.fp:>5}{s.tp:>6}{s.fn:>5}{s.tn:>6}"
-            f"{s.fn:>7}{s.sensitivity:>8.4f}{s.specificity:>8.4f}{possible:>9}{seconds:>7.2f}"
+            f"{s.missed:>7}{s.sensitivity:>8.4f}{s.specificity:>8.4f}{possible:>9}{seconds:>7.2f}"
             f"{s.records / seconds:>8.0f}"
         )
     return 0

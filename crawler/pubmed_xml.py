@@ -66,10 +66,10 @@ def iter_records(source: str | os.PathLike[str] | BinaryIO) -> Iterator[Record]:
 
 
 def _iter_stream(raw: BinaryIO) -> Iterator[Record]:
-    stream: BinaryIO = _Prefixed(raw, raw.read(2))
-    if stream.head.startswith(_GZIP_MAGIC):
+    stream: BinaryIO = _Prefixed(raw, _read_head(raw, len(_GZIP_MAGIC)))
+    if stream.head == _GZIP_MAGIC:
         stream = gzip.GzipFile(fileobj=stream, mode="rb")
-    stream = _Prefixed(stream, _read_head(stream))
+    stream = _Prefixed(stream, _read_head(stream, _HEAD_BYTES))
     _check_prolog(stream.head)
     parser = etree.iterparse(
         stream,
@@ -88,7 +88,11 @@ def _iter_stream(raw: BinaryIO) -> Iterator[Record]:
             while elem.getprevious() is not None:
                 del parent[0]
     except etree.XMLSyntaxError as exc:
-        raise PubMedXMLError(f"malformed PubMed XML at line {exc.lineno}: {exc.msg}") from None
+        line, column = exc.position
+        reason = exc.error_log.last_error.message if exc.error_log else exc.msg
+        raise PubMedXMLError(
+            f"malformed PubMed XML at line {line}, column {column}: {reason}"
+        ) from None
     except (OSError, EOFError) as exc:
         raise PubMedXMLError(f"cannot read PubMed XML: {exc}") from None
 
@@ -113,11 +117,17 @@ class _Prefixed:
         return data
 
 
-def _read_head(stream: BinaryIO) -> bytes:
+def _read_head(stream: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes; a socket-like stream may return fewer per read."""
+    chunks: list[bytes] = []
+    wanted = size
     try:
-        return stream.read(_HEAD_BYTES)
+        while wanted > 0 and (chunk := stream.read(wanted)):
+            chunks.append(chunk)
+            wanted -= len(chunk)
     except (OSError, EOFError) as exc:
         raise PubMedXMLError(f"cannot read PubMed XML: {exc}") from None
+    return b"".join(chunks)
 
 
 def _check_prolog(head: bytes) -> None:
@@ -202,12 +212,7 @@ def _book_record(elem: etree._Element) -> Record:
         pmcid=pmcid,
         title=chapter_title or book_title,
         abstract=_abstract(document.get("Abstract")),
-        authors=[
-            name
-            for author_list in document_elem.iterchildren("AuthorList")
-            if author_list.get("Type") != "editors"
-            for name in _authors(author_list)
-        ],
+        authors=_book_authors(document_elem) or _book_authors(document.get("Book")),
         journal=book_title if chapter_title else None,
         volume=_val(book.get("Volume")),
         pages=_pages(document.get("Pagination")),
@@ -218,6 +223,18 @@ def _book_record(elem: etree._Element) -> Record:
         url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/",
         revised=_ymd(document.get("DateRevised")),
     )
+
+
+def _book_authors(holder: etree._Element | None) -> list[str]:
+    """Authors from a BookDocument's or Book's author lists, leaving out the editors."""
+    if holder is None:
+        return []
+    return [
+        name
+        for author_list in holder.iterchildren("AuthorList")
+        if author_list.get("Type") != "editors"
+        for name in _authors(author_list)
+    ]
 
 
 def _kids(elem: etree._Element | None) -> dict[str, etree._Element]:

@@ -7,7 +7,7 @@ they never touch the database. The store deduplicates records into *works*.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|info:doi/)", re.IGNORECASE)
@@ -82,4 +82,13 @@ class Record:
         return "Preprint" in self.publication_types
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Field by field: dataclasses.asdict deep-copies recursively and is ~10x slower,
+        # which shows on the ingest hot path.
+        data = {name: getattr(self, name) for name in _FIELD_NAMES}
+        data["links"] = [
+            {"type": link.type, "pmid": link.pmid, "ref": link.ref} for link in self.links
+        ]
+        return data
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Record))

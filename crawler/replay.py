@@ -94,6 +94,10 @@ class Fault:
     retry_after: str | None = None  # header value for 429/503, e.g. "2"
     delay: float = 0.0  # "timeout": seconds to stall before answering
 
+    def __post_init__(self) -> None:
+        if self.kind not in ("429", "500", "503", "timeout", "reset", "truncate", "html"):
+            raise ValueError(f"unknown fault kind: {self.kind}")
+
 
 @dataclass
 class Request:
@@ -501,10 +505,8 @@ def _fault_response(fault: Fault, params: dict[str, str]) -> _Response:
         response = _html(500, "Internal Server Error", "The server encountered an error.")
     elif fault.kind == "503":
         response = _html(503, "Service Unavailable", "The service is temporarily unavailable.")
-    elif fault.kind == "html":
+    else:  # "html"
         response = _html(200, "Error", "Your request could not be processed at this time.")
-    else:
-        raise ValueError(f"unknown fault kind: {fault.kind}")
     response.headers |= headers
     return response
 

@@ -155,11 +155,18 @@ def test_pubmed_serves_only_the_first_9999_ids():
 
 
 def test_requests_are_logged_in_order_with_merged_params(server):
+    esearch(server)
     requests.post(server.url + "efetch.fcgi?db=pubmed", data={"id": "30000001"}, timeout=5)
-    logged = server.requests[-1]
-    assert (logged.endpoint, logged.method) == ("efetch", "POST")
-    assert logged.params == {"db": "pubmed", "id": "30000001"}
-    assert logged.at <= time.monotonic()
+    first, second = server.requests
+    assert (first.endpoint, first.method) == ("esearch", "GET")
+    assert (second.endpoint, second.method) == ("efetch", "POST")
+    assert second.params == {"db": "pubmed", "id": "30000001"}
+    assert first.at <= second.at <= time.monotonic()
+
+
+def test_unknown_fault_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        Fault("404")
 
 
 def test_fault_429_then_recovery(server):

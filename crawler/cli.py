@@ -574,7 +574,8 @@ def demo(app: App, demo_db: str) -> None:
     works = list(iter_works(db))
     click.echo(f"\n{len(works)} works stored in {demo_db}:")
     for work in works[:10]:
-        click.echo(f"  PMID {work['pmid']}  {work['pub_date'] or '':10}  {work['title'][:90]}")
+        title = work["title"] if len(work["title"]) <= 90 else work["title"][:89] + "…"
+        click.echo(f"  PMID {work['pmid']}  {work['pub_date'] or '':10}  {title}")
     if len(works) > 10:
         click.echo(f"  ... and {len(works) - 10} more: litmon --db {demo_db} export works")
     if not all(report.ok for report in reports):

@@ -13,8 +13,6 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -23,6 +21,7 @@ import urllib3
 from Bio import Entrez
 
 from crawler.config import NcbiSettings
+from crawler.http_headers import parse_retry_after
 from crawler.pubmed_xml import PubMedXMLError, iter_records
 from crawler.ratelimit import RateLimiter, shared_limiter
 from db.records import Record
@@ -178,26 +177,10 @@ class EntrezClient:
 def _check_status(response: requests.Response) -> None:
     status = response.status_code
     if status == 429 or status >= 500:
-        raise _Retryable(f"HTTP {status}", _retry_after(response.headers.get("Retry-After")))
+        raise _Retryable(f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
     if status >= 400:
         snippet = response.text[:200].strip().replace("\n", " ")
         raise EntrezError(f"HTTP {status} from {urlsplit(response.url).path}: {snippet}")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: either a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _read_records(response: requests.Response) -> list[Record]:

@@ -10,12 +10,11 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from crawler.http_headers import parse_retry_after
 from feeds.errors import FetchError
 from feeds.safety import html_page_title
 
@@ -165,28 +164,3 @@ def _http_error(resp: requests.Response, deadline: float) -> FetchError:
     if retry_after is not None:
         message += f"; server asks to retry after {int(retry_after)} s"
     return FetchError(message, status=status, retry_after=retry_after)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def parse_max_age(cache_control: str | None) -> float | None:
-    """``max-age`` seconds from a Cache-Control header."""
-    for part in (cache_control or "").split(","):
-        key, _, value = part.strip().partition("=")
-        if key.lower() == "max-age" and value.strip().strip('"').isdigit():
-            return float(value.strip().strip('"'))
-    return None

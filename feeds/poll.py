@@ -15,11 +15,12 @@ from urllib.parse import urlsplit
 import requests
 import sqlite_utils
 
+from crawler.http_headers import parse_max_age
 from db.runs import RunCounts, finish_run, start_run
 from db.store import save_records
 from feeds.config import FeedConfig
 from feeds.errors import FeedError, FetchError
-from feeds.fetch import DEFAULT_LIMITS, FetchLimits, fetch_feed, parse_max_age
+from feeds.fetch import DEFAULT_LIMITS, FetchLimits, fetch_feed
 from feeds.parse import ParsedFeed, parse_feed
 from feeds.state import FeedState, load_state, record_failure, record_success
 

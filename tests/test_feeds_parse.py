@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from feed_server import fixture
 
+from crawler.http_headers import parse_max_age, parse_retry_after
 from feeds import FeedConfig, FeedConfigError, FeedError, load_feeds, parse_feed
-from feeds.fetch import parse_max_age, parse_retry_after
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "feeds.toml"
 

@@ -26,11 +26,19 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 _MARKUP = re.compile(r"</?(?:i|b|u|em|strong|sup|sub|sc|span|p|br|mml:[a-z]+)\b[^>]*>", re.I)
 # A short bracketed tag before or after the title: "[Chinese]", "[Article in Polish]", "[letter]".
 _EDGE_TAGS = re.compile(r"^(?:\s*\[[^\[\]]{1,40}\])+\s*(?=\S)|(?:\s*\[[^\[\]]{1,40}\]\s*\.?)+\s*$")
-# Notes a bibliographic database appends to an article's title, possibly cut off:
-# "... syndrome.[Erratum appears in N Engl J Med. 2009 ...]", "[Comment in: ...]".
+# Notes a bibliographic database appends to an article's title, possibly cut off or holding
+# brackets of their own: "... syndrome.[Erratum appears in N Engl J Med. 2009 ...]",
+# "[Comment in: ...]", "[Erratum appears in ... Note: Smith, J [added]]". A note runs to the end.
 _TITLE_NOTE = re.compile(
-    r"\s*\[(?:erratum|comment|retraction|retracted|corrected|update|summary for patients)"
-    r"\b[^\]]*\]?\s*\.?\s*$",
+    r"\s*\[(?:erratum|comment|retraction|retracted|corrected|update|summary for patients)\b.*$",
+    re.I | re.S,
+)
+# A correction notice titled with the corrected article's title and citation:
+# "... syndrome (vol 142, pg 310, 2003)" (Web of Science), "... (N Engl J Med (2009) 360
+# (542-544))" (Embase).
+_CORRECTED_CITATION = re.compile(
+    r"\s*\((?:vol\.? \w+, pg\.? \w+,? \d{4}|[^()]+\(\d{4}\)\s*\w+\s*(?:\(\w+\)\s*)?\([^()]+\))\)"
+    r"\s*\.?\s*$",
     re.I,
 )
 _THOUSANDS = re.compile(r"(?<=\d)[ ,](?=\d{3}\b)")
@@ -105,9 +113,17 @@ def fold(text: str) -> str:
 
 
 def fold_title(title: str) -> str:
-    """A title folded for comparison, without language tags like ``[Chinese]``."""
-    title = _TITLE_NOTE.sub("", html.unescape(title))
-    return fold(_THOUSANDS.sub("", _EDGE_TAGS.sub("", title)))
+    """A title folded for comparison, without language tags like ``[Chinese]``, appended
+    notes, or the marker of a notice ("Erratum: ...", "... - Reply"): a notice compares by
+    the title it is about, and its kind (see :func:`profile`) keeps it apart from the article.
+    """
+    title = _CORRECTED_CITATION.sub("", _TITLE_NOTE.sub("", html.unescape(title)))
+    title = _EDGE_TAGS.sub("", title)
+    marker = _notice_marker(title)
+    if marker is not None and marker.end() < len(title):
+        title = title[marker.end() :]
+    title = _REPLY_SUFFIX.sub("", title)
+    return fold(_THOUSANDS.sub("", title))
 
 
 def surname(author: str) -> str:
@@ -161,6 +177,13 @@ def block_keys(record: Record) -> list[str]:
     return keys
 
 
+def _notice_marker(title: str) -> re.Match[str] | None:
+    for _, pattern in _NOTICES:
+        if match := pattern.match(title):
+            return match
+    return None
+
+
 def _notice_kind(record: Record) -> str:
     title = html.unescape(record.title)
     for kind, pattern in _NOTICES:
@@ -168,6 +191,8 @@ def _notice_kind(record: Record) -> str:
             return kind
     if _REPLY_SUFFIX.search(title):
         return "comment"
+    if _CORRECTED_CITATION.search(title):
+        return "erratum"
     for ptype in record.publication_types:
         if ptype in _NOTICE_TYPES:
             return _NOTICE_TYPES[ptype]
@@ -224,7 +249,9 @@ def pages_agree(a: Pages | None, b: Pages | None) -> bool | None:
         return None
     if a.first and b.first:
         if a.style != b.style:
-            return None
+            # One source dropped the letter prefix ("c37-c42" / "37-42"): the same range.
+            same_range = a.first != a.last and (a.first, a.last) == (b.first, b.last)
+            return True if "" in (a.style, b.style) and same_range else None
         if a.first == b.first:
             return True
         if a.first == a.last and a.last and b.last and int(b.first) <= int(a.first) <= int(b.last):
@@ -242,6 +269,7 @@ class Profile:
     """What the judgement compares, computed once per record."""
 
     title: str
+    main_title: str  # the part before a subtitle ("Title: a subtitle"), folded; "" if none
     words: int
     truncated: bool  # the source marked the title as cut ("...")
     kind: str  # "", "erratum", "retraction", "concern", "comment"
@@ -255,11 +283,32 @@ class Profile:
     preprint: bool
 
 
+# Where a journal's own name ends: "Journal of X: official journal of ...", "Nephron - Clinical
+# Practice", "Journal of X.Conference: 23rd Congress ..." (a meeting supplement).
+_JOURNAL_END = re.compile(r":|\s-\s|\.(?=[A-Z][a-z])")
+
+
+def _journal_names(record: Record) -> tuple[str, ...]:
+    """The record's journal names folded, each also without what follows its own name
+    when that leaves at least two words."""
+    names = []
+    for name in (record.journal, record.journal_abbrev):
+        if not name:
+            continue
+        names.append(fold(name))
+        main = fold(_JOURNAL_END.split(name, maxsplit=1)[0])
+        if len(main.split()) >= 2 and main not in names:
+            names.append(main)
+    return tuple(names)
+
+
 def profile(record: Record) -> Profile:
     title = fold_title(record.title)
     names = ((surname(a), _initial(a)) for a in record.authors)
+    head, colon, _ = record.title.partition(":")
     return Profile(
         title=title,
+        main_title=fold_title(head) if colon else "",
         words=len(title.split()),
         truncated=bool(_ELLIPSIS.search(record.title)),
         kind=_notice_kind(record),
@@ -267,7 +316,7 @@ def profile(record: Record) -> Profile:
         numbers=tuple(re.findall(r"\d+", title)),
         authors=tuple(n for n in names if n[0] and n[0] != "anonymous"),
         year=record.year,
-        journals=tuple(fold(j) for j in (record.journal, record.journal_abbrev) if j),
+        journals=_journal_names(record),
         volume=_first_number(record.volume),
         pages=parse_pages(record.pages),
         preprint=record.is_preprint,
@@ -298,10 +347,10 @@ def title_similarity(a: Profile, b: Profile) -> tuple[float, str]:
             cut_mid_word = long.title[len(short.title)] != " "
             if short.truncated or cut_mid_word:
                 return 0.97, "truncated"
-        # Extra words around a title (a section heading, a citation) are fine; a title that
-        # is only a small part of the other ("Atypical HUS" in "Atypical HUS in children
-        # after ...") is not.
-        if len(short.title) >= 0.6 * len(long.title):
+        # Extra words around a title (a section heading, a citation, a subtitle one source
+        # dropped) are fine; a title that is only a small part of the other ("Atypical HUS"
+        # in "Atypical HUS in children after ...") is not.
+        if len(short.title) >= 0.6 * len(long.title) or short.title == long.main_title:
             return 0.9, "contained"
     return Indel.normalized_similarity(a.title, b.title), "fuzzy"
 
@@ -354,6 +403,7 @@ def _agree(x: str | None, y: str | None) -> bool | None:
 
 
 def _numbers_conflict(a: Profile, b: Profile, mode: str) -> bool:
+    """Different numbers in similar titles ("cohort 1" / "cohort 2") suggest different works."""
     return mode == "fuzzy" and a.numbers != b.numbers
 
 
@@ -377,6 +427,7 @@ def compare(a: Profile, b: Profile) -> Verdict:
         return Verdict(False, False, score, "preprint and journal version", relation)
     volume, page = _agree(a.volume, b.volume), pages_agree(a.pages, b.pages)
     years = abs(a.year - b.year) if a.year is not None and b.year is not None else None
+    journal = journals_match(a, b)
     locator = volume is True and page is True
     full_title = mode == "exact" or (mode == "fuzzy" and score >= 0.95)
     conflicts = [
@@ -385,10 +436,13 @@ def compare(a: Profile, b: Profile) -> Verdict:
             # A collective name in one source and people in the other: the title, year,
             # volume and first page all agreeing outweigh the author lists.
             ("authors", authors == "differ" and not (locator and full_title and years == 0)),
-            ("year", years is not None and (years > 1 or (years == 1 and not locator))),
+            # Online-first and print years differ by one; the same journal volume pins it.
+            ("year", years is not None and (years > 1 or (years == 1 and volume is not True))),
             ("volume", volume is False),
             ("pages", page is False),
-            ("numbers in title", _numbers_conflict(a, b, mode)),
+            # A digit lost in one title ("p6INK4a"): journal, volume and pages all agreeing
+            # place both records on the same article.
+            ("numbers in title", _numbers_conflict(a, b, mode) and not (locator and journal)),
         )
         if present
     ]
@@ -396,7 +450,7 @@ def compare(a: Profile, b: Profile) -> Verdict:
     if conflicts:
         possible = score >= 0.9 and len(conflicts) <= (2 if mode == "exact" else 1)
         return Verdict(False, possible, score, f"{reason}; differ: {', '.join(conflicts)}")
-    same = _same(a, b, score, mode, authors, volume, page, years == 0)
+    same = _same(a, b, score, mode, authors, volume, page, journal, years)
     return Verdict(same, not same, score, reason)
 
 
@@ -408,21 +462,22 @@ def _same(
     authors: str,
     volume: bool | None,
     page: bool | None,
-    same_year: bool,
+    journal: bool,
+    years: int | None,
 ) -> bool:
     """Near-certain, given no conflicting field: the title plus independent agreement.
 
     ``volume`` and ``page`` are True when both records give them and they agree, None when
-    one record lacks them (disagreement is a conflict, handled before).
+    one record lacks them: missing is not conflicting (disagreement was handled before, and
+    a year off by one has passed only with the same volume).
     """
     locator = volume is True and page is True
     if authors == "unknown" or min(a.words, b.words) < 4:
         return locator and score >= 0.95
     if locator:
         return True
-    if not same_year or authors != "same":
+    if years is None or authors != "same" or (years == 1 and not journal):
         return False
-    journal = journals_match(a, b)
     if mode == "truncated":
         return journal
     if mode == "exact" or score >= 0.95:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -67,10 +68,27 @@ def iter_records(source: str | os.PathLike[str] | BinaryIO) -> Iterator[Record]:
 
 
 def _iter_stream(raw: BinaryIO) -> Iterator[Record]:
+    try:
+        yield from _parse(_decompressed(raw))
+    except etree.XMLSyntaxError as exc:
+        line, column = exc.position
+        reason = exc.error_log.last_error.message if exc.error_log else exc.msg
+        raise PubMedXMLError(
+            f"malformed PubMed XML at line {line}, column {column}: {reason}"
+        ) from None
+    except (OSError, EOFError, zlib.error) as exc:  # unreadable or broken gzip input
+        raise PubMedXMLError(f"cannot read PubMed XML: {exc}") from None
+
+
+def _decompressed(raw: BinaryIO) -> _Prefixed:
+    """``raw`` gunzipped when it starts with gzip's magic bytes, with its head read ahead."""
     stream: BinaryIO = _Prefixed(raw, _read_head(raw, len(_GZIP_MAGIC)))
     if stream.head == _GZIP_MAGIC:
         stream = gzip.GzipFile(fileobj=stream, mode="rb")
-    stream = _Prefixed(stream, _read_head(stream, _HEAD_BYTES))
+    return _Prefixed(stream, _read_head(stream, _HEAD_BYTES))
+
+
+def _parse(stream: _Prefixed) -> Iterator[Record]:
     _check_prolog(stream.head)
     parser = etree.iterparse(
         stream,
@@ -80,22 +98,14 @@ def _iter_stream(raw: BinaryIO) -> Iterator[Record]:
         load_dtd=False,
         no_network=True,
     )
-    try:
-        for _event, elem in parser:
-            if elem.tag != "DeleteCitation":
-                yield _record(elem)
-            elem.clear()
-            parent = elem.getparent()
-            while elem.getprevious() is not None:
-                del parent[0]
-    except etree.XMLSyntaxError as exc:
-        line, column = exc.position
-        reason = exc.error_log.last_error.message if exc.error_log else exc.msg
-        raise PubMedXMLError(
-            f"malformed PubMed XML at line {line}, column {column}: {reason}"
-        ) from None
-    except (OSError, EOFError) as exc:
-        raise PubMedXMLError(f"cannot read PubMed XML: {exc}") from None
+    for _event, elem in parser:
+        if elem.tag != "DeleteCitation":
+            yield _record(elem)
+        # Constant memory: empty the element and drop the finished ones before it.
+        elem.clear()
+        parent = elem.getparent()
+        while elem.getprevious() is not None:
+            del parent[0]
 
 
 class _Prefixed:
@@ -122,12 +132,9 @@ def _read_head(stream: BinaryIO, size: int) -> bytes:
     """Up to ``size`` bytes; a socket-like stream may return fewer per read."""
     chunks: list[bytes] = []
     wanted = size
-    try:
-        while wanted > 0 and (chunk := stream.read(wanted)):
-            chunks.append(chunk)
-            wanted -= len(chunk)
-    except (OSError, EOFError) as exc:
-        raise PubMedXMLError(f"cannot read PubMed XML: {exc}") from None
+    while wanted > 0 and (chunk := stream.read(wanted)):
+        chunks.append(chunk)
+        wanted -= len(chunk)
     return b"".join(chunks)
 
 

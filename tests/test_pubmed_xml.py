@@ -370,6 +370,23 @@ def _big_file(path: Path, count: int) -> Path:
     return path
 
 
+def test_truncated_gzip_download_yields_records_before_the_cut(tmp_path):
+    data = _big_file(tmp_path / "big.xml.gz", 2_000).read_bytes()
+    seen = []
+    with pytest.raises(PubMedXMLError, match="cannot read PubMed XML"):
+        for record in iter_records(io.BytesIO(data[: len(data) // 2])):
+            seen.append(int(record.pmid))
+    assert 500 < len(seen) < 2_000
+    assert seen == list(range(40_000_000, 40_000_000 + len(seen)))
+
+
+def test_corrupt_gzip_is_a_pubmed_error():
+    data = bytearray((FIXTURES / "qsm_rim_lesions.xml.gz").read_bytes())
+    data[40:240] = bytes(200)
+    with pytest.raises(PubMedXMLError, match="cannot read PubMed XML"):
+        list(iter_records(io.BytesIO(bytes(data))))
+
+
 def _rss_bytes() -> int:
     return int(Path("/proc/self/statm").read_text().split()[1]) * 4096
 

@@ -86,8 +86,9 @@ _NOTICE_PATTERNS = (
 _NOTICES = tuple(
     (kind, re.compile(rf"^\s*(?:{pattern})", re.I)) for kind, pattern in _NOTICE_PATTERNS
 )
-# "... syndrome - Reply", "... syndrome AUTHORS REPLY"
-_REPLY_SUFFIX = re.compile(r"\b(?:authors?'? )?(?:reply|response)\s*[.\]]*\s*$", re.I)
+# "... syndrome - Reply", "... syndrome. Authors' response", "... syndrome AUTHORS REPLY"; not
+# an article's own last word ("Predictors of treatment response").
+_REPLY_SUFFIX = re.compile(r"(?:\bauthors?'?\s+|[-–:.,]\s*)(?:reply|response)\s*[.\]]*\s*$", re.I)
 _NOTICE_TYPES = {
     "Published Erratum": "erratum",
     "Retraction of Publication": "retraction",

@@ -226,3 +226,141 @@ def test_new_pubmed_record_costs_few_queries(db, monkeypatch):
     db.conn.set_trace_callback(None)
     assert compared == []
     assert len(statements) <= 12
+
+
+TITLE_OF_PAPER = "Balance training with visual feedback in chronic stroke"
+SUBTITLE = ": a randomised controlled trial of home practice in adults over seventy"
+
+
+def paper(source_id: str, **fields) -> Record:
+    """An invented import row: a multi-page article in a journal volume."""
+    values = dict(
+        source="csv:review",
+        source_id=source_id,
+        title=TITLE_OF_PAPER,
+        authors=["Okafor, N.", "Lindqvist, E.", "Brandt, T."],
+        journal="Journal of Rehabilitation Research",
+        volume="41",
+        issue="3",
+        pages="210-218",
+        pub_date="2016",
+    )
+    values.update(fields)
+    return Record(**values)
+
+
+def outcome(db, records: list[Record]) -> tuple[int, int]:
+    """(live works, open possible duplicates) after saving the records."""
+    save_records(db, records)
+    possible = db.execute("SELECT count(*) FROM possible_duplicates").fetchone()[0]
+    return len(live_works(db)), possible
+
+
+def test_note_with_nested_brackets_does_not_hide_the_title(db):
+    noted = paper(
+        "2",
+        title="Balance training with visual feedback in chronic stroke.[Erratum appears in"
+        " J Rehabil Res. 2016;41(5):400 Note: Brandt, Thomas [added]]",
+    )
+    assert outcome(db, [paper("1"), noted]) == (1, 0)
+
+
+def test_correction_titled_with_a_citation_is_an_erratum(db):
+    """Web of Science and Embase title a correction by the corrected article and its citation:
+    the notice stays apart from the article, and the two forms of the notice are one work."""
+    wos = paper("2", title=TITLE_OF_PAPER + " (vol 41, pg 210, 2016)", issue="5", pages="400")
+    embase = paper(
+        "3",
+        title=f"Erratum: {TITLE_OF_PAPER} (Journal of Rehabilitation Research (2016) 41 (210-218))",
+        issue="5",
+        pages="400",
+    )
+    assert dedup.judge(wos, paper("1")).reason == "notice kind erratum vs article"
+    save_records(db, [paper("1"), wos, embase])
+    assert sorted(s for _, s in live_works(db)) == [
+        ["csv:review/1"],
+        ["csv:review/2", "csv:review/3"],
+    ]
+
+
+def test_year_off_by_one_in_the_same_volume_merges(db):
+    online_first = paper("2", pub_date="2015", pages=None, issue=None)
+    assert outcome(db, [paper("1"), online_first]) == (1, 0)
+
+
+def test_year_off_by_one_without_the_same_volume_is_only_possible(db):
+    other_volume = paper("2", pub_date="2015", volume=None, pages=None, issue=None)
+    assert outcome(db, [paper("1"), other_volume]) == (2, 1)
+
+
+def test_year_two_apart_is_not_merged_even_in_the_same_volume(db):
+    assert outcome(db, [paper("1"), paper("2", pub_date="2014", pages=None)])[0] == 2
+
+
+def test_page_range_with_and_without_a_letter_prefix_is_one_place(db):
+    pair = [
+        paper("1", title="Stroke unit care", pages="c210-c218", pub_date="2017"),
+        paper("2", title="Stroke unit care", pages="210-218", pub_date="2016"),
+    ]
+    assert outcome(db, pair) == (1, 0)
+
+
+def test_article_number_is_not_the_page_range_it_starts(db):
+    pair = [
+        paper("1", title="Stroke unit care", pages="e210"),
+        paper("2", title="Stroke unit care", pages="210-218"),
+    ]
+    assert outcome(db, pair)[0] == 2
+
+
+def test_meeting_supplement_journal_name_matches_its_abbreviation(db):
+    abstract = paper(
+        "1",
+        journal="Journal of Rehabilitation Research.Conference: 9th Annual Meeting of the"
+        " Rehabilitation Society Oslo Norway.",
+        volume=None,
+        issue=None,
+        pages=None,
+    )
+    abbreviated = paper("2", journal="J Rehabil Res", pages=None)
+    assert outcome(db, [abstract, abbreviated]) == (1, 0)
+
+
+def test_meeting_supplement_of_another_journal_is_only_possible(db):
+    abstract = paper(
+        "1",
+        journal="Journal of Rehabilitation Medicine.Conference: 9th Annual Meeting Oslo.",
+        volume=None,
+        issue=None,
+        pages=None,
+    )
+    abbreviated = paper("2", journal="J Rehabil Res", pages=None)
+    assert outcome(db, [abstract, abbreviated]) == (2, 1)
+
+
+def test_dropped_subtitle_merges_on_the_same_volume_and_pages(db):
+    subtitled = paper("2", title=TITLE_OF_PAPER + SUBTITLE)
+    assert outcome(db, [paper("1"), subtitled]) == (1, 0)
+
+
+def test_dropped_subtitle_without_pages_is_only_possible(db):
+    subtitled = paper("2", title=TITLE_OF_PAPER + SUBTITLE, pages=None)
+    assert outcome(db, [paper("1"), subtitled]) == (2, 1)
+
+
+def test_lost_digit_in_the_title_merges_on_the_full_locator(db):
+    title = "Expression of p21 in the peri-infarct cortex after stroke"
+    typo = paper("2", title=title.replace("p21", "p2"))
+    assert outcome(db, [paper("1", title=title), typo]) == (1, 0)
+
+
+def test_different_number_in_the_title_without_locator_stays_apart(db):
+    title = "Expression of p21 in the peri-infarct cortex after stroke"
+    other = paper("2", title=title.replace("p21", "p27"), pages=None)
+    assert outcome(db, [paper("1", title=title), other])[0] == 2
+
+
+def test_title_ending_in_response_is_an_article_not_a_reply(db):
+    title = "Motor learning and the balance training response"
+    pair = [paper("1", title=title), paper("2", title=title + SUBTITLE)]
+    assert outcome(db, pair) == (1, 0)

@@ -25,12 +25,18 @@ from db.records import Record
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _MARKUP = re.compile(r"</?(?:i|b|u|em|strong|sup|sub|sc|span|p|br|mml:[a-z]+)\b[^>]*>", re.I)
 # A short bracketed tag before or after the title: "[Chinese]", "[Article in Polish]", "[letter]".
-_EDGE_TAGS = re.compile(r"^(?:\s*\[[^\[\]]{1,40}\])+\s*(?=\S)|(?:\s*\[[^\[\]]{1,40}\]\s*\.?)+\s*$")
+# A title that is all brackets ("[Update on stroke]. [Article in German]") is a translated title.
+_EDGE_TAGS = (
+    re.compile(r"\s*\[[^\[\]]{1,40}\]\s*\.?\s*$"),
+    re.compile(r"^\s*\[[^\[\]]{1,40}\]\s*(?=\S)"),
+)
 # Notes a bibliographic database appends to an article's title, possibly cut off or holding
 # brackets of their own: "... syndrome.[Erratum appears in N Engl J Med. 2009 ...]",
-# "[Comment in: ...]", "[Erratum appears in ... Note: Smith, J [added]]". A note runs to the end.
+# "[Comment in: ...]", "[Erratum appears in ... Note: Smith, J [added]]". A note runs to the end
+# and follows a title: a translated title may itself start "[Update on ...]".
 _TITLE_NOTE = re.compile(
-    r"\s*\[(?:erratum|comment|retraction|retracted|corrected|update|summary for patients)\b.*$",
+    r"(?<=\S)\s*\[(?:erratum|comment|retraction|retracted|corrected|update|summary for patients)"
+    r"\b.*$",
     re.I | re.S,
 )
 # A correction notice titled with the corrected article's title and citation:
@@ -113,13 +119,22 @@ def fold(text: str) -> str:
     return _NON_WORD.sub(" ", text.lower()).strip()
 
 
+def _strip_edge_tags(title: str) -> str:
+    """The title without bracketed tags at either end, one at a time, keeping the last
+    bracketed part when nothing else is left."""
+    for tag in _EDGE_TAGS:
+        while (untagged := tag.sub("", title, count=1)) != title and fold(untagged):
+            title = untagged
+    return title
+
+
 def fold_title(title: str) -> str:
     """A title folded for comparison, without language tags like ``[Chinese]``, appended
     notes, or the marker of a notice ("Erratum: ...", "... - Reply"): a notice compares by
     the title it is about, and its kind (see :func:`profile`) keeps it apart from the article.
     """
     title = _CORRECTED_CITATION.sub("", _TITLE_NOTE.sub("", html.unescape(title)))
-    title = _EDGE_TAGS.sub("", title)
+    title = _strip_edge_tags(title)
     marker = _notice_marker(title)
     if marker is not None and marker.end() < len(title):
         title = title[marker.end() :]

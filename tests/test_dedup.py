@@ -364,3 +364,9 @@ def test_title_ending_in_response_is_an_article_not_a_reply(db):
     title = "Motor learning and the balance training response"
     pair = [paper("1", title=title), paper("2", title=title + SUBTITLE)]
     assert outcome(db, pair) == (1, 0)
+
+
+def test_translated_title_in_brackets_is_the_title_not_a_tag(db):
+    """PubMed brackets a translated title; a short one is not a tag like "[Chinese]"."""
+    translated = paper("2", title="[Stroke care in rural clinics]. [Article in German]")
+    assert outcome(db, [paper("1", title="Stroke care in rural clinics"), translated]) == (1, 0)

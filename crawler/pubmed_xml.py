@@ -3,9 +3,10 @@
 One pass over the input with constant memory: each ``PubmedArticle`` / ``PubmedBookArticle``
 becomes a :class:`db.records.Record` and is then dropped from the tree.
 
-Parser choice, by measurement (bench/ingest_bench.py, the same file of 2,000 records of
-25 KB each, shaped like 2024 records with 40 references): a bare lxml ``iterparse`` pass
-reads ~2,900 records/s, a bare ``defusedxml.ElementTree.iterparse`` pass ~940 records/s.
+Parser choice, by measurement (bench/ingest_bench.py, the same file of 2,000 or 20,000
+records of 25 KB each, shaped like 2024 records with 40 references): a bare lxml
+``iterparse`` pass reads 2,200-2,900 records/s, a bare ``defusedxml.ElementTree.iterparse``
+pass 870-940 records/s (2.5-3x slower; the range is load on a shared host).
 ElementTree has no tag filter, so it hands each of the ~470 elements of a record (most in
 the ReferenceList) to Python; lxml matches tags in C. lxml is made safe here: the DTD is
 never loaded or fetched, entities are never substituted, and a document whose prolog

@@ -151,6 +151,8 @@ def article_xml(rng: random.Random, pmid: int, pools: dict[str, list[str]]) -> s
     month = rng.randint(1, 12)
     title = escape(f"{_sentence(rng, 5)[:-1]} in multiple sclerosis: {_sentence(rng, 4)}")
     doi = f"10.1177/{pmid}"
+    # about a third of recent records are in PubMed Central; PMCIDs are unique like PMIDs
+    pmc = f'<ArticleId IdType="pmc">PMC{pmid - 30_000_000}</ArticleId>' if pmid % 3 == 0 else ""
     return (
         '<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM" IndexingMethod="Automated">'
         f'<PMID Version="1">{pmid}</PMID>'
@@ -181,7 +183,7 @@ def article_xml(rng: random.Random, pmid: int, pools: dict[str, list[str]]) -> s
         f"</MedlineCitation><PubmedData>{rng.choice(pools['history'])}"
         "<PublicationStatus>ppublish</PublicationStatus><ArticleIdList>"
         f'<ArticleId IdType="pubmed">{pmid}</ArticleId><ArticleId IdType="doi">{doi}</ArticleId>'
-        f'<ArticleId IdType="pmc">PMC{pmid // 3}</ArticleId></ArticleIdList>'
+        f"{pmc}</ArticleIdList>"
         f"{rng.choice(pools['references'])}</PubmedData></PubmedArticle>\n"
     )
 

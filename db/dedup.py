@@ -164,9 +164,9 @@ def first_author_surname(record: Record) -> str:
     return surname(record.authors[0]) if record.authors else ""
 
 
-def title_key(record: Record) -> str | None:
+def _title_key(folded_title: str, record: Record) -> str | None:
     """Normalized title + year + first author's surname; equal keys suggest the same work."""
-    title = fold_title(record.title).replace(" ", "")
+    title = folded_title.replace(" ", "")
     if len(title) < 20 or record.year is None:
         return None
     return f"{title}|{record.year}|{first_author_surname(record)}"
@@ -176,21 +176,21 @@ def _content_words(title: str) -> list[str]:
     return [w for w in title.split() if len(w) > 2 and w not in _STOPWORDS]
 
 
-def block_keys(record: Record) -> list[str]:
-    """Keys under which fuzzy candidates for this record are stored and looked up.
+def record_keys(record: Record) -> tuple[str | None, list[str]]:
+    """The record's title key and the keys under which fuzzy candidates for it are stored
+    and looked up, from one folding of its title.
 
-    The title key, the first three and the last three content words of the title: a
+    Blocks: the title key, the first three and the last three content words of the title: a
     truncated title keeps its start, a title with a prefix ("MEDICAL PROGRESS ...") its end.
     """
-    words = _content_words(fold_title(record.title))
-    keys = []
-    key = title_key(record)
-    if key is not None:
-        keys.append(f"k:{key}")
+    folded = fold_title(record.title)
+    key = _title_key(folded, record)
+    words = _content_words(folded)
+    blocks = [f"k:{key}"] if key is not None else []
     if len(words) >= 3:
-        keys.append(f"f:{' '.join(words[:3])}")
-        keys.append(f"e:{' '.join(words[-3:])}")
-    return keys
+        blocks.append(f"f:{' '.join(words[:3])}")
+        blocks.append(f"e:{' '.join(words[-3:])}")
+    return key, blocks
 
 
 def _notice_marker(title: str) -> re.Match[str] | None:

@@ -19,6 +19,8 @@ from db import dedup
 from db.records import Link, Record
 
 _LIST_FIELDS = ("authors", "publication_types", "mesh", "keywords", "links")
+# One encoder for every write: json.dumps with options builds a new encoder per call.
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _WORK_FIELDS = tuple(f.name for f in fields(Record) if f.name not in ("source", "source_id"))
 
 
@@ -57,24 +59,119 @@ def save_records(db: sqlite_utils.Database, records: Iterable[Record]) -> SaveCo
     """Store records in one transaction; a failure rolls the whole batch back."""
     counts = SaveCounts()
     conn = db.conn
+    batch = list(records)
     with conn:
-        for record in records:
-            _save_one(conn, record, counts)
+        lookahead = _Lookahead(conn, batch)
+        stamp = now()
+        for record, keys in zip(batch, lookahead.keys, strict=True):
+            _save_one(conn, record, keys, counts, stamp, lookahead)
     return counts
 
 
-def _save_one(conn: sqlite3.Connection, record: Record, counts: SaveCounts) -> None:
-    payload = json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":"))
+class _Lookahead:
+    """What a batch's records will find, read in a few queries up front, so that records
+    matching nothing stored (most of a crawl) skip their own lookups.
+
+    It follows the batch's inserts; after a write it does not follow (a refresh or merge
+    changes a work's identifiers and blocks) it stops answering and every lookup goes to
+    the database.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
+        self.conn = conn
+        self.exact = True
+        self.sightings = self._sightings(batch)
+        unseen = [r for r in batch if (r.source, r.source_id) not in self.sightings]
+        # keys for records already sighted are never needed: their titles are not folded
+        self.keys = [
+            None if (r.source, r.source_id) in self.sightings else dedup.record_keys(r)
+            for r in batch
+        ]
+        self.identifiers = self._identifiers(unseen)
+        self.blocks = self._present(
+            "SELECT DISTINCT key FROM work_blocks WHERE key IN ({})",
+            {block for keys in self.keys if keys for block in keys[1]},
+        )
+
+    def _sightings(self, batch: list[Record]) -> dict[tuple[str, str], tuple[int, int, str]]:
+        found = {}
+        by_source: dict[str, list[str]] = {}
+        for record in batch:
+            by_source.setdefault(record.source, []).append(record.source_id)
+        for source, ids in by_source.items():
+            for chunk in _chunks(ids):
+                rows = self.conn.execute(
+                    "SELECT source_id, id, work_id, content_hash FROM sightings"
+                    f" WHERE source = ? AND source_id IN ({','.join('?' * len(chunk))})",
+                    [source, *chunk],
+                )
+                for source_id, *row in rows:
+                    found[(source, source_id)] = tuple(row)
+        return found
+
+    def _identifiers(self, records: list[Record]) -> set[tuple[str, str]]:
+        present = set()
+        for name in _IDENTIFIERS:
+            values = {value for r in records if (value := getattr(r, name))}
+            query = f"SELECT {name} FROM works WHERE {name} IN ({{}})"
+            present.update((name, value) for value in self._present(query, values))
+        return present
+
+    def _present(self, query: str, values: set[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(sorted(values)):
+            rows = self.conn.execute(query.format(",".join("?" * len(chunk))), chunk)
+            found.update(row[0] for row in rows)
+        return found
+
+    def sighting(self, record: Record) -> tuple[int, int, str] | None:
+        if self.exact:
+            return self.sightings.get((record.source, record.source_id))
+        return self.conn.execute(
+            "SELECT id, work_id, content_hash FROM sightings WHERE source = ? AND source_id = ?",
+            (record.source, record.source_id),
+        ).fetchone()
+
+    def may_share_identifier(self, record: Record) -> bool:
+        return not self.exact or any(
+            (name, value) in self.identifiers
+            for name in _IDENTIFIERS
+            if (value := getattr(record, name))
+        )
+
+    def may_share_block(self, blocks: list[str]) -> bool:
+        return not self.exact or any(block in self.blocks for block in blocks)
+
+    def added(self, record: Record, blocks: list[str], sighting: tuple[int, int, str]) -> None:
+        self.sightings[(record.source, record.source_id)] = sighting
+        self.identifiers.update(
+            (name, value) for name in _IDENTIFIERS if (value := getattr(record, name))
+        )
+        self.blocks.update(blocks)
+
+    def lose_track(self) -> None:
+        self.exact = False
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _save_one(
+    conn: sqlite3.Connection,
+    record: Record,
+    keys: tuple[str | None, list[str]] | None,
+    counts: SaveCounts,
+    stamp: str,
+    lookahead: _Lookahead,
+) -> None:
+    payload = _to_json(record.to_dict())
     digest = hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
-    seen = conn.execute(
-        "SELECT id, work_id, content_hash, record FROM sightings"
-        " WHERE source = ? AND source_id = ?",
-        (record.source, record.source_id),
-    ).fetchone()
-    stamp = now()
+    seen = lookahead.sighting(record)
     if seen is not None:
-        sighting_id, work_id, old_digest, old_payload = seen
-        if old_digest == digest or _is_older(record, old_payload):
+        sighting_id, work_id, old_digest = seen
+        if old_digest == digest or _is_older(conn, record, sighting_id):
             counts.unchanged += 1
             return
         conn.execute(
@@ -82,21 +179,27 @@ def _save_one(conn: sqlite3.Connection, record: Record, counts: SaveCounts) -> N
             (payload, digest, stamp, sighting_id),
         )
         refresh_work(conn, work_id)
+        lookahead.lose_track()
         counts.updated += 1
         return
 
-    work_id = _find_by_identifier(conn, record)
-    if work_id is not None:
-        _insert_sighting(conn, work_id, record, payload, digest, stamp)
-        refresh_work(conn, work_id)
-        counts.updated += 1
-        return
-    found = _find_fuzzy(conn, record)
-    work_id = _insert_work(conn, record, stamp)
-    _insert_sighting(conn, work_id, record, payload, digest, stamp)
+    if lookahead.may_share_identifier(record):
+        work_id = _find_by_identifier(conn, record)
+        if work_id is not None:
+            _insert_sighting(conn, work_id, record, payload, digest, stamp)
+            refresh_work(conn, work_id)
+            lookahead.lose_track()
+            counts.updated += 1
+            return
+    key, blocks = keys if keys is not None else dedup.record_keys(record)
+    found = _find_fuzzy(conn, record, blocks) if lookahead.may_share_block(blocks) else _Found()
+    work_id = _insert_work(conn, record, stamp, key, blocks)
+    sighting_id = _insert_sighting(conn, work_id, record, payload, digest, stamp)
+    lookahead.added(record, blocks, (sighting_id, work_id, digest))
     if found.same is not None:
         kept_id, verdict = found.same
         merge_into(conn, kept_id, work_id, f"automatic: {verdict.reason}")
+        lookahead.lose_track()
         counts.updated += 1
         return
     for other_id, verdict in found.possible:
@@ -122,18 +225,22 @@ def ordered_pair(work_id: int, other_id: int) -> tuple[int, int]:
 
 def _insert_sighting(
     conn: sqlite3.Connection, work_id: int, record: Record, payload: str, digest: str, stamp: str
-) -> None:
-    conn.execute(
+) -> int:
+    cursor = conn.execute(
         "INSERT INTO sightings (work_id, source, source_id, record, content_hash, first_seen,"
         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (work_id, record.source, record.source_id, payload, digest, stamp, stamp),
     )
+    return cursor.lastrowid
 
 
-def _is_older(record: Record, old_payload: str) -> bool:
+def _is_older(conn: sqlite3.Connection, record: Record, sighting_id: int) -> bool:
     """A record whose revision date is before the stored one's is stale: keep what we have."""
-    old_revised = json.loads(old_payload).get("revised")
-    return bool(record.revised and old_revised and record.revised < old_revised)
+    if not record.revised:
+        return False
+    (stored,) = conn.execute("SELECT record FROM sightings WHERE id = ?", (sighting_id,)).fetchone()
+    old_revised = json.loads(stored).get("revised")
+    return bool(old_revised and record.revised < old_revised)
 
 
 def _live(conn: sqlite3.Connection, work_id: int) -> int:
@@ -144,27 +251,40 @@ def _live(conn: sqlite3.Connection, work_id: int) -> int:
         work_id = row[0]
 
 
+_IDENTIFIERS = ("pmid", "doi", "pmcid")
+_IS_PREPRINT = "(publication_types LIKE '%\"Preprint\"%')"
+
+
 def _find_by_identifier(conn: sqlite3.Connection, record: Record) -> int | None:
-    """The stored work with this record's PMID, DOI or PMCID, unless another identifier
-    disagrees or one of the two is a preprint."""
-    for column, value in (("pmid", record.pmid), ("doi", record.doi), ("pmcid", record.pmcid)):
-        if value is None:
-            continue
-        query = f"SELECT id FROM works WHERE {column} = ?"
-        for (work_id,) in conn.execute(query, (value,)).fetchall():
-            stored = load_work_record(conn, work_id)
-            if _identifiers_agree(record, stored) and record.is_preprint == stored.is_preprint:
-                return _live(conn, work_id)
+    """The stored work with this record's PMID, else DOI, else PMCID, unless another
+    identifier disagrees or one of the two is a preprint."""
+    mine = {name: getattr(record, name) for name in _IDENTIFIERS}
+    wanted = [name for name in _IDENTIFIERS if mine[name] is not None]
+    if not wanted:
+        return None
+    rows = conn.execute(
+        f"SELECT id, pmid, doi, pmcid, {_IS_PREPRINT} FROM works"
+        f" WHERE {' OR '.join(f'{name} = ?' for name in wanted)}",
+        [mine[name] for name in wanted],
+    ).fetchall()
+    for name in wanted:  # PMID first, then DOI, then PMCID
+        position = 1 + _IDENTIFIERS.index(name)
+        for row in rows:
+            theirs = dict(zip(_IDENTIFIERS, row[1:4], strict=True))
+            if (
+                row[position] == mine[name]
+                and _identifiers_agree(mine, theirs)
+                and bool(row[4]) == record.is_preprint
+            ):
+                return _live(conn, row[0])
     return None
 
 
-def _identifiers_agree(record: Record, stored: Record) -> bool:
-    """Two records with different PMIDs or different DOIs are never the same work."""
-    for name in ("pmid", "doi", "pmcid"):
-        mine, theirs = getattr(record, name), getattr(stored, name)
-        if mine and theirs and mine != theirs:
-            return False
-    return True
+def _identifiers_agree(mine: dict, theirs: dict) -> bool:
+    """Two records with different PMIDs, DOIs or PMCIDs are never the same work."""
+    return all(
+        not (mine[name] and theirs[name] and mine[name] != theirs[name]) for name in _IDENTIFIERS
+    )
 
 
 @dataclass(slots=True)
@@ -184,7 +304,6 @@ _CANDIDATE_FIELDS = (
     "pub_date",
     "publication_types",
 )
-_IS_PREPRINT = "(publication_types LIKE '%\"Preprint\"%')"
 # A work whose identifier differs from the record's cannot be it, unless one of the two is a
 # preprint (its own DOI) and the other its journal version: filtered in SQL so that blocks
 # full of PubMed works cost nothing for a new PubMed record.
@@ -197,18 +316,18 @@ WHERE id IN (SELECT work_id FROM work_blocks WHERE key IN ({{keys}}))
 """
 
 
-def _find_fuzzy(conn: sqlite3.Connection, record: Record) -> _Found:
+def _find_fuzzy(conn: sqlite3.Connection, record: Record, blocks: list[str]) -> _Found:
     """Works sharing a block key with the record, judged: the best sure match, or the
     possible duplicates and related works."""
     found = _Found()
-    keys = dedup.block_keys(record)
-    if not keys:
+    if not blocks:
         return found
-    params = {f"k{i}": key for i, key in enumerate(keys)}
+    params = {f"k{i}": key for i, key in enumerate(blocks)}
     query = _CANDIDATES.format(keys=",".join(f":{name}" for name in params))
     params.update(pmid=record.pmid, doi=record.doi, preprint=record.is_preprint)
-    mine = dedup.profile(record)
+    mine = None  # profiled only when there is a candidate: most records have none
     for work_id, *values in conn.execute(query, params).fetchall():
+        mine = mine or dedup.profile(record)
         candidate = dict(zip(_CANDIDATE_FIELDS, values, strict=True))
         candidate["authors"] = json.loads(candidate["authors"])
         candidate["publication_types"] = json.loads(candidate["publication_types"])
@@ -222,31 +341,31 @@ def _find_fuzzy(conn: sqlite3.Connection, record: Record) -> _Found:
     return found
 
 
-def _work_columns(record: Record) -> dict:
+def _work_columns(record: Record, title_key: str | None) -> dict:
     values = {name: getattr(record, name) for name in _WORK_FIELDS}
     for name in _LIST_FIELDS:
-        values[name] = json.dumps(
-            [v if isinstance(v, str) else asdict(v) for v in values[name]], ensure_ascii=False
-        )
-    values["title_key"] = dedup.title_key(record)
+        values[name] = _to_json([v if isinstance(v, str) else asdict(v) for v in values[name]])
+    values["title_key"] = title_key
     return values
 
 
-def _insert_work(conn: sqlite3.Connection, record: Record, stamp: str) -> int:
-    values = _work_columns(record)
+def _insert_work(
+    conn: sqlite3.Connection, record: Record, stamp: str, title_key: str | None, blocks: list[str]
+) -> int:
+    values = _work_columns(record, title_key)
     values["created_at"] = values["updated_at"] = stamp
     columns = ",".join(values)
     marks = ",".join("?" * len(values))
     cursor = conn.execute(f"INSERT INTO works ({columns}) VALUES ({marks})", list(values.values()))
     work_id = cursor.lastrowid
-    _write_blocks(conn, work_id, record)
+    _write_blocks(conn, work_id, blocks)
     return work_id
 
 
-def _write_blocks(conn: sqlite3.Connection, work_id: int, record: Record) -> None:
+def _write_blocks(conn: sqlite3.Connection, work_id: int, blocks: list[str]) -> None:
     conn.executemany(
         "INSERT OR IGNORE INTO work_blocks (key, work_id) VALUES (?, ?)",
-        [(key, work_id) for key in dedup.block_keys(record)],
+        [(key, work_id) for key in blocks],
     )
 
 
@@ -269,31 +388,19 @@ def fold_records(records: list[Record]) -> Record:
     return Record(source=best.source, source_id=best.source_id, **merged)
 
 
-_SELECT_WORK = f"SELECT {', '.join(_WORK_FIELDS)} FROM works WHERE id = ?"
-
-
-def load_work_record(conn: sqlite3.Connection, work_id: int) -> Record:
-    """A stored work as one record (its row holds its sightings folded together)."""
-    row = conn.execute(_SELECT_WORK, (work_id,)).fetchone()
-    values = dict(zip(_WORK_FIELDS, row, strict=True))
-    for name in _LIST_FIELDS:
-        values[name] = json.loads(values[name])
-    values["links"] = [Link(**link) for link in values["links"]]
-    return Record(source="", source_id="", **values)
-
-
 def refresh_work(conn: sqlite3.Connection, work_id: int) -> None:
     """Re-derive a work's fields from its sightings."""
     records = sighting_records(conn, work_id)
     if not records:
         return
     folded = fold_records(records)
-    values = _work_columns(folded)
+    key, blocks = dedup.record_keys(folded)
+    values = _work_columns(folded, key)
     values["updated_at"] = now()
     assignments = ",".join(f"{name} = ?" for name in values)
     conn.execute(f"UPDATE works SET {assignments} WHERE id = ?", [*values.values(), work_id])
     conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (work_id,))
-    _write_blocks(conn, work_id, folded)
+    _write_blocks(conn, work_id, blocks)
 
 
 def merge_into(conn: sqlite3.Connection, kept_id: int, merged_id: int, reason: str) -> int:

@@ -329,11 +329,20 @@ def _authors(author_list: etree._Element | None) -> list[str]:
 
 def _author_name(author: etree._Element) -> str | None:
     """``"Last, Fore"`` (Initials when there is no ForeName), or the collective name."""
-    parts = _kids(author)
-    last = _val(parts.get("LastName"))
+    last = fore = initials = collective = None
+    for part in author:  # one pass over the few children beats a lookup per name part
+        tag = part.tag
+        if tag == "LastName":
+            last = _val(part)
+        elif tag == "ForeName":
+            fore = _val(part)
+        elif tag == "Initials":
+            initials = _val(part)
+        elif tag == "CollectiveName":
+            collective = part
     if last is None:
-        return _flat(parts.get("CollectiveName")) or None
-    first = _val(parts.get("ForeName")) or _val(parts.get("Initials"))
+        return _flat(collective) or None
+    first = fore or initials
     return f"{last}, {first}" if first else last
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import requests
 import urllib3
 from Bio import Entrez
 
-from crawler.config import NcbiSettings
+from crawler.config import NCBI_EUTILS_URL, NcbiSettings
 from crawler.http_headers import parse_retry_after
 from crawler.pubmed_xml import PubMedXMLError, iter_records
 from crawler.ratelimit import RateLimiter, shared_limiter
@@ -33,6 +34,21 @@ T = TypeVar("T")
 ESEARCH_MAX_IDS = 9_999
 _LONGEST_WAIT = 600.0  # a Retry-After beyond this fails the request instead of stalling cron
 _BACKOFF_CAP = 120.0
+
+
+class _HideApiKey(logging.Filter):
+    """urllib3 logs each request's URL at DEBUG level; the NCBI API key must not go with it."""
+
+    _KEY = re.compile(r"(api_key=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "api_key=" in message:
+            record.msg, record.args = self._KEY.sub(r"\1***", message), None
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_HideApiKey())
 
 
 class EntrezError(Exception):
@@ -74,6 +90,8 @@ class EntrezClient:
         self.backoff = backoff
         self._sleep = sleep
         self.requests_sent = 0
+        if not settings.email and settings.eutils_url == NCBI_EUTILS_URL:
+            log.warning("no contact email for NCBI: set NCBI_EMAIL (NCBI may block anonymous use)")
 
     def esearch(
         self,

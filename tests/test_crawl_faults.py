@@ -112,3 +112,16 @@ def test_with_an_api_key_no_second_sees_more_than_ten_requests(corpus, db):
     assert len(arrivals) == 13
     assert min(spans(arrivals, 10)) >= 1.0
     assert arrivals[-1] - arrivals[0] < 2.5  # and it does use the higher limit
+
+
+def test_the_api_key_never_reaches_logs_or_the_crawl_log(corpus, db, caplog):
+    client = make_client(corpus, api_key="SECRET-KEY-123", max_retries=1, timeout=0.5)
+    corpus.inject(Fault("reset"), Fault("timeout", delay=2.0), endpoint="efetch")
+    caplog.set_level("DEBUG")
+
+    [report] = crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    assert report.status == "failed"
+    assert all(r.params["api_key"] == "SECRET-KEY-123" for r in corpus.requests)  # it is sent
+    stored = " ".join(str(value) for row in runs.recent_runs(db) for value in row.values())
+    assert "SECRET-KEY-123" not in caplog.text + stored + str(client.settings)

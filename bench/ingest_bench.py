@@ -28,8 +28,9 @@ from defusedxml import ElementTree as DefusedET  # noqa: E402
 from lxml import etree  # noqa: E402
 
 from crawler.pubmed_xml import iter_records  # noqa: E402
+from db.runs import RunCounts  # noqa: E402
 from db.schema import open_db  # noqa: E402
-from db.store import SaveCounts, save_records  # noqa: E402
+from db.store import save_records  # noqa: E402
 
 BATCH = 500
 HEADER = (
@@ -199,20 +200,20 @@ def write_corpus(path: Path, records: int, seed: int = 2024) -> Path:
     return path
 
 
-def ingest(path: Path, db_path: Path) -> tuple[int, SaveCounts]:
+def ingest(path: Path, db_path: Path) -> tuple[int, RunCounts]:
     """litmon's full ingest: parse, then save in batches of BATCH records."""
     db = open_db(db_path)
-    counts = SaveCounts()
+    counts = RunCounts()
     batch = []
     total = 0
     for record in iter_records(path):
         batch.append(record)
         if len(batch) == BATCH:
-            counts.add(save_records(db, batch))
+            counts.add_saved(len(batch), save_records(db, batch))
             total += len(batch)
             batch = []
     if batch:
-        counts.add(save_records(db, batch))
+        counts.add_saved(len(batch), save_records(db, batch))
         total += len(batch)
     db.close()
     return total, counts
@@ -344,7 +345,7 @@ def main() -> None:
         print(rate_line("litmon re-ingest:", total, again_wall, again_cpu, f"  {again}"))
         # The bare pass again, after the ingest: load from other processes moves all rates.
         _n, wall, cpu = timed(lambda: bare_lxml(corpus))
-        print(rate_line("bare lxml iterparse, again:", bare_n, wall, cpu))
+        print(rate_line("bare lxml iterparse, again:", _n, wall, cpu))
         bare_wall, bare_cpu = (bare_wall + wall) / 2, (bare_cpu + cpu) / 2
 
         sliced = slice_file(corpus, tmpdir / "slice.xml", slice_size)

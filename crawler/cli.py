@@ -6,7 +6,7 @@ import csv
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -26,7 +26,7 @@ from db import merge, runs
 from db.export import EXPORT_FIELDS, iter_works
 from db.records import Record
 from db.schema import open_db
-from db.store import SaveCounts, save_records
+from db.store import save_records
 from feeds.config import FeedConfigError
 from feeds.poll import ingest_feed_sources
 from feeds.state import failing_feeds, feed_status
@@ -54,7 +54,8 @@ class App:
             try:
                 config = load_config(self._config_path)
             except ConfigError as exc:
-                raise click.UsageError(f"config error: {exc}") from None
+                click.echo(f"litmon: config error: {exc}", err=True)
+                sys.exit(EXIT_USAGE)
             if self._db_path:
                 config = replace(config, db_path=Path(self._db_path))
             self._config = config
@@ -248,32 +249,8 @@ def ingest_pubmed_xml(app: App, paths: tuple[str, ...]) -> None:
     that file are kept. Loading the same file again changes nothing.
     """
     db = app.database()
-    failed = False
-    for path in paths:
-        run_id = runs.start_run(db, "ingest:pubmed-xml", Path(path).name)
-        counts = runs.RunCounts()
-        status, error = "ok", None
-        batch: list[Record] = []
-        try:
-            for record in iter_records(path):
-                batch.append(record)
-                if len(batch) == INGEST_BATCH:
-                    _count(counts, batch, save_records(db, batch))
-                    batch = []
-        except (PubMedXMLError, OSError) as exc:
-            failed = True
-            counts.errors += 1
-            error = str(exc)
-            click.echo(f"{path}: {error}", err=True)
-        _count(counts, batch, save_records(db, batch))
-        if error:
-            status = "partial" if counts.fetched else "failed"
-        runs.finish_run(db, run_id, counts, status, error)
-        click.echo(
-            f"{path}: {counts.fetched} records - {counts.new} new, {counts.updated} updated,"
-            f" {counts.unchanged} unchanged"
-        )
-    if failed:
+    errors = [_ingest(db, "ingest:pubmed-xml", path, iter_records(path)) for path in paths]
+    if any(errors):
         sys.exit(EXIT_FAILED)
 
 
@@ -324,39 +301,47 @@ def ingest_ris(app: App, path: str, source_name: str) -> None:
 
 
 def _ingest_file(app: App, source: str, path: str, records: Iterable[Record]) -> None:
-    db = app.database()
+    if _ingest(app.database(), source, path, records):
+        sys.exit(EXIT_FAILED)
+
+
+# A file that breaks part way: what came before the break is kept.
+_READ_ERRORS = (PubMedXMLError, ImportFileError, OSError)
+
+
+def _ingest(
+    db: sqlite_utils.Database, source: str, path: str, records: Iterable[Record]
+) -> str | None:
+    """Store one file's records in batches as one logged run; print its outcome in a line.
+    Returns the error that stopped it, if any."""
     run_id = runs.start_run(db, source, Path(path).name)
     counts = runs.RunCounts()
-    try:
-        for batch in _batches(records, INGEST_BATCH):
-            _count(counts, batch, save_records(db, batch))
-    except ImportFileError as exc:
-        counts.errors += 1
-        runs.finish_run(db, run_id, counts, "partial" if counts.fetched else "failed", str(exc))
-        raise click.ClickException(str(exc)) from None
-    runs.finish_run(db, run_id, counts, "ok")
-    click.echo(
-        f"{path}: {counts.fetched} records - {counts.new} new works,"
-        f" {counts.updated} matched existing works, {counts.unchanged} unchanged"
-    )
-
-
-def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
     batch: list[Record] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _count(counts: runs.RunCounts, batch: list[Record], saved: SaveCounts) -> None:
-    counts.fetched += len(batch)
-    counts.new += saved.new
-    counts.updated += saved.updated
-    counts.unchanged += saved.unchanged
+    error = None
+    try:
+        try:
+            for record in records:
+                batch.append(record)
+                if len(batch) == INGEST_BATCH:
+                    counts.add_saved(len(batch), save_records(db, batch))
+                    batch = []
+        except _READ_ERRORS as exc:
+            error = str(exc)
+        counts.add_saved(len(batch), save_records(db, batch))
+    except Exception as exc:  # the run must end saying why, not stay "running"
+        log.exception("%s: ingest stopped", path)
+        error = f"internal error: {type(exc).__name__}: {exc}"
+    status = "ok"
+    if error is not None:
+        counts.errors += 1
+        status = "partial" if counts.fetched else "failed"
+        click.echo(f"{path}: {error}", err=True)
+    runs.finish_run(db, run_id, counts, status, error)
+    click.echo(
+        f"{path}: {counts.fetched} records - {counts.new} new, {counts.updated} updated,"
+        f" {counts.unchanged} unchanged"
+    )
+    return error
 
 
 @cli.group()

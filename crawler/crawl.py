@@ -114,15 +114,22 @@ class _TopicCrawl:
             self._refresh(topic, report)
             report.status = "ok"
         except (EntrezError, _WindowTooFull, OSError) as exc:
-            report.error = str(exc)
-            report.counts.errors += 1
-            stored = report.counts.new + report.counts.updated
-            report.status = "partial" if stored else "failed"
-            log.error("topic %s: %s", topic.name, exc)
+            self._failed(report, str(exc))
+        except Exception as exc:  # the run must end saying why; the next topic still runs
+            log.exception("topic %s: crawl stopped", topic.name)
+            self._failed(report, f"internal error: {type(exc).__name__}: {exc}")
         finally:
             report.counts.requests = self.client.requests_sent - self.requests_before
             runs.finish_run(self.db, report.run_id, report.counts, report.status, report.error)
         return report
+
+    @staticmethod
+    def _failed(report: RunReport, error: str) -> None:
+        report.error = error
+        report.counts.errors += 1
+        stored = report.counts.new + report.counts.updated
+        report.status = "partial" if stored else "failed"
+        log.error("topic %s: %s", report.topic, error)
 
     def _refresh(self, topic: Topic, report: RunReport) -> None:
         """Every refresh_days, re-fetch stored records PubMed has modified since the last one."""
@@ -198,12 +205,8 @@ class _TopicCrawl:
             self.progress.finish()
 
     def _store(self, records: list[Record], report: RunReport) -> None:
-        saved = save_records(self.db, records)
         counts = report.counts
-        counts.fetched += len(records)
-        counts.new += saved.new
-        counts.updated += saved.updated
-        counts.unchanged += saved.unchanged
+        counts.add_saved(len(records), save_records(self.db, records))
         counts.requests = self.client.requests_sent - self.requests_before
         runs.update_run(self.db, report.run_id, counts)
 

@@ -72,11 +72,7 @@ def _lookup(
     term = " OR ".join(f'"{doi}"[doi]' for doi in dois)
     found = client.esearch(term, usehistory=False, retmax=len(dois) * 2)
     records = client.efetch_ids(found.ids) if found.ids else []
-    saved = save_records(db, records)
-    counts.fetched += len(records)
-    counts.new += saved.new
-    counts.updated += saved.updated
-    counts.unchanged += saved.unchanged
+    counts.add_saved(len(records), save_records(db, records))
     pmid_by_doi = {record.doi: record.pmid for record in records if record.doi}
     with db.conn:
         db.conn.executemany(

@@ -7,7 +7,7 @@ from datetime import date
 
 import sqlite_utils
 
-from db.store import now
+from db.store import SaveCounts, now
 
 COUNTERS = ("requests", "fetched", "new", "updated", "unchanged", "errors")
 
@@ -20,6 +20,13 @@ class RunCounts:
     updated: int = 0
     unchanged: int = 0
     errors: int = 0
+
+    def add_saved(self, fetched: int, saved: SaveCounts) -> None:
+        """Count a stored batch: how many records it had and what the store made of them."""
+        self.fetched += fetched
+        self.new += saved.new
+        self.updated += saved.updated
+        self.unchanged += saved.unchanged
 
 
 def start_run(
@@ -53,7 +60,6 @@ def finish_run(
     counts: RunCounts,
     status: str,
     error: str | None = None,
-    window: tuple[date, date] | None = None,
 ) -> None:
     """Close a run as ok, partial or failed, with its final counts and error text."""
     update_run(db, run_id, counts)
@@ -62,11 +68,6 @@ def finish_run(
             "UPDATE crawl_runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
             (status, error, now(), run_id),
         )
-        if window:
-            db.conn.execute(
-                "UPDATE crawl_runs SET window_start = ?, window_end = ? WHERE id = ?",
-                (window[0].isoformat(), window[1].isoformat(), run_id),
-            )
 
 
 def close_interrupted_runs(db: sqlite_utils.Database, source_prefix: str) -> int:
@@ -97,10 +98,12 @@ def get_checkpoint(db: sqlite_utils.Database, source: str, topic: str, kind: str
 def set_checkpoint(
     db: sqlite_utils.Database, source: str, topic: str, kind: str, watermark: date
 ) -> None:
+    """Move a checkpoint forward to ``watermark``; it never moves back."""
     with db.conn:
         db.conn.execute(
             "INSERT INTO checkpoints (source, topic, kind, watermark, updated_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, topic, kind)"
-            " DO UPDATE SET watermark = excluded.watermark, updated_at = excluded.updated_at",
+            " DO UPDATE SET watermark = max(watermark, excluded.watermark),"
+            " updated_at = excluded.updated_at",
             (source, topic, kind, watermark.isoformat(), now()),
         )

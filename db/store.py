@@ -34,11 +34,6 @@ class SaveCounts:
     updated: int = 0
     unchanged: int = 0
 
-    def add(self, other: SaveCounts) -> None:
-        self.new += other.new
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-
 
 def record_from_dict(data: dict) -> Record:
     data = dict(data)
@@ -256,8 +251,12 @@ _IS_PREPRINT = "(publication_types LIKE '%\"Preprint\"%')"
 
 
 def _find_by_identifier(conn: sqlite3.Connection, record: Record) -> int | None:
-    """The stored work with this record's PMID, else DOI, else PMCID, unless another
-    identifier disagrees or one of the two is a preprint."""
+    """The stored work with this record's PMID; else with its DOI or PMCID, unless another
+    identifier disagrees or one of the two is a preprint.
+
+    A PMID names one PubMed record, so a PMID match wins even when a DOI disagrees (an
+    export with a mistyped DOI): PMIDs are unique among works.
+    """
     mine = {name: getattr(record, name) for name in _IDENTIFIERS}
     wanted = [name for name in _IDENTIFIERS if mine[name] is not None]
     if not wanted:
@@ -267,7 +266,10 @@ def _find_by_identifier(conn: sqlite3.Connection, record: Record) -> int | None:
         f" WHERE {' OR '.join(f'{name} = ?' for name in wanted)}",
         [mine[name] for name in wanted],
     ).fetchall()
-    for name in wanted:  # PMID first, then DOI, then PMCID
+    for row in rows:
+        if mine["pmid"] is not None and row[1] == mine["pmid"]:
+            return _live(conn, row[0])
+    for name in wanted:  # then DOI, then PMCID
         position = 1 + _IDENTIFIERS.index(name)
         for row in rows:
             theirs = dict(zip(_IDENTIFIERS, row[1:4], strict=True))

@@ -107,3 +107,30 @@ def test_revised_records_are_picked_up_by_the_periodic_refresh(eutils, db, clien
     assert report.counts.updated == 1
     assert db.execute("SELECT title FROM works").fetchall() == [("Corrected title",)]
     assert db.execute("SELECT count(*) FROM sightings").fetchone() == (1,)
+
+
+def test_a_stored_export_with_the_pmid_and_a_mistyped_doi_does_not_block_the_crawl(
+    eutils, db, client
+):
+    from db.records import Record
+    from db.store import save_records
+
+    eutils.add_xml(article_set([article(6000 + n, days_ago(n)) for n in range(5)]))
+    typo = Record(
+        source="csv:embase",
+        source_id="emb-1",
+        pmid="6002",
+        doi="10.5555/litmon.60O2",  # letter O for zero, as typed into a reference manager
+        title="Paramagnetic rim lesions and QSM in multiple sclerosis: cohort 6002",
+    )
+    save_records(db, [typo])
+
+    [report] = crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    assert report.status == "ok", report.error
+    assert stored_pmids(db) == ["6000", "6001", "6002", "6003", "6004"]
+    sources = db.execute(
+        "SELECT s.source, w.doi FROM sightings s JOIN works w ON w.id = s.work_id"
+        " WHERE w.pmid = '6002' ORDER BY s.source"
+    ).fetchall()
+    assert sources == [("csv:embase", "10.5555/litmon.6002"), ("pubmed", "10.5555/litmon.6002")]

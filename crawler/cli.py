@@ -61,6 +61,11 @@ class App:
             self._config = config
         return self._config
 
+    @property
+    def db_override(self) -> str | None:
+        """The --db given on the command line, if any."""
+        return self._db_path
+
     def database(self) -> sqlite_utils.Database:
         return open_db(self.config.db_path)
 
@@ -174,9 +179,12 @@ def crawl_pubmed_command(
         topics = [config.topics[name] for name in topic_names]
     if not topics:
         raise click.UsageError(f"no [topics] configured in {config.source}")
+    since_date, until_date = _date(since), _date(until)
+    if since_date and until_date and since_date > until_date:
+        raise click.BadParameter(f"--since {since} is after --until {until}")
     reports = _guarded(
         lambda: pubmed_job(
-            config, topics, since=_date(since), until=_date(until), progress=BarProgress()
+            config, topics, since=since_date, until=until_date, progress=BarProgress()
         )
     )
     _print_reports(reports)
@@ -529,25 +537,18 @@ def schedule(app: App) -> None:
 
 
 @cli.command()
-@click.option(
-    "--db",
-    "demo_db",
-    default="litmon-demo.db",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="Where the demo database goes.",
-)
 @pass_app
-def demo(app: App, demo_db: str) -> None:
+def demo(app: App) -> None:
     """Crawl the bundled recorded PubMed responses offline and show what was stored.
 
     Starts a local E-utilities replay server on a free loopback port, crawls the shipped
     topics from it into a demo database, and prints the stored works. Running it again adds
-    no duplicates.
+    no duplicates. The database is litmon-demo.db unless --db names another.
     """
     from crawler.replay import serve_demo
 
     config = app.config
+    demo_db = app.db_override or "litmon-demo.db"
     with serve_demo() as server:
         settings = replace(config.ncbi, eutils_url=server.url)
         db = open_db(demo_db)

@@ -123,6 +123,10 @@ def _build(data: dict, source: Path, env: Mapping[str, str]) -> Config:
         if env.get(var):
             ncbi_values[key] = env[var]
     if env.get("LITMON_EUTILS_URL"):
+        if not env["LITMON_EUTILS_URL"].startswith(("http://", "https://")):
+            raise ConfigError(
+                f"LITMON_EUTILS_URL: must be an http(s) URL, got {env['LITMON_EUTILS_URL']!r}"
+            )
         ncbi_values["eutils_url"] = env["LITMON_EUTILS_URL"]
     url = ncbi_values.get("eutils_url", NCBI_EUTILS_URL)
     ncbi_values["eutils_url"] = url if url.endswith("/") else url + "/"
@@ -135,11 +139,16 @@ def _build(data: dict, source: Path, env: Mapping[str, str]) -> Config:
         query = table.get("query")
         if not isinstance(query, str) or not query.strip():
             raise fail(f"topics.{name}.query", "must be a non-empty Entrez query string")
-        topics[name] = Topic(name=name, query=" ".join(query.split()), title=table.get("title", ""))
+        title = table.get("title", "")
+        if not isinstance(title, str):
+            raise fail(f"topics.{name}.title", "must be a string")
+        topics[name] = Topic(name=name, query=" ".join(query.split()), title=title)
 
     feeds = _table(data, "feeds", fail)
     _only_keys(feeds, {"file"}, "feeds.", fail)
     feeds_file = feeds.get("file")
+    if feeds_file is not None and (not isinstance(feeds_file, str) or not feeds_file):
+        raise fail("feeds.file", "must be the path of the feeds file, relative to this one")
     contact = data.get("contact", "")
     if not isinstance(contact, str):
         raise fail("contact", "must be an email address or URL")
@@ -147,6 +156,8 @@ def _build(data: dict, source: Path, env: Mapping[str, str]) -> Config:
     schedule_table = _table(data, "schedule", fail)
     _only_keys(schedule_table, set(DEFAULT_SCHEDULE), "schedule.", fail)
     for job, line in schedule_table.items():
+        if not isinstance(line, str):
+            raise fail(f"schedule.{job}", f"must be a crontab line like '15 5 * * *', got {line!r}")
         try:
             cron_trigger(line)
         except (TypeError, ValueError) as exc:

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from crawler.entrez import EntrezClient, EntrezError
 from db import runs
-from db.store import save_records
+from db.store import save_records, stamp
 
 log = logging.getLogger(__name__)
 DOIS_PER_SEARCH = 40
@@ -57,7 +57,7 @@ def _pending(
         "SELECT DISTINCT w.doi FROM works w LEFT JOIN pubmed_lookups l ON l.doi = w.doi"
         " WHERE w.pmid IS NULL AND w.doi IS NOT NULL AND w.merged_into IS NULL"
         " AND w.created_at >= ? AND (l.tried_at IS NULL OR l.tried_at < ?) ORDER BY w.id",
-        (_stamp(created_after), _stamp(tried_before)),
+        (stamp(created_after), stamp(tried_before)),
     )
     return [row[0] for row in rows]
 
@@ -78,9 +78,5 @@ def _lookup(
         db.conn.executemany(
             "INSERT INTO pubmed_lookups (doi, tried_at, pmid) VALUES (?, ?, ?)"
             " ON CONFLICT (doi) DO UPDATE SET tried_at = excluded.tried_at, pmid = excluded.pmid",
-            [(doi, _stamp(now), pmid_by_doi.get(doi)) for doi in dois],
+            [(doi, stamp(now), pmid_by_doi.get(doi)) for doi in dois],
         )
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -84,7 +84,8 @@ class EntrezClient:
     ) -> None:
         self.settings = settings
         self.session = session or requests.Session()
-        self.session.headers.setdefault("User-Agent", f"{settings.tool}/0.1 (litmon)")
+        contact = f"; +mailto:{settings.email}" if settings.email else ""
+        self.session.headers["User-Agent"] = f"litmon/0.1 ({settings.tool}{contact})"
         host = urlsplit(settings.eutils_url).netloc
         self.limiter = limiter or shared_limiter(host, settings.requests_per_second)
         self.backoff = backoff

@@ -24,8 +24,19 @@ _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _WORK_FIELDS = tuple(f.name for f in fields(Record) if f.name not in ("source", "source_id"))
 
 
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"  # how every time is stored: UTC, to the second
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(_STAMP)
+
+
+def parse_stamp(value: str) -> datetime:
+    return datetime.strptime(value, _STAMP).replace(tzinfo=UTC)
+
+
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp(datetime.now(UTC))
 
 
 @dataclass(slots=True)

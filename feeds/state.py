@@ -7,19 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
+from db.store import parse_stamp, stamp
 from feeds.config import FeedConfig
 
 MAX_BACKOFF = timedelta(hours=24)  # a failing feed is still tried at least daily
 MAX_SERVER_DELAY = timedelta(days=7)  # cap on Retry-After / ttl / max-age, against absurd values
-_STAMP = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(_STAMP)
-
-
-def parse_stamp(value: str) -> datetime:
-    return datetime.strptime(value, _STAMP).replace(tzinfo=UTC)
 
 
 @dataclass(slots=True)

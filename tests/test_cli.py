@@ -99,8 +99,8 @@ def test_unknown_topic_is_a_usage_error(run):
 def test_demo_works_offline_and_a_second_run_adds_no_duplicates(tmp_path):
     runner = CliRunner()
     demo_db = tmp_path / "demo.db"
-    first = runner.invoke(cli, ["demo", "--db", str(demo_db)], catch_exceptions=False)
-    second = runner.invoke(cli, ["demo", "--db", str(demo_db)], catch_exceptions=False)
+    first = runner.invoke(cli, ["--db", str(demo_db), "demo"], catch_exceptions=False)
+    second = runner.invoke(cli, ["--db", str(demo_db), "demo"], catch_exceptions=False)
 
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
@@ -108,3 +108,11 @@ def test_demo_works_offline_and_a_second_run_adds_no_duplicates(tmp_path):
     assert stored > 10
     assert f"\n{stored} works stored" in second.output
     assert ": ok" in second.output and " 0 new," in second.output
+
+
+def test_since_after_until_is_a_usage_error(run):
+    result = CliRunner().invoke(
+        cli, ["crawl", "pubmed", "--since", "2026-02-01", "--until", "2026-01-01"]
+    )
+    assert result.exit_code == 2
+    assert "--since 2026-02-01 is after --until 2026-01-01" in result.output

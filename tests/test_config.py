@@ -58,6 +58,9 @@ def test_environment_overrides_the_file(tmp_path):
         ("[ncbi]\nbatch_sise = 100\n", "ncbi.batch_sise"),
         ("[topics.x]\nquery = ''\n", "topics.x.query"),
         ("[ncbi\n", "not valid TOML"),
+        ("[feeds]\nfile = 3\n", "feeds.file"),
+        ("[schedule]\npubmed = 5\n", "schedule.pubmed"),
+        ("[topics.x]\nquery = 'ms'\ntitle = 5\n", "topics.x.title"),
     ],
 )
 def test_bad_config_names_the_key_and_file(tmp_path, text, names):

@@ -45,6 +45,7 @@ def test_every_request_identifies_the_tool_and_contact(eutils, db, client):
         assert request.params["tool"] == "litmon"
         assert request.params["email"] == "tests@example.org"
         assert request.params["api_key"] == "test-key"
+    assert client.session.headers["User-Agent"] == "litmon/0.1 (litmon; +mailto:tests@example.org)"
     [search] = endpoint_calls(eutils, "esearch")
     assert search.params["usehistory"] == "y"
     assert search.params["db"] == "pubmed"

@@ -75,6 +75,10 @@ def test_the_scheduled_pubmed_job_crawls_into_the_database(eutils, tmp_path):
         ("7", datetime(2026, 11, 29, 4, tzinfo=UTC)),
         ("1-5", datetime(2026, 11, 25, 4, tzinfo=UTC)),
         ("6", datetime(2026, 11, 28, 4, tzinfo=UTC)),
+        ("0-2", datetime(2026, 11, 29, 4, tzinfo=UTC)),
+        ("0-6", datetime(2026, 11, 25, 4, tzinfo=UTC)),
+        ("*/2", datetime(2026, 11, 26, 4, tzinfo=UTC)),  # Sun, Tue, Thu, Sat
+        ("fri-sun", datetime(2026, 11, 27, 4, tzinfo=UTC)),
     ],
 )
 def test_weekdays_count_from_sunday_as_in_crontab(weekday, first_run):

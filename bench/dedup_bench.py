@@ -136,10 +136,15 @@ def main(names: list[str]) -> int:
         f"{'missed':>7}{'sens':>8}{'kept apart':>11}{'sens*':>8}{'spec':>8}{'possible':>9}"
         f"{'sec':>7}{'rec/s':>8}"
     )
+    verdicts = []
     for name in names:
         folder = BENCHMARK / name
         predicted, possible, seconds = predicted_groups(folder, name)
         s = score(predicted, true_groups(folder), rule_classes(folder, name))
+        verdicts.append(
+            f"{name}: zero false merges {'PASS' if s.false_merges == 0 else 'FAIL'},"
+            f" sensitivity >= 0.99 {'PASS' if s.sensitivity >= 0.99 else 'FAIL'}"
+        )
         print(
             f"{name:<20}{s.records:>8}{s.false_merges:>7}{s.fp:>5}{s.tp:>6}{s.fn:>5}{s.tn:>6}"
             f"{s.missed:>7}{s.sensitivity:>8.4f}{s.kept_apart:>11}{s.sensitivity_by_rule:>8.4f}"
@@ -149,7 +154,8 @@ def main(names: list[str]) -> int:
         "kept apart: FN the product keeps apart by rule (notice vs article, series parts,"
         " preprint vs journal version); sens*: sensitivity without those FN"
     )
-    return 0
+    print("\n".join(verdicts))
+    return 1 if any("FAIL" in line for line in verdicts) else 0
 
 
 if __name__ == "__main__":

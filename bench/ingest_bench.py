@@ -311,7 +311,7 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=20_000, help="corpus size (20,000)")
     parser.add_argument("--quick", action="store_true", help="small smoke run (2,000 records)")
@@ -319,7 +319,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.rss_child:
         rss_child(args.rss_child)
-        return
+        return 0
     records = 2_000 if args.quick else args.records
     small, large = (records, 5 * records)
     slice_size = min(500, records)
@@ -382,7 +382,9 @@ def main() -> None:
             f"peak RSS {large:,} / {small:,} = {growth:.2f} (target <= 1.2) "
             f"{verdict(growth <= 1.2)}"
         )
+    targets = (ratio >= 0.5, rerun >= 1.0, ok, growth <= 1.2)
+    return 0 if all(targets) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -52,10 +52,8 @@ class Config:
     ncbi: NcbiSettings = NcbiSettings()
     topics: dict[str, Topic] = field(default_factory=dict)
     feeds_file: Path | None = None
-    contact: str = ""
-    schedule: dict[str, str] = field(
-        default_factory=lambda: dict(DEFAULT_SCHEDULE)
-    )  # who to tell about a misbehaving crawler: goes into the User-Agent
+    contact: str = ""  # who to tell about a misbehaving crawler: goes into the User-Agent
+    schedule: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULE))
 
     @property
     def user_agent(self) -> str:

@@ -11,7 +11,7 @@ from crawler.crawl import Progress, RunReport, crawl_pubmed
 from crawler.enrich import enrich_from_pubmed
 from crawler.entrez import EntrezClient
 from crawler.lock import crawl_lock
-from db.runs import RunCounts
+from db.runs import RunCounts, close_interrupted_runs
 from db.schema import open_db
 from feeds.config import load_feeds
 from feeds.poll import FeedOutcome, poll_feeds
@@ -58,6 +58,7 @@ def feeds_job(
     feeds = load_feeds(config.feeds_file)
     with crawl_lock(config.db_path, wait):
         db = open_db(config.db_path)
+        close_interrupted_runs(db, "feed:")
         outcomes = poll_feeds(db, feeds, user_agent=config.user_agent, only=only, force=force)
         enrichment = enrich_from_pubmed(db, EntrezClient(config.ncbi))
     return FeedsResult(outcomes, enrichment)

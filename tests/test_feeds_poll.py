@@ -7,6 +7,7 @@ from itertools import zip_longest
 
 import pytest
 from feed_server import (
+    RSS,
     FeedServer,
     fixture,
     gzip_bomb,
@@ -251,3 +252,15 @@ def test_ingest_files_and_urls_skips_a_broken_source(db, server, tmp_path):
     assert str(broken) in outcomes[1].error and "\n" not in outcomes[1].error
     assert "No such file" in outcomes[2].error
     assert count(db, "feeds") == 0  # one-off ingests keep no polling state
+
+
+def test_a_served_feed_in_the_wrong_declared_encoding_is_read_with_a_warning(db, server):
+    feed = FeedConfig(
+        "rn", server.route("/rn", serve_feed("latin1_declared_utf8.xml", content_type=RSS))
+    )
+    outcome = poll(db, [feed])["rn"]
+    assert outcome.status == "ok" and outcome.new == 1
+    assert "declares utf-8" in " ".join(outcome.warnings)
+    assert db.execute("SELECT title FROM works").fetchone() == ("Les lésions corticales en IRM 7T",)
+    [run] = db.query("SELECT status, error FROM crawl_runs")
+    assert run["status"] == "ok" and run["error"].startswith("warning:")

@@ -133,12 +133,20 @@ def fold_title(title: str) -> str:
     notes, or the marker of a notice ("Erratum: ...", "... - Reply"): a notice compares by
     the title it is about, and its kind (see :func:`profile`) keeps it apart from the article.
     """
-    title = _CORRECTED_CITATION.sub("", _TITLE_NOTE.sub("", html.unescape(title)))
+    title = html.unescape(title)
+    # each pattern is tried only when its anchor character or word is there at all: these
+    # run for every new record, and most titles have none of them
+    if "[" in title:
+        title = _TITLE_NOTE.sub("", title)
+    if ")" in title:
+        title = _CORRECTED_CITATION.sub("", title)
     title = _strip_edge_tags(title)
     marker = _notice_marker(title)
     if marker is not None and marker.end() < len(title):
         title = title[marker.end() :]
-    title = _REPLY_SUFFIX.sub("", title)
+    lowered = title.lower()
+    if "repl" in lowered or "respons" in lowered:
+        title = _REPLY_SUFFIX.sub("", title)
     return fold(_THOUSANDS.sub("", title))
 
 

@@ -10,7 +10,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
 import sqlite_utils
@@ -172,7 +172,8 @@ def _save_one(
     stamp: str,
     lookahead: _Lookahead,
 ) -> None:
-    payload = _to_json(record.to_dict())
+    data = record.to_dict()
+    payload = _to_json(data)
     digest = hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
     seen = lookahead.sighting(record)
     if seen is not None:
@@ -199,7 +200,7 @@ def _save_one(
             return
     key, blocks = keys if keys is not None else dedup.record_keys(record)
     found = _find_fuzzy(conn, record, blocks) if lookahead.may_share_block(blocks) else _Found()
-    work_id = _insert_work(conn, record, stamp, key, blocks)
+    work_id = _insert_work(conn, data, stamp, key, blocks)
     sighting_id = _insert_sighting(conn, work_id, record, payload, digest, stamp)
     lookahead.added(record, blocks, (sighting_id, work_id, digest))
     if found.same is not None:
@@ -354,18 +355,19 @@ def _find_fuzzy(conn: sqlite3.Connection, record: Record, blocks: list[str]) -> 
     return found
 
 
-def _work_columns(record: Record, title_key: str | None) -> dict:
-    values = {name: getattr(record, name) for name in _WORK_FIELDS}
+def _work_columns(data: dict, title_key: str | None) -> dict:
+    """A works row from a record's ``to_dict()``."""
+    values = {name: data[name] for name in _WORK_FIELDS}
     for name in _LIST_FIELDS:
-        values[name] = _to_json([v if isinstance(v, str) else asdict(v) for v in values[name]])
+        values[name] = _to_json(values[name])
     values["title_key"] = title_key
     return values
 
 
 def _insert_work(
-    conn: sqlite3.Connection, record: Record, stamp: str, title_key: str | None, blocks: list[str]
+    conn: sqlite3.Connection, data: dict, stamp: str, title_key: str | None, blocks: list[str]
 ) -> int:
-    values = _work_columns(record, title_key)
+    values = _work_columns(data, title_key)
     values["created_at"] = values["updated_at"] = stamp
     columns = ",".join(values)
     marks = ",".join("?" * len(values))
@@ -408,7 +410,7 @@ def refresh_work(conn: sqlite3.Connection, work_id: int) -> None:
         return
     folded = fold_records(records)
     key, blocks = dedup.record_keys(folded)
-    values = _work_columns(folded, key)
+    values = _work_columns(folded.to_dict(), key)
     values["updated_at"] = now()
     assignments = ",".join(f"{name} = ?" for name in values)
     conn.execute(f"UPDATE works SET {assignments} WHERE id = ?", [*values.values(), work_id])

@@ -346,15 +346,14 @@ def _author_name(author: etree._Element) -> str | None:
     return f"{last}, {first}" if first else last
 
 
+# Evaluated in C with plain-str results: no element objects for a dozen headings per record.
+_MESH_NAMES = etree.XPath("MeshHeading/DescriptorName/text()", smart_strings=False)
+
+
 def _mesh(headings: etree._Element | None) -> list[str]:
     if headings is None:
         return []
-    return [
-        name
-        for heading in headings.iterchildren("MeshHeading")
-        for descriptor in heading.iterchildren("DescriptorName")
-        if (name := _val(descriptor))
-    ]
+    return [name for text in _MESH_NAMES(headings) if (name := text.strip())]
 
 
 def _keywords(holder: etree._Element | None) -> list[str]:

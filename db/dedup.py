@@ -184,12 +184,12 @@ def _content_words(title: str) -> list[str]:
     return [w for w in title.split() if len(w) > 2 and w not in _STOPWORDS]
 
 
-def record_keys(record: Record) -> tuple[str | None, list[str]]:
-    """The record's title key and the keys under which fuzzy candidates for it are stored
-    and looked up, from one folding of its title.
+def block_keys(record: Record) -> list[str]:
+    """The keys under which fuzzy candidates for this record are stored and looked up.
 
-    Blocks: the title key, the first three and the last three content words of the title: a
-    truncated title keeps its start, a title with a prefix ("MEDICAL PROGRESS ...") its end.
+    The title key (normalized title + year + first author), the first three and the last
+    three content words of the title: a truncated title keeps its start, a title with a
+    prefix ("MEDICAL PROGRESS ...") its end.
     """
     folded = fold_title(record.title)
     key = _title_key(folded, record)
@@ -198,7 +198,7 @@ def record_keys(record: Record) -> tuple[str | None, list[str]]:
     if len(words) >= 3:
         blocks.append(f"f:{' '.join(words[:3])}")
         blocks.append(f"e:{' '.join(words[-3:])}")
-    return key, blocks
+    return blocks
 
 
 def _notice_marker(title: str) -> re.Match[str] | None:

@@ -153,8 +153,15 @@ CREATE TABLE pubmed_lookups (
 )
 """
 
+_V4_NO_TITLE_KEY_COLUMN = """
+-- The title key lives in work_blocks ("k:..."), where candidates are looked up; the column
+-- and its index were written for every work and never read.
+DROP INDEX works_title_key;
+ALTER TABLE works DROP COLUMN title_key
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
-MIGRATIONS: list[str] = [_V1, _V2_FEED_CONFIG_URL, _V3_PUBMED_LOOKUPS]
+MIGRATIONS: list[str] = [_V1, _V2_FEED_CONFIG_URL, _V3_PUBMED_LOOKUPS, _V4_NO_TITLE_KEY_COLUMN]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

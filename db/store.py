@@ -90,13 +90,13 @@ class _Lookahead:
         unseen = [r for r in batch if (r.source, r.source_id) not in self.sightings]
         # keys for records already sighted are never needed: their titles are not folded
         self.keys = [
-            None if (r.source, r.source_id) in self.sightings else dedup.record_keys(r)
+            None if (r.source, r.source_id) in self.sightings else dedup.block_keys(r)
             for r in batch
         ]
         self.identifiers = self._identifiers(unseen)
         self.blocks = self._present(
             "SELECT DISTINCT key FROM work_blocks WHERE key IN ({})",
-            {block for keys in self.keys if keys for block in keys[1]},
+            {block for keys in self.keys if keys for block in keys},
         )
 
     def _sightings(self, batch: list[Record]) -> dict[tuple[str, str], tuple[int, int, str]]:
@@ -167,7 +167,7 @@ def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
 def _save_one(
     conn: sqlite3.Connection,
     record: Record,
-    keys: tuple[str | None, list[str]] | None,
+    keys: list[str] | None,
     counts: SaveCounts,
     stamp: str,
     lookahead: _Lookahead,
@@ -198,9 +198,9 @@ def _save_one(
             lookahead.lose_track()
             counts.updated += 1
             return
-    key, blocks = keys if keys is not None else dedup.record_keys(record)
+    blocks = keys if keys is not None else dedup.block_keys(record)
     found = _find_fuzzy(conn, record, blocks) if lookahead.may_share_block(blocks) else _Found()
-    work_id = _insert_work(conn, data, stamp, key, blocks)
+    work_id = _insert_work(conn, data, stamp, blocks)
     sighting_id = _insert_sighting(conn, work_id, record, payload, digest, stamp)
     lookahead.added(record, blocks, (sighting_id, work_id, digest))
     if found.same is not None:
@@ -355,19 +355,16 @@ def _find_fuzzy(conn: sqlite3.Connection, record: Record, blocks: list[str]) -> 
     return found
 
 
-def _work_columns(data: dict, title_key: str | None) -> dict:
+def _work_columns(data: dict) -> dict:
     """A works row from a record's ``to_dict()``."""
     values = {name: data[name] for name in _WORK_FIELDS}
     for name in _LIST_FIELDS:
-        values[name] = _to_json(values[name])
-    values["title_key"] = title_key
+        values[name] = _to_json(values[name]) if values[name] else "[]"
     return values
 
 
-def _insert_work(
-    conn: sqlite3.Connection, data: dict, stamp: str, title_key: str | None, blocks: list[str]
-) -> int:
-    values = _work_columns(data, title_key)
+def _insert_work(conn: sqlite3.Connection, data: dict, stamp: str, blocks: list[str]) -> int:
+    values = _work_columns(data)
     values["created_at"] = values["updated_at"] = stamp
     columns = ",".join(values)
     marks = ",".join("?" * len(values))
@@ -409,8 +406,8 @@ def refresh_work(conn: sqlite3.Connection, work_id: int) -> None:
     if not records:
         return
     folded = fold_records(records)
-    key, blocks = dedup.record_keys(folded)
-    values = _work_columns(folded.to_dict(), key)
+    blocks = dedup.block_keys(folded)
+    values = _work_columns(folded.to_dict())
     values["updated_at"] = now()
     assignments = ",".join(f"{name} = ?" for name in values)
     conn.execute(f"UPDATE works SET {assignments} WHERE id = ?", [*values.values(), work_id])
@@ -431,7 +428,7 @@ def merge_into(conn: sqlite3.Connection, kept_id: int, merged_id: int, reason: s
     conn.execute("UPDATE sightings SET work_id = ? WHERE work_id = ?", (kept_id, merged_id))
     conn.execute(
         "UPDATE works SET merged_into = ?, pmid = NULL, doi = NULL, pmcid = NULL,"
-        " title_key = NULL, updated_at = ? WHERE id = ?",
+        " updated_at = ? WHERE id = ?",
         (kept_id, stamp, merged_id),
     )
     conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (merged_id,))

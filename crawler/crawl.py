@@ -16,7 +16,7 @@ from crawler.config import NcbiSettings, Topic
 from crawler.entrez import ESEARCH_MAX_IDS, EntrezClient, EntrezError, SearchResult
 from db import runs
 from db.records import Record
-from db.store import save_records
+from db.store import chunks, save_records
 
 log = logging.getLogger(__name__)
 SOURCE = "pubmed"
@@ -173,8 +173,7 @@ class _TopicCrawl:
 
     def _stored(self, pmids: list[str]) -> set[str]:
         found: set[str] = set()
-        for i in range(0, len(pmids), 500):
-            chunk = pmids[i : i + 500]
+        for chunk in chunks(pmids):
             marks = ",".join("?" * len(chunk))
             rows = self.db.execute(
                 f"SELECT source_id FROM sightings WHERE source = ? AND source_id IN ({marks})",

@@ -105,7 +105,7 @@ class _Lookahead:
         for record in batch:
             by_source.setdefault(record.source, []).append(record.source_id)
         for source, ids in by_source.items():
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 rows = self.conn.execute(
                     "SELECT source_id, id, work_id, content_hash FROM sightings"
                     f" WHERE source = ? AND source_id IN ({','.join('?' * len(chunk))})",
@@ -125,7 +125,7 @@ class _Lookahead:
 
     def _present(self, query: str, values: set[str]) -> set[str]:
         found: set[str] = set()
-        for chunk in _chunks(sorted(values)):
+        for chunk in chunks(sorted(values)):
             rows = self.conn.execute(query.format(",".join("?" * len(chunk))), chunk)
             found.update(row[0] for row in rows)
         return found
@@ -159,7 +159,8 @@ class _Lookahead:
         self.exact = False
 
 
-def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
+def chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
+    """Slices small enough for one ``IN (...)`` query."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
 

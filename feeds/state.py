@@ -60,10 +60,9 @@ def record_success(
     min_delay_seconds: float | None,
 ) -> str:
     """Store a 200/304 poll; returns the next poll time. Server hints only lengthen the wait."""
-    delay = timedelta(minutes=feed.interval_minutes)
-    if min_delay_seconds:
-        delay = max(delay, min(timedelta(seconds=min_delay_seconds), MAX_SERVER_DELAY))
-    next_poll = stamp(now + delay)
+    next_poll = stamp(
+        now + _lengthened(timedelta(minutes=feed.interval_minutes), min_delay_seconds)
+    )
     with db.conn:
         db.conn.execute(
             "UPDATE feeds SET url = ?, etag = COALESCE(?, etag),"
@@ -88,10 +87,8 @@ def record_failure(
     """Store a failed poll; returns the next poll time (exponential backoff, capped)."""
     failures = state.consecutive_failures + 1
     interval = timedelta(minutes=feed.interval_minutes)
-    delay = min(interval * 2 ** min(failures, 20), MAX_BACKOFF)
-    if retry_after:
-        delay = max(delay, min(timedelta(seconds=retry_after), MAX_SERVER_DELAY))
-    next_poll = stamp(now + delay)
+    backoff = min(interval * 2 ** min(failures, 20), MAX_BACKOFF)
+    next_poll = stamp(now + _lengthened(backoff, retry_after))
     with db.conn:
         db.conn.execute(
             "UPDATE feeds SET last_status = ?, last_checked = ?, last_error = ?,"
@@ -100,6 +97,13 @@ def record_failure(
             (status, stamp(now), error, failures, stamp(now), next_poll, feed.name),
         )
     return next_poll
+
+
+def _lengthened(delay: timedelta, server_seconds: float | None) -> timedelta:
+    """A server's hint (Retry-After, ttl, max-age) can only lengthen a wait, up to a cap."""
+    if not server_seconds:
+        return delay
+    return max(delay, min(timedelta(seconds=server_seconds), MAX_SERVER_DELAY))
 
 
 def feed_status(db: sqlite_utils.Database, *, now: datetime | None = None) -> list[dict]:

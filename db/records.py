@@ -7,8 +7,7 @@ they never touch the database. The store deduplicates records into *works*.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|info:doi/)", re.IGNORECASE)
 _DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -80,15 +79,3 @@ class Record:
     @property
     def is_preprint(self) -> bool:
         return "Preprint" in self.publication_types
-
-    def to_dict(self) -> dict[str, Any]:
-        # Field by field: dataclasses.asdict deep-copies recursively and is ~10x slower,
-        # which shows on the ingest hot path.
-        data = {name: getattr(self, name) for name in _FIELD_NAMES}
-        data["links"] = [
-            {"type": link.type, "pmid": link.pmid, "ref": link.ref} for link in self.links
-        ]
-        return data
-
-
-_FIELD_NAMES = tuple(f.name for f in fields(Record))

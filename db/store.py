@@ -13,14 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
+import orjson
 import sqlite_utils
 
 from db import dedup
 from db.records import Link, Record
 
 _LIST_FIELDS = ("authors", "publication_types", "mesh", "keywords", "links")
-# One encoder for every write: json.dumps with options builds a new encoder per call.
-_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _WORK_FIELDS = tuple(f.name for f in fields(Record) if f.name not in ("source", "source_id"))
 
 
@@ -173,9 +172,11 @@ def _save_one(
     stamp: str,
     lookahead: _Lookahead,
 ) -> None:
-    data = record.to_dict()
-    payload = _to_json(data)
-    digest = hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+    # orjson writes the dataclass as compact JSON (the same text as json.dumps with
+    # ensure_ascii=False and no spaces) in a tenth of the time
+    encoded = orjson.dumps(record)
+    payload = encoded.decode()
+    digest = hashlib.blake2b(encoded, digest_size=16).hexdigest()
     seen = lookahead.sighting(record)
     if seen is not None:
         sighting_id, work_id, old_digest = seen
@@ -201,7 +202,7 @@ def _save_one(
             return
     blocks = keys if keys is not None else dedup.block_keys(record)
     found = _find_fuzzy(conn, record, blocks) if lookahead.may_share_block(blocks) else _Found()
-    work_id = _insert_work(conn, data, stamp, blocks)
+    work_id = _insert_work(conn, record, stamp, blocks)
     sighting_id = _insert_sighting(conn, work_id, record, payload, digest, stamp)
     lookahead.added(record, blocks, (sighting_id, work_id, digest))
     if found.same is not None:
@@ -356,16 +357,16 @@ def _find_fuzzy(conn: sqlite3.Connection, record: Record, blocks: list[str]) -> 
     return found
 
 
-def _work_columns(data: dict) -> dict:
-    """A works row from a record's ``to_dict()``."""
-    values = {name: data[name] for name in _WORK_FIELDS}
+def _work_columns(record: Record) -> dict:
+    """A works row from a record: list fields as JSON text."""
+    values = {name: getattr(record, name) for name in _WORK_FIELDS}
     for name in _LIST_FIELDS:
-        values[name] = _to_json(values[name]) if values[name] else "[]"
+        values[name] = orjson.dumps(values[name]).decode() if values[name] else "[]"
     return values
 
 
-def _insert_work(conn: sqlite3.Connection, data: dict, stamp: str, blocks: list[str]) -> int:
-    values = _work_columns(data)
+def _insert_work(conn: sqlite3.Connection, record: Record, stamp: str, blocks: list[str]) -> int:
+    values = _work_columns(record)
     values["created_at"] = values["updated_at"] = stamp
     columns = ",".join(values)
     marks = ",".join("?" * len(values))
@@ -408,7 +409,7 @@ def refresh_work(conn: sqlite3.Connection, work_id: int) -> None:
         return
     folded = fold_records(records)
     blocks = dedup.block_keys(folded)
-    values = _work_columns(folded.to_dict())
+    values = _work_columns(folded)
     values["updated_at"] = now()
     assignments = ",".join(f"{name} = ?" for name in values)
     conn.execute(f"UPDATE works SET {assignments} WHERE id = ?", [*values.values(), work_id])

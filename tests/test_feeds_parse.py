@@ -61,7 +61,7 @@ def test_wiley_society_host_flip_keeps_item_identity():
         b"https://onlinelibrary.wiley.com/doi/", b"http://ana.onlinelibrary.wiley.com/doi/"
     )
     flipped = parse_feed(flipped_bytes, feed).records
-    assert [r.to_dict() for r in flipped] == [r.to_dict() for r in main]
+    assert flipped == main
 
 
 def test_elsevier_pii_identity_and_authors_from_metadata_paragraph():
@@ -95,7 +95,7 @@ def test_pubmed_items_identity_is_pmid_and_tracking_links_do_not_matter():
     refetched = refetched.replace(b"utm_source=Other", b"utm_source=Feedly")
     feed = FeedConfig(name="test", url="https://example.org/feed")
     again = parse_feed(refetched, feed).records
-    assert [r.to_dict() for r in again] == [r.to_dict() for r in records]
+    assert again == records
 
 
 def test_biorxiv_preprints_with_surname_initial_authors():

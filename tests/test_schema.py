@@ -1,18 +1,19 @@
 import sqlite3
 
-from db.schema import MIGRATIONS, PAGE_SIZE, open_db
+from db.schema import CACHE_KIB, MIGRATIONS, PAGE_SIZE, open_db
 
 
 def _pragma(db, name):
     return db.execute(f"PRAGMA {name}").fetchone()[0]
 
 
-def test_new_database_is_wal_with_large_pages_and_current_schema(tmp_path):
+def test_new_database_is_wal_with_large_pages_cache_and_current_schema(tmp_path):
     db = open_db(tmp_path / "new.db")
     assert _pragma(db, "journal_mode") == "wal"
     assert _pragma(db, "page_size") == PAGE_SIZE
     assert _pragma(db, "user_version") == len(MIGRATIONS)
     assert _pragma(db, "foreign_keys") == 1
+    assert _pragma(db, "cache_size") == -CACHE_KIB
 
 
 def test_existing_database_keeps_its_page_size_and_is_migrated(tmp_path):

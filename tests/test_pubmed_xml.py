@@ -360,6 +360,22 @@ def test_empty_article_set_yields_nothing():
     assert list(iter_records(io.BytesIO(xml.encode()))) == []
 
 
+@pytest.mark.parametrize(
+    ("raw", "title"),
+    [
+        (" QSM of rim lesions ", "QSM of rim lesions"),
+        ("QSM  of\trim\r\nlesions", "QSM of rim lesions"),
+        ("QSM\u00a0of \u2009rim lesions: \u03c7 maps", "QSM of rim lesions: \u03c7 maps"),
+        ("Ferreira's caf\u00e9 study", "Ferreira's caf\u00e9 study"),
+    ],
+)
+def test_titles_have_whitespace_runs_collapsed(raw, title):
+    xml = DOCTYPE + "<PubmedArticleSet>" + one_record_body() + "</PubmedArticleSet>"
+    start, end = xml.index("<ArticleTitle>") + 14, xml.index("</ArticleTitle>")
+    (record,) = iter_records(io.BytesIO((xml[:start] + raw + xml[end:]).encode()))
+    assert record.title == title
+
+
 def _big_file(path: Path, count: int) -> Path:
     body = one_record_body("baseline_update.xml")
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as out:

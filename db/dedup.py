@@ -140,7 +140,8 @@ def fold_title(title: str) -> str:
         title = _TITLE_NOTE.sub("", title)
     if ")" in title:
         title = _CORRECTED_CITATION.sub("", title)
-    title = _strip_edge_tags(title)
+    if "[" in title:
+        title = _strip_edge_tags(title)
     marker = _notice_marker(title)
     if marker is not None and marker.end() < len(title):
         title = title[marker.end() :]

@@ -12,7 +12,7 @@ the ReferenceList) to Python; lxml matches tags in C. lxml is made safe here: th
 never loaded or fetched, entities are never substituted, and a document whose prolog
 declares any entity (or names a ``file:`` DTD) is refused before lxml sees a byte of it.
 Reference lists, which litmon never reads, are cut from the bytes before lxml builds them
-(:mod:`crawler.reference_lists`): that halves the parse.
+(:mod:`crawler.reference_lists`): that roughly halves the parse.
 """
 
 from __future__ import annotations
@@ -283,7 +283,7 @@ def _flat(elem: etree._Element | None) -> str:
     """Text of ``elem`` with inline markup (i, b, sup, MathML, ...) dropped, spaces collapsed."""
     if elem is None:
         return ""
-    # most elements hold plain text: .text is a third of the cost of joining itertext()
+    # most elements hold plain text: .text spares building and joining an itertext()
     text = "".join(elem.itertext()) if len(elem) else elem.text
     return _collapse_spaces(text) if text else ""
 
@@ -335,8 +335,8 @@ def _authors(author_list: etree._Element | None) -> list[str]:
     """``"Last, Fore"`` (Initials when there is no ForeName) or the collective name of each
     author not marked invalid.
 
-    One walk in C over the list's authors and their name parts; a lookup per author and
-    name part doubles the cost, and the author list is the largest part of a record.
+    One walk in C over the list's authors and their name parts: the author list is the
+    largest part of a record, and visiting each author's children costs a quarter more.
     """
     if author_list is None:
         return []

@@ -172,8 +172,8 @@ def _save_one(
     stamp: str,
     lookahead: _Lookahead,
 ) -> None:
-    # orjson writes the dataclass as compact JSON (the same text as json.dumps with
-    # ensure_ascii=False and no spaces) in a tenth of the time
+    # orjson writes the dataclass as compact JSON, the same text as json.dumps with
+    # ensure_ascii=False and no spaces, about five times faster
     encoded = orjson.dumps(record)
     payload = encoded.decode()
     digest = hashlib.blake2b(encoded, digest_size=16).hexdigest()

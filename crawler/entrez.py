@@ -26,6 +26,7 @@ from crawler.http_headers import parse_retry_after
 from crawler.pubmed_xml import PubMedXMLError, iter_records
 from crawler.ratelimit import RateLimiter, shared_limiter
 from db.records import Record
+from feeds.safety import html_page_title
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -211,7 +212,7 @@ def _read_search(response: requests.Response) -> SearchResult:
     body = response.content
     head = body[:2048]
     if b"<eSearchResult" not in head or b"<!ENTITY" in head:
-        if b"<html" in head.lower() or b"<!doctype html" in head.lower():
+        if html_page_title(head) is not None:
             raise _Retryable("expected esearch XML, got an HTML page")
         raise _Retryable("expected esearch XML, got something else")
     try:

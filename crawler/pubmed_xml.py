@@ -28,6 +28,7 @@ from lxml import etree
 
 from crawler.reference_lists import WithoutReferenceLists
 from db.records import Link, Record
+from feeds.safety import html_page_title
 
 __all__ = ["PubMedXMLError", "iter_records"]
 
@@ -48,7 +49,6 @@ _PROLOG_ITEM = re.compile(
     rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE\b(?:[^\[>]|\[.*?\]\s*)*>)", re.DOTALL
 )
 _ROOT_START = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
-_HTML_START = re.compile(rb"<!DOCTYPE\s+html\b|<html\b", re.IGNORECASE)
 _FILE_DTD = re.compile(rb"<!DOCTYPE\b[^\[>]*[\"']file:", re.IGNORECASE)
 _MEDLINE_DATE = re.compile(r"(\d{4})(?:\s+([A-Za-z]{3})[a-z]*\.?(?:\s+(\d{1,2})\b)?)?")
 
@@ -149,8 +149,10 @@ def _check_prolog(head: bytes) -> None:
     while match := _PROLOG_ITEM.match(text, position):
         position = match.end()
     prolog = text[:position]
-    if _HTML_START.search(text, 0, 1024):
-        raise PubMedXMLError("expected PubMed XML, got an HTML page (an error page?)")
+    title = html_page_title(text)
+    if title is not None:
+        shown = f" titled {title!r}" if title else ""
+        raise PubMedXMLError(f"expected PubMed XML, got an HTML page{shown} (an error page?)")
     if b"<!ENTITY" in prolog:
         raise PubMedXMLError("refusing XML that declares entities in its DOCTYPE")
     if _FILE_DTD.search(prolog):

@@ -321,15 +321,18 @@ def test_local_file_dtd_is_refused():
 
 
 @pytest.mark.parametrize(
-    "page",
+    ("page", "named"),
     [
-        (FIXTURES / "ncbi_error.html").read_bytes(),
-        b"<html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>",
-        b"\n\n<!doctype html>\n<html><body><p>Error</p></body></html>",
+        ((FIXTURES / "ncbi_error.html").read_bytes(), "an HTML page"),
+        (
+            b"<html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>",
+            "an HTML page titled '502 Bad Gateway'",
+        ),
+        (b"\n\n<!doctype html>\n<html><body><p>Error</p></body></html>", "an HTML page"),
     ],
 )
-def test_html_page_is_named(page):
-    with pytest.raises(PubMedXMLError, match="^expected PubMed XML, got an HTML page"):
+def test_html_page_is_named(page, named):
+    with pytest.raises(PubMedXMLError, match=f"^expected PubMed XML, got {named}"):
         list(iter_records(io.BytesIO(page)))
 
 

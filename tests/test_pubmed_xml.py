@@ -13,6 +13,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from streams import Unseekable
 
 from crawler.pubmed_xml import PubMedXMLError, iter_records
 from db.records import Link
@@ -188,25 +189,9 @@ def test_gzip_file_and_gzip_stream_equal_plain():
     assert list(iter_records(io.BytesIO(compressed))) == plain
 
 
-class _Unseekable(io.RawIOBase):
-    """A stream that only reads, a few bytes at a time, like a socket."""
-
-    def __init__(self, data: bytes, chunk: int = 100) -> None:
-        self._data = io.BytesIO(data)
-        self._chunk = chunk
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        data = self._data.read(min(len(buffer), self._chunk))
-        buffer[: len(data)] = data
-        return len(data)
-
-
 def test_short_reads_from_an_unseekable_stream():
     data = (FIXTURES / "medline_dates.xml").read_bytes()
-    streamed = list(iter_records(_Unseekable(data)))
+    streamed = list(iter_records(Unseekable(data)))
     assert streamed == records("medline_dates.xml")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from pubmed_builder import DOCTYPE
+from streams import Unseekable
 
 from crawler.pubmed_xml import PubMedXMLError, _record, iter_records
 from crawler.reference_lists import WithoutReferenceLists
@@ -19,19 +20,8 @@ SOURCE = (FIXTURES / "qsm_rim_lesions.xml").read_bytes()
 REFERENCE_PMID = b"31400001"
 
 
-class ShortReads(io.BytesIO):
-    """A stream returning at most ``limit`` bytes per read, like a socket."""
-
-    def __init__(self, data: bytes, limit: int) -> None:
-        super().__init__(data)
-        self.limit = limit
-
-    def read(self, size=-1):
-        return super().read(self.limit if size is None or size < 0 else min(size, self.limit))
-
-
 def filtered(data: bytes, limit: int | None = None, size: int = 4096) -> bytes:
-    stream = WithoutReferenceLists(ShortReads(data, limit) if limit else io.BytesIO(data))
+    stream = WithoutReferenceLists(Unseekable(data, limit) if limit else io.BytesIO(data))
     parts = []
     while chunk := stream.read(size):
         parts.append(chunk)

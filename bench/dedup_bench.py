@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from db import dedup  # noqa: E402
-from db.schema import open_db  # noqa: E402
-from db.store import save_records  # noqa: E402
-from imports import read_csv  # noqa: E402
+from litmon.db import dedup  # noqa: E402
+from litmon.db.schema import open_db  # noqa: E402
+from litmon.db.store import save_records  # noqa: E402
+from litmon.imports import read_csv  # noqa: E402
 
 BENCHMARK = ROOT.parent / "shared" / "dedup-benchmark"
 

@@ -20,13 +20,14 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from Bio import Entrez
-
-from crawler.config import NCBI_EUTILS_URL, NcbiSettings
-from crawler.http_headers import parse_retry_after
-from crawler.pubmed_xml import PubMedXMLError, iter_records
-from crawler.ratelimit import RateLimiter, shared_limiter
-from db.records import Record
-from feeds.safety import html_page_title
+from litmon.core.errors import SourceError
+from litmon.core.html_page import html_page_title
+from litmon.core.http_headers import parse_retry_after
+from litmon.core.ratelimit import RateLimiter, shared_limiter
+from litmon.core.records import Record
+from litmon.core.version import user_agent
+from litmon.crawler.pubmed_xml import PubMedXMLError, iter_records
+from litmon.crawler.settings import NCBI_EUTILS_URL, NcbiSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,7 +53,7 @@ class _HideApiKey(logging.Filter):
 logging.getLogger("urllib3.connectionpool").addFilter(_HideApiKey())
 
 
-class EntrezError(Exception):
+class EntrezError(SourceError):
     """E-utilities did not give a usable answer, after retries where retrying made sense."""
 
 
@@ -85,8 +86,7 @@ class EntrezClient:
     ) -> None:
         self.settings = settings
         self.session = session or requests.Session()
-        contact = f"; +mailto:{settings.email}" if settings.email else ""
-        self.session.headers["User-Agent"] = f"litmon/0.1 ({settings.tool}{contact})"
+        self.session.headers["User-Agent"] = user_agent(settings.email, settings.tool)
         host = urlsplit(settings.eutils_url).netloc
         self.limiter = limiter or shared_limiter(host, settings.requests_per_second)
         self.backoff = backoff

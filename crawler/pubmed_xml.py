@@ -24,11 +24,11 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from litmon.core.errors import SourceError
+from litmon.core.html_page import html_page_title
+from litmon.core.records import Link, Record
+from litmon.crawler.reference_lists import WithoutReferenceLists
 from lxml import etree
-
-from crawler.reference_lists import WithoutReferenceLists
-from db.records import Link, Record
-from feeds.safety import html_page_title
 
 __all__ = ["PubMedXMLError", "iter_records"]
 
@@ -53,7 +53,7 @@ _FILE_DTD = re.compile(rb"<!DOCTYPE\b[^\[>]*[\"']file:", re.IGNORECASE)
 _MEDLINE_DATE = re.compile(r"(\d{4})(?:\s+([A-Za-z]{3})[a-z]*\.?(?:\s+(\d{1,2})\b)?)?")
 
 
-class PubMedXMLError(Exception):
+class PubMedXMLError(SourceError):
     """The input is not PubMed XML we can safely read, or it is malformed."""
 
 

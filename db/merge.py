@@ -11,8 +11,9 @@ import json
 import sqlite3
 
 import sqlite_utils
-
-from db.store import merge_into, now, ordered_pair, refresh_work
+from litmon.core.clock import now
+from litmon.core.errors import UsageError
+from litmon.db.store import Writer, merge_into, ordered_pair, refresh_work, write_transaction
 
 _LIST = """
 SELECT p.id, p.work_id, p.other_id, p.score, p.reason, p.status, p.created_at, p.decided_at,
@@ -20,15 +21,17 @@ SELECT p.id, p.work_id, p.other_id, p.score, p.reason, p.status, p.created_at, p
 FROM possible_duplicates p
 JOIN works a ON a.id = p.work_id
 JOIN works b ON b.id = p.other_id
-WHERE p.status = ? AND a.merged_into IS NULL AND b.merged_into IS NULL
+WHERE p.status = :status
+  AND (:status = 'merged' OR (a.merged_into IS NULL AND b.merged_into IS NULL))
 ORDER BY p.score DESC, p.id
 """
 _COLUMNS = ("id", "work_id", "other_id", "score", "reason", "status", "created_at", "decided_at")
 
 
 def list_possible_duplicates(db: sqlite_utils.Database, status: str = "open") -> list[dict]:
-    """Pairs of live works with this status ("open", "merged", "distinct"), best score first."""
-    rows = db.conn.execute(_LIST, (status,)).fetchall()
+    """Pairs with this status, best score first: "open" and "distinct" pairs of live works,
+    "merged" pairs (one of them now folded into the other)."""
+    rows = db.conn.execute(_LIST, {"status": status}).fetchall()
     return [
         {**dict(zip(_COLUMNS, row[:8], strict=True)), "work_title": row[8], "other_title": row[9]}
         for row in rows
@@ -38,12 +41,12 @@ def list_possible_duplicates(db: sqlite_utils.Database, status: str = "open") ->
 def merge_works(db: sqlite_utils.Database, kept_id: int, merged_id: int, reason: str) -> int:
     """Merge ``merged_id`` into ``kept_id``; returns the merge id for :func:`undo_merge`."""
     conn = db.conn
-    with conn:
+    with write_transaction(conn):
         for work_id in (kept_id, merged_id):
             _require_live(conn, work_id)
         if kept_id == merged_id:
-            raise ValueError(f"cannot merge work {kept_id} into itself")
-        merge_id = merge_into(conn, kept_id, merged_id, reason)
+            raise UsageError(f"cannot merge work {kept_id} into itself")
+        merge_id = merge_into(Writer(conn, now(), None), kept_id, merged_id, reason)
         _decide(conn, kept_id, merged_id, "merged")
     return merge_id
 
@@ -64,23 +67,24 @@ def undo_merge(db: sqlite_utils.Database, merge_id: int) -> None:
     The two works are then marked distinct, so they are not proposed again.
     """
     conn = db.conn
-    with conn:
+    with write_transaction(conn):
         row = conn.execute(
             "SELECT kept_id, merged_id, sighting_ids, undone_at FROM merges WHERE id = ?",
             (merge_id,),
         ).fetchone()
         if row is None:
-            raise ValueError(f"no merge {merge_id}")
+            raise UsageError(f"no merge {merge_id}")
         kept_id, merged_id, sighting_ids, undone_at = row
         if undone_at is not None:
-            raise ValueError(f"merge {merge_id} was already undone at {undone_at}")
+            raise UsageError(f"merge {merge_id} was already undone at {undone_at}")
         _require_live(conn, kept_id)
         moved = json.loads(sighting_ids)
         marks = ",".join("?" * len(moved))
         holders = conn.execute(
             f"SELECT DISTINCT work_id FROM sightings WHERE id IN ({marks})", moved
         ).fetchall()
-        stamp = now()
+        writer = Writer(conn, now(), None)
+        stamp = writer.stamp
         conn.execute(f"UPDATE sightings SET work_id = ? WHERE id IN ({marks})", [merged_id, *moved])
         conn.execute("UPDATE works SET merged_into = NULL WHERE id = ?", (merged_id,))
         conn.execute("UPDATE merges SET undone_at = ? WHERE id = ?", (stamp, merge_id))
@@ -90,12 +94,14 @@ def undo_merge(db: sqlite_utils.Database, merge_id: int) -> None:
             refresh_work(conn, holder)
         refresh_work(conn, merged_id)
         _decide(conn, kept_id, merged_id, "distinct")
+        for work_id in {kept_id, merged_id, *(holder for (holder,) in holders)}:
+            writer.event(work_id, "unmerged", f"merge #{merge_id} of work {merged_id} undone")
 
 
 def mark_distinct(db: sqlite_utils.Database, work_id: int, other_id: int) -> None:
     """Record that two works are different papers; the store will not propose them again."""
     conn = db.conn
-    with conn:
+    with write_transaction(conn):
         for work in (work_id, other_id):
             _require_live(conn, work)
         _decide(conn, work_id, other_id, "distinct")
@@ -104,9 +110,9 @@ def mark_distinct(db: sqlite_utils.Database, work_id: int, other_id: int) -> Non
 def _require_live(conn: sqlite3.Connection, work_id: int) -> None:
     row = conn.execute("SELECT merged_into FROM works WHERE id = ?", (work_id,)).fetchone()
     if row is None:
-        raise ValueError(f"no work {work_id}")
+        raise UsageError(f"no work {work_id}")
     if row[0] is not None:
-        raise ValueError(f"work {work_id} was merged into work {row[0]}")
+        raise UsageError(f"work {work_id} was merged into work {row[0]}")
 
 
 def _decide(conn: sqlite3.Connection, work_id: int, other_id: int, status: str) -> None:

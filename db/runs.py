@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
 import sqlite_utils
+from litmon.core.clock import now
+from litmon.db.store import SaveResult
 
-from db.store import SaveCounts, now
-
-COUNTERS = ("requests", "fetched", "new", "updated", "unchanged", "errors")
+COUNTERS = ("requests", "fetched", "new", "updated", "unchanged", "deleted", "errors")
+# A run is 'running' until it ends ok, partial (some of it committed) or failed; one whose
+# process died is closed 'abandoned' by the next run that starts.
+STATUSES = ("running", "ok", "partial", "failed", "abandoned")
 
 
 @dataclass(slots=True)
@@ -19,9 +23,10 @@ class RunCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    deleted: int = 0
     errors: int = 0
 
-    def add_saved(self, fetched: int, saved: SaveCounts) -> None:
+    def add_saved(self, fetched: int, saved: SaveResult) -> None:
         """Count a stored batch: how many records it had and what the store made of them."""
         self.fetched += fetched
         self.new += saved.new
@@ -29,19 +34,30 @@ class RunCounts:
         self.unchanged += saved.unchanged
 
 
+@dataclass(frozen=True, slots=True)
+class RunOwner:
+    """The process running a run, and the lock it holds while it lives."""
+
+    pid: int
+    host: str
+    lock_path: str
+
+
 def start_run(
     db: sqlite_utils.Database,
     source: str,
     topic: str | None = None,
     window: tuple[date, date] | None = None,
+    owner: RunOwner | None = None,
 ) -> int:
     """Record a run as started (committed at once, so a crash leaves a trace)."""
     start, end = (window[0].isoformat(), window[1].isoformat()) if window else (None, None)
+    pid, host, lock_path = (owner.pid, owner.host, owner.lock_path) if owner else (None,) * 3
     with db.conn:
         cursor = db.conn.execute(
-            "INSERT INTO crawl_runs (source, topic, window_start, window_end, started_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (source, topic, start, end, now()),
+            "INSERT INTO crawl_runs (source, topic, window_start, window_end, started_at,"
+            " pid, host, lock_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (source, topic, start, end, now(), pid, host, lock_path),
         )
     return cursor.lastrowid
 
@@ -62,24 +78,30 @@ def finish_run(
     error: str | None = None,
 ) -> None:
     """Close a run as ok, partial or failed, with its final counts and error text."""
-    update_run(db, run_id, counts)
+    values = [*(getattr(counts, c) for c in COUNTERS), status, error, now(), run_id]
     with db.conn:
         db.conn.execute(
-            "UPDATE crawl_runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
-            (status, error, now(), run_id),
+            f"UPDATE crawl_runs SET {', '.join(f'{c} = ?' for c in COUNTERS)},"
+            " status = ?, error = ?, finished_at = ? WHERE id = ?",
+            values,
         )
 
 
-def close_interrupted_runs(db: sqlite_utils.Database, source_prefix: str) -> int:
-    """Mark runs left 'running' by a process that died as failed; returns how many."""
-    with db.conn:
-        cursor = db.conn.execute(
-            "UPDATE crawl_runs SET status = 'failed', finished_at = ?,"
-            " error = 'interrupted: the crawling process ended before finishing'"
-            " WHERE status = 'running' AND source LIKE ?",
-            (now(), source_prefix + "%"),
+def running_runs(db: sqlite_utils.Database) -> list[dict]:
+    """Runs still marked 'running', with their owners."""
+    return list(
+        db.query("SELECT id, pid, host, lock_path FROM crawl_runs WHERE status = 'running'")
+    )
+
+
+def abandon_run(conn: sqlite3.Connection, run_id: int, reason: str) -> None:
+    """Close a run whose process ended before finishing it."""
+    with conn:
+        conn.execute(
+            "UPDATE crawl_runs SET status = 'abandoned', finished_at = ?, error = ?"
+            " WHERE id = ? AND status = 'running'",
+            (now(), reason, run_id),
         )
-    return cursor.rowcount
 
 
 def recent_runs(db: sqlite_utils.Database, limit: int = 20) -> list[dict]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import sqlite_utils
+from litmon.core.version import VERSION
 
 _V1 = """
 CREATE TABLE works (
@@ -160,21 +162,116 @@ DROP INDEX works_title_key;
 ALTER TABLE works DROP COLUMN title_key
 """
 
+_V5_EVENTS_AND_RUN_OWNERS = """
+-- What happened to each work, in order: the hook later stages (scoring, the queue) read.
+-- kind is one of litmon.db.events.KINDS.
+CREATE TABLE work_events (
+    id INTEGER PRIMARY KEY,
+    work_id INTEGER NOT NULL REFERENCES works(id),
+    kind TEXT NOT NULL,
+    run_id INTEGER REFERENCES crawl_runs(id),
+    created_at TEXT NOT NULL,
+    detail TEXT
+);
+CREATE INDEX work_events_work ON work_events(work_id);
+
+-- Each reader of work_events keeps its own position: the last event id it has handled.
+CREATE TABLE event_readers (
+    reader TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+-- Works NLM deleted (DeleteCitation): kept, hidden from exports and later stages.
+ALTER TABLE works ADD COLUMN deleted_at TEXT;
+
+-- Who runs a run, so that one left 'running' by a dead process can be told from a live one.
+ALTER TABLE crawl_runs ADD COLUMN pid INTEGER;
+ALTER TABLE crawl_runs ADD COLUMN host TEXT;
+ALTER TABLE crawl_runs ADD COLUMN lock_path TEXT;
+ALTER TABLE crawl_runs ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
-MIGRATIONS: list[str] = [_V1, _V2_FEED_CONFIG_URL, _V3_PUBMED_LOOKUPS, _V4_NO_TITLE_KEY_COLUMN]
+MIGRATIONS: list[str] = [
+    _V1,
+    _V2_FEED_CONFIG_URL,
+    _V3_PUBMED_LOOKUPS,
+    _V4_NO_TITLE_KEY_COLUMN,
+    _V5_EVENTS_AND_RUN_OWNERS,
+]
 
 
-def migrate(db: sqlite_utils.Database) -> int:
-    """Apply pending migrations, each in one transaction; returns the schema version."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        try:
-            db.conn.executescript(f"BEGIN;\n{script};\nPRAGMA user_version = {number};\nCOMMIT;")
-        except Exception:
-            if db.conn.in_transaction:
-                db.conn.rollback()
-            raise
+# ALTER TABLE ... DROP COLUMN (migration 4) needs SQLite 3.35.
+MIN_SQLITE = (3, 35, 0)
+
+
+class SchemaError(Exception):
+    """The database cannot be used by this litmon: the message says why in one line."""
+
+
+def migrate(db: sqlite_utils.Database, path: Path | None = None) -> int:
+    """Apply pending migrations, each in one transaction; returns the schema version.
+
+    A database whose schema is newer than this code is refused. Before upgrading a
+    database that holds data, a copy is written beside it (``<file>.v<N>.bak``, SQLite's
+    backup API, consistent even while others write).
+    """
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        wanted = ".".join(map(str, MIN_SQLITE))
+        raise SchemaError(f"SQLite {sqlite3.sqlite_version} is too old: litmon needs {wanted}+")
+    conn = db.conn
+    version = _version(conn, path)
+    if version < len(MIGRATIONS) and path is not None and _has_data(conn):
+        _backup(conn, path, version)  # outside the write transaction: a backup reads
+    conn.execute("BEGIN IMMEDIATE")  # the version read and the upgrade are one transaction
+    try:
+        version = _version(conn, path)
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
     return len(MIGRATIONS)
+
+
+def _version(conn: sqlite3.Connection, path: Path | None) -> int:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise SchemaError(
+            f"{path or 'the database'} has schema version {version}, newer than this"
+            f" litmon ({VERSION}) knows ({len(MIGRATIONS)}): upgrade litmon"
+        )
+    return version
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a migration script, to run one by one inside one transaction
+    (``executescript`` would commit first)."""
+    statements, current = [], ""
+    for line in (script + ";\n").splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip() and not current.strip().startswith("--"):
+        statements.append(current.strip())
+    return [s for s in statements if s.strip(" ;\n")]
+
+
+def _has_data(conn: sqlite3.Connection) -> bool:
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    return "works" in tables and conn.execute("SELECT 1 FROM works LIMIT 1").fetchone() is not None
+
+
+def _backup(conn: sqlite3.Connection, path: Path, version: int) -> None:
+    target = path.with_name(f"{path.name}.v{version}.bak")
+    with sqlite3.connect(target) as copy:
+        conn.backup(copy)
+    copy.close()
 
 
 PAGE_SIZE = 16384
@@ -198,5 +295,5 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     # over the identifier and block indexes; with 16 MB the per-record cost stays flat
     # instead of growing with the file (bench/ingest_bench.py).
     db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-    migrate(db)
+    migrate(db, path)
     return db

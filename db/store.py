@@ -9,40 +9,50 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 
 import orjson
 import sqlite_utils
-
-from db import dedup
-from db.records import Link, Record
+from litmon.core.clock import now
+from litmon.core.records import Link, Record
+from litmon.db import dedup
+from litmon.db.events import append_event
 
 _LIST_FIELDS = ("authors", "publication_types", "mesh", "keywords", "links")
 _WORK_FIELDS = tuple(f.name for f in fields(Record) if f.name not in ("source", "source_id"))
 
 
-_STAMP = "%Y-%m-%dT%H:%M:%SZ"  # how every time is stored: UTC, to the second
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What the store made of one record."""
 
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(_STAMP)
-
-
-def parse_stamp(value: str) -> datetime:
-    return datetime.strptime(value, _STAMP).replace(tzinfo=UTC)
-
-
-def now() -> str:
-    return stamp(datetime.now(UTC))
+    work_id: int  # the live work that holds the record now
+    outcome: str  # "new", "updated", "unchanged", or "merged" (its new work merged into another)
+    merged_into: int | None = None  # for "merged": the work it was folded into (= work_id)
 
 
 @dataclass(slots=True)
-class SaveCounts:
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class SaveResult:
+    """Each record's outcome, in the order given."""
+
+    records: list[Saved] = field(default_factory=list)
+
+    def _count(self, *outcomes: str) -> int:
+        return sum(1 for saved in self.records if saved.outcome in outcomes)
+
+    @property
+    def new(self) -> int:
+        return self._count("new")
+
+    @property
+    def updated(self) -> int:
+        return self._count("updated", "merged")
+
+    @property
+    def unchanged(self) -> int:
+        return self._count("unchanged")
 
 
 def record_from_dict(data: dict) -> Record:
@@ -60,17 +70,45 @@ def source_priority(source: str) -> int:
     return 2
 
 
-def save_records(db: sqlite_utils.Database, records: Iterable[Record]) -> SaveCounts:
-    """Store records in one transaction; a failure rolls the whole batch back."""
-    counts = SaveCounts()
+def save_records(
+    db: sqlite_utils.Database, records: Iterable[Record], run_id: int | None = None
+) -> SaveResult:
+    """Store records in one transaction, with a ``work_events`` row for each change (tagged
+    with ``run_id``); a failure rolls the whole batch back."""
+    result = SaveResult()
     conn = db.conn
     batch = list(records)
-    with conn:
+    with write_transaction(conn):
         lookahead = _Lookahead(conn, batch)
-        stamp = now()
+        writer = Writer(conn, now(), run_id)
         for record, keys in zip(batch, lookahead.keys, strict=True):
-            _save_one(conn, record, keys, counts, stamp, lookahead)
-    return counts
+            result.records.append(_save_one(writer, record, keys, lookahead))
+    return result
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, begun IMMEDIATE: it takes the write lock before the reads the
+    writes depend on, so two processes can never both decide to insert the same work."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+@dataclass(slots=True)
+class Writer:
+    """What every write in one transaction shares: the connection, its time, its run."""
+
+    conn: sqlite3.Connection
+    stamp: str
+    run_id: int | None
+
+    def event(self, work_id: int, kind: str, detail: str | None = None) -> None:
+        append_event(self.conn, work_id, kind, self.run_id, detail, self.stamp)
 
 
 class _Lookahead:
@@ -158,6 +196,19 @@ class _Lookahead:
         self.exact = False
 
 
+def sighted_ids(db: sqlite_utils.Database, source: str, source_ids: list[str]) -> set[str]:
+    """Which of ``source_ids`` the store already has a sighting of from ``source``."""
+    found: set[str] = set()
+    for chunk in chunks(source_ids):
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT source_id FROM sightings WHERE source = ? AND source_id IN ({marks})",
+            [source, *chunk],
+        )
+        found.update(row[0] for row in rows)
+    return found
+
+
 def chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
     """Slices small enough for one ``IN (...)`` query."""
     for start in range(0, len(values), size):
@@ -165,13 +216,9 @@ def chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
 
 
 def _save_one(
-    conn: sqlite3.Connection,
-    record: Record,
-    keys: list[str] | None,
-    counts: SaveCounts,
-    stamp: str,
-    lookahead: _Lookahead,
-) -> None:
+    writer: Writer, record: Record, keys: list[str] | None, lookahead: _Lookahead
+) -> Saved:
+    conn, stamp = writer.conn, writer.stamp
     # orjson writes the dataclass as compact JSON, the same text as json.dumps with
     # ensure_ascii=False and no spaces, about five times faster
     encoded = orjson.dumps(record)
@@ -181,25 +228,22 @@ def _save_one(
     if seen is not None:
         sighting_id, work_id, old_digest = seen
         if old_digest == digest or _is_older(conn, record, sighting_id):
-            counts.unchanged += 1
-            return
+            return Saved(work_id, "unchanged")
         conn.execute(
             "UPDATE sightings SET record = ?, content_hash = ?, updated_at = ? WHERE id = ?",
             (payload, digest, stamp, sighting_id),
         )
-        refresh_work(conn, work_id)
+        _updated(writer, work_id)
         lookahead.lose_track()
-        counts.updated += 1
-        return
+        return Saved(work_id, "updated")
 
     if lookahead.may_share_identifier(record):
         work_id = _find_by_identifier(conn, record)
         if work_id is not None:
             _insert_sighting(conn, work_id, record, payload, digest, stamp)
-            refresh_work(conn, work_id)
+            _updated(writer, work_id)
             lookahead.lose_track()
-            counts.updated += 1
-            return
+            return Saved(work_id, "updated")
     blocks = keys if keys is not None else dedup.block_keys(record)
     found = _find_fuzzy(conn, record, blocks) if lookahead.may_share_block(blocks) else _Found()
     work_id = _insert_work(conn, record, stamp, blocks)
@@ -207,10 +251,9 @@ def _save_one(
     lookahead.added(record, blocks, (sighting_id, work_id, digest))
     if found.same is not None:
         kept_id, verdict = found.same
-        merge_into(conn, kept_id, work_id, f"automatic: {verdict.reason}")
+        merge_into(writer, kept_id, work_id, f"automatic: {verdict.reason}")
         lookahead.lose_track()
-        counts.updated += 1
-        return
+        return Saved(kept_id, "merged", kept_id)
     for other_id, verdict in found.possible:
         conn.execute(
             "INSERT OR IGNORE INTO possible_duplicates"
@@ -224,7 +267,22 @@ def _save_one(
             " VALUES (?, ?, ?, ?)",
             (*pair, relation, stamp),
         )
-    counts.new += 1
+    writer.event(work_id, "new")
+    if _is_retracted(record):
+        writer.event(work_id, "retracted")
+    return Saved(work_id, "new")
+
+
+def _updated(writer: Writer, work_id: int) -> None:
+    """Re-derive a work after a change to its sightings, with its events."""
+    newly_retracted = refresh_work(writer.conn, work_id)
+    writer.event(work_id, "updated")
+    if newly_retracted:
+        writer.event(work_id, "retracted")
+
+
+def _is_retracted(record: Record) -> bool:
+    return any(link.type == "RetractionIn" for link in record.links)
 
 
 def ordered_pair(work_id: int, other_id: int) -> tuple[int, int]:
@@ -402,11 +460,14 @@ def fold_records(records: list[Record]) -> Record:
     return Record(source=best.source, source_id=best.source_id, **merged)
 
 
-def refresh_work(conn: sqlite3.Connection, work_id: int) -> None:
-    """Re-derive a work's fields from its sightings."""
+def refresh_work(conn: sqlite3.Connection, work_id: int) -> bool:
+    """Re-derive a work's fields from its sightings; True when this gave it a retraction
+    notice (a RetractionIn link) it did not have."""
     records = sighting_records(conn, work_id)
     if not records:
-        return
+        return False
+    (old_links,) = conn.execute("SELECT links FROM works WHERE id = ?", (work_id,)).fetchone()
+    was_retracted = '"RetractionIn"' in (old_links or "")
     folded = fold_records(records)
     blocks = dedup.block_keys(folded)
     values = _work_columns(folded)
@@ -415,18 +476,19 @@ def refresh_work(conn: sqlite3.Connection, work_id: int) -> None:
     conn.execute(f"UPDATE works SET {assignments} WHERE id = ?", [*values.values(), work_id])
     conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (work_id,))
     _write_blocks(conn, work_id, blocks)
+    return _is_retracted(folded) and not was_retracted
 
 
-def merge_into(conn: sqlite3.Connection, kept_id: int, merged_id: int, reason: str) -> int:
+def merge_into(writer: Writer, kept_id: int, merged_id: int, reason: str) -> int:
     """Move every sighting of ``merged_id`` to ``kept_id`` and record it; returns the merge id.
 
     The merged work keeps its row (``merged_into`` set) but gives up its identifiers and
-    blocking keys, so lookups find only the kept work.
+    blocking keys, so lookups find only the kept work. Both works get a ``merged`` event.
     """
+    conn, stamp = writer.conn, writer.stamp
     moved = [
         row[0] for row in conn.execute("SELECT id FROM sightings WHERE work_id = ?", (merged_id,))
     ]
-    stamp = now()
     conn.execute("UPDATE sightings SET work_id = ? WHERE work_id = ?", (kept_id, merged_id))
     conn.execute(
         "UPDATE works SET merged_into = ?, pmid = NULL, doi = NULL, pmcid = NULL,"
@@ -439,5 +501,9 @@ def merge_into(conn: sqlite3.Connection, kept_id: int, merged_id: int, reason: s
         " VALUES (?, ?, ?, ?, ?)",
         (kept_id, merged_id, json.dumps(moved), reason, stamp),
     )
-    refresh_work(conn, kept_id)
+    newly_retracted = refresh_work(conn, kept_id)
+    writer.event(kept_id, "merged", f"work {merged_id} merged into it: {reason}")
+    writer.event(merged_id, "merged", f"merged into work {kept_id}: {reason}")
+    if newly_retracted:
+        writer.event(kept_id, "retracted")
     return cursor.lastrowid

@@ -1,22 +1,19 @@
-"""Journal RSS/Atom feeds: configuration, polite polling, safe parsing into Records."""
+"""Journal RSS/Atom feeds, a source: configuration, polite fetching, safe parsing into Records.
 
-from feeds.config import FeedConfig, FeedConfigError, load_feeds
-from feeds.errors import FeedError, FetchError
-from feeds.parse import ParsedFeed, parse_feed
-from feeds.poll import FeedOutcome, ingest_feed_sources, poll_feeds
-from feeds.state import failing_feeds, feed_status
+It never opens the database: :mod:`litmon.pipeline.feeds` polls feeds and stores what they
+give, :mod:`litmon.db.feed_state` keeps each feed's validators and backoff.
+"""
+
+from litmon.feeds.config import FeedConfig, FeedConfigError, load_feeds
+from litmon.feeds.errors import FeedError, FetchError
+from litmon.feeds.parse import ParsedFeed, parse_feed
 
 __all__ = [
     "FeedConfig",
     "FeedConfigError",
     "FeedError",
-    "FeedOutcome",
     "FetchError",
     "ParsedFeed",
-    "failing_feeds",
-    "feed_status",
-    "ingest_feed_sources",
     "load_feeds",
     "parse_feed",
-    "poll_feeds",
 ]

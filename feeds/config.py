@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
+
+from litmon.core.errors import UsageError
 
 DEFAULT_INTERVAL_MINUTES = 180
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -13,7 +16,7 @@ _FEED_KEYS = {"name", "url", "journal", "enabled", "interval_minutes", "preprint
 _DEFAULT_KEYS = {"interval_minutes"}
 
 
-class FeedConfigError(ValueError):
+class FeedConfigError(UsageError):
     """The feeds file is unreadable or a key in it is wrong; the message names file and key."""
 
 
@@ -31,9 +34,9 @@ class FeedConfig:
         return f"feed:{self.name}"
 
 
-def load_feeds(path: str | Path) -> list[FeedConfig]:
+def load_feeds(path: str | Path | Traversable) -> list[FeedConfig]:
     """Every feed in the file, enabled or not (``poll_feeds`` skips disabled ones)."""
-    path = Path(path)
+    path = Path(path) if isinstance(path, str) else path
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

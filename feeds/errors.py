@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from litmon.core.errors import SourceError
 
-class FeedError(Exception):
+
+class FeedError(SourceError):
     """A feed could not be fetched or read; the message says why in one line."""
 
 

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
-
-from crawler.http_headers import parse_retry_after
-from feeds.errors import FetchError
-from feeds.safety import html_page_title
+from litmon.core.html_page import html_page_title
+from litmon.core.http_headers import parse_retry_after
+from litmon.feeds.errors import FetchError
 
 MiB = 1024 * 1024
 _PERMANENT = (301, 308)

@@ -7,8 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import nh3
 from bs4 import BeautifulSoup
-
-from db.records import normalize_doi
+from litmon.core.records import normalize_doi
 
 _DOI_IN_TEXT = re.compile(
     r"(?:\bdoi:\s*|\bdoi\.org/|\binfo:doi/|/doi/(?:abs/|full/|pdf/|epdf/)?)(10\.\d{4,9}/[^\s\"'<>&?#]+)",

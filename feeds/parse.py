@@ -8,11 +8,10 @@ import time
 from dataclasses import dataclass, field
 
 import feedparser
-
-from db.records import Record
-from feeds.config import FeedConfig
-from feeds.errors import FeedError
-from feeds.items import (
+from litmon.core.records import Record
+from litmon.feeds.config import FeedConfig
+from litmon.feeds.errors import FeedError
+from litmon.feeds.items import (
     canonical_url,
     find_doi,
     find_pii,
@@ -22,7 +21,7 @@ from feeds.items import (
     sanitize_html,
     split_authors,
 )
-from feeds.safety import refuse_html, refuse_unsafe_xml, to_utf8
+from litmon.feeds.safety import refuse_html, refuse_unsafe_xml, to_utf8
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([^;\s\"']+)", re.IGNORECASE)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?")

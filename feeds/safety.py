@@ -6,7 +6,6 @@ import codecs
 import re
 from xml.etree.ElementTree import ParseError
 
-from bs4 import BeautifulSoup
 from defusedxml import (
     DefusedXmlException,
     DTDForbidden,
@@ -14,13 +13,11 @@ from defusedxml import (
     ExternalReferenceForbidden,
 )
 from defusedxml.ElementTree import DefusedXMLParser
-
-from feeds.errors import FeedError
+from litmon.core.html_page import html_page_title
+from litmon.feeds.errors import FeedError
 
 _XML_DECL = re.compile(rb"^<\?xml[^>]*?\?>", re.IGNORECASE)
 _DECL_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""", re.IGNORECASE)
-_LEADING_JUNK = re.compile(rb"^(?:\s|<\?xml[^>]*?\?>|<!--.*?-->)*", re.DOTALL)
-_HTML_START = re.compile(rb"^<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -90,15 +87,6 @@ def _relabel(text: str) -> bytes:
     if decl:
         data = b'<?xml version="1.0" encoding="utf-8"?>' + data[decl.end() :]
     return data
-
-
-def html_page_title(data: bytes) -> str | None:
-    """The <title> of an HTML page ('' when it has none); None when ``data`` is not HTML."""
-    head = data[:4096]
-    if not _HTML_START.match(head[_LEADING_JUNK.match(head).end() :]):
-        return None
-    title = BeautifulSoup(data[:65536], "html.parser").title
-    return " ".join(title.get_text().split()) if title else ""
 
 
 def refuse_html(data: bytes) -> None:

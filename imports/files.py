@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from litmon.core.errors import SourceError
+
 _DATE = re.compile(r"(\d{4})(?:[/-](\d{1,2}))?(?:[/-](\d{1,2}))?")
 
 
-class ImportFileError(ValueError):
+class ImportFileError(SourceError):
     """A file that cannot be imported; the message names the file and the line."""
 
     def __init__(self, path: str | Path, line: int, problem: str) -> None:

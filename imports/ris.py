@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from db.records import Record
-from imports.authors import parse_authors
-from imports.files import ImportFileError, iso_date, read_text
+from litmon.core.records import Record
+from litmon.imports.authors import parse_authors
+from litmon.imports.files import ImportFileError, iso_date, read_text
 
 _TAG = re.compile(r"^([A-Z][A-Z0-9])  ?-(?: (.*)|\s*)$")
 _PMID = re.compile(r"(?:PMID|PubMed ID)\s*:?\s*(\d{1,9})\b", re.I)

@@ -8,9 +8,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from db.records import Record
-from imports.authors import detex, parse_authors
-from imports.files import ImportFileError, iso_date, read_text
+from litmon.core.records import Record
+from litmon.imports.authors import detex, parse_authors
+from litmon.imports.files import ImportFileError, iso_date, read_text
 
 # Record field -> accepted column names, compared lower-case without punctuation.
 _COLUMNS = {

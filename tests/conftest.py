@@ -1,12 +1,12 @@
 from datetime import date
 
 import pytest
+from litmon.core.ratelimit import RateLimiter
+from litmon.crawler.entrez import EntrezClient
+from litmon.db.schema import open_db
+from litmon.replay.server import EutilsServer
 
-from crawler.config import NcbiSettings, Topic
-from crawler.entrez import EntrezClient
-from crawler.ratelimit import RateLimiter
-from crawler.replay import EutilsServer
-from db.schema import open_db
+from litmon.settings import NcbiSettings, Topic
 
 TODAY = date(2026, 11, 25)
 TOPIC = Topic(name="ms_imaging", query='"multiple sclerosis"[tiab] AND QSM[tiab]')

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from pubmed_builder import article, article_set
 
-from crawler.cli import cli
+from litmon.cli import cli
 
 DAY = date(2026, 10, 1)
 
@@ -87,7 +87,7 @@ def test_export_works_as_jsonl_and_csv(run, tmp_path):
 
 
 def test_runs_says_so_when_there_are_none(run):
-    assert run("runs").output.strip() == "no runs yet"
+    assert run("runs").output.strip().startswith("no runs yet in ")
 
 
 def test_unknown_topic_is_a_usage_error(run):

@@ -4,7 +4,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import cli
+from litmon.cli import cli
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import cli
-from crawler.config import ConfigError, load_config
+from litmon.cli import cli
+from litmon.settings import ConfigError, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:

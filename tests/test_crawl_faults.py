@@ -5,11 +5,10 @@ from datetime import timedelta
 
 import pytest
 from conftest import TODAY, TOPIC, make_client
+from litmon.db import runs
+from litmon.pipeline.pubmed import crawl_pubmed
+from litmon.replay.server import Fault
 from pubmed_builder import article, article_set
-
-from crawler.crawl import crawl_pubmed
-from crawler.replay import Fault
-from db import runs
 
 FAULTS = {
     "429": ("HTTP 429", Fault("429")),

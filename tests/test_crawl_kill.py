@@ -6,19 +6,19 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
+from litmon.core.clock import today_utc
+from litmon.db.schema import open_db
 from pubmed_builder import article, article_set
-
-from db.schema import open_db
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def litmon(args, env, **kwargs):
     return subprocess.Popen(
-        [sys.executable, "-m", "crawler", *args],
+        [sys.executable, "-m", "litmon", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -29,7 +29,7 @@ def litmon(args, env, **kwargs):
 
 
 def test_sigkill_mid_crawl_loses_nothing_and_a_rerun_completes(eutils, tmp_path):
-    today = date.today()
+    today = today_utc()
     eutils.add_xml(
         article_set([article(8000 + n, today - timedelta(days=n % 20)) for n in range(200)])
     )
@@ -68,6 +68,6 @@ def test_sigkill_mid_crawl_loses_nothing_and_a_rerun_completes(eutils, tmp_path)
     assert db.execute("SELECT count(*), count(DISTINCT pmid) FROM works").fetchone() == (200, 200)
     assert db.execute("SELECT count(*) FROM sightings").fetchone() == (200,)
     statuses = [row[0] for row in db.execute("SELECT status FROM crawl_runs ORDER BY id")]
-    assert statuses == ["failed", "ok"]
+    assert statuses == ["abandoned", "ok"]
     interrupted = db.execute("SELECT error FROM crawl_runs ORDER BY id LIMIT 1").fetchone()[0]
-    assert "interrupted" in interrupted
+    assert "abandoned" in interrupted and "ended before finishing" in interrupted

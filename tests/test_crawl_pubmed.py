@@ -3,10 +3,10 @@
 from datetime import date, timedelta
 
 from conftest import TODAY, TOPIC, make_client
+from litmon.core.version import VERSION
+from litmon.db import runs
+from litmon.pipeline.pubmed import crawl_pubmed
 from pubmed_builder import article, article_set
-
-from crawler.crawl import crawl_pubmed
-from db import runs
 
 
 def days_ago(n: int) -> date:
@@ -42,10 +42,12 @@ def test_every_request_identifies_the_tool_and_contact(eutils, db, client):
     eutils.add_xml(article_set([article(1, days_ago(1))]))
     crawl_pubmed(db, client, [TOPIC], today=TODAY)
     for request in eutils.requests:
-        assert request.params["tool"] == "litmon"
+        assert request.params["tool"] == f"litmon-{VERSION}"
         assert request.params["email"] == "tests@example.org"
         assert request.params["api_key"] == "test-key"
-    assert client.session.headers["User-Agent"] == "litmon/0.1 (litmon; +mailto:tests@example.org)"
+    assert client.session.headers["User-Agent"] == (
+        f"litmon/{VERSION} (litmon-{VERSION}; +mailto:tests@example.org)"
+    )
     [search] = endpoint_calls(eutils, "esearch")
     assert search.params["usehistory"] == "y"
     assert search.params["db"] == "pubmed"
@@ -113,8 +115,8 @@ def test_revised_records_are_picked_up_by_the_periodic_refresh(eutils, db, clien
 def test_a_stored_export_with_the_pmid_and_a_mistyped_doi_does_not_block_the_crawl(
     eutils, db, client
 ):
-    from db.records import Record
-    from db.store import save_records
+    from litmon.core.records import Record
+    from litmon.db.store import save_records
 
     eutils.add_xml(article_set([article(6000 + n, days_ago(n)) for n in range(5)]))
     typo = Record(

@@ -4,11 +4,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from litmon.core.records import Record
+from litmon.db.schema import open_db
+from litmon.db.store import save_records
 
-from crawler.cli import cli
-from db.records import Record
-from db.schema import open_db
-from db.store import save_records
+from litmon.cli import cli
 
 TITLE = "Slowly expanding lesions on MRI and microglial activation on TSPO PET in progressive MS"
 
@@ -77,5 +77,5 @@ def test_marking_a_pair_distinct_without_merging(litmon):
 
 def test_merging_a_work_that_does_not_exist_is_a_clear_error(litmon):
     result = litmon("dupes", "merge", "1", "99")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no work 99" in result.output

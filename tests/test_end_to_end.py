@@ -2,13 +2,15 @@
 work with every source's sighting, and running everything again changes nothing."""
 
 import sqlite3
-from datetime import date, timedelta
+from datetime import timedelta
 
 from click.testing import CliRunner
 from feed_server import FeedServer, serve_feed
+from litmon.core.clock import today_utc
+from litmon.core.version import VERSION
 from pubmed_builder import article, article_set
 
-from crawler.cli import cli
+from litmon.cli import cli
 
 PMID, DOI = "39123456", "10.1177/13524585261234567"
 TITLE = "Paramagnetic rim lesions on QSM and serum neurofilament light in multiple sclerosis"
@@ -58,7 +60,7 @@ def snapshot(db_path):
 
 def test_all_sources_fold_into_one_work_and_a_rerun_changes_nothing(eutils, tmp_path, monkeypatch):
     eutils.add_xml(
-        article_set([article(PMID, date.today() - timedelta(days=2), title=TITLE, doi=DOI)])
+        article_set([article(PMID, today_utc() - timedelta(days=2), title=TITLE, doi=DOI)])
     )
     csv_path = tmp_path / "embase.csv"
     csv_path.write_text(CSV)
@@ -93,7 +95,7 @@ def test_all_sources_fold_into_one_work_and_a_rerun_changes_nothing(eutils, tmp_
         assert snapshot(tmp_path / "e2e.db") == first
 
         user_agents = {seen.headers.get("user-agent") for seen in feeds.hits("/msj")}
-        assert user_agents == {"litmon/0.1 (+mailto:ops@example.org)"}
+        assert user_agents == {f"litmon/{VERSION} (+mailto:ops@example.org)"}
 
     works = {row[1]: row for row in first["works"]}  # by PMID
     assert len(first["works"]) == 2

@@ -4,11 +4,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from conftest import TODAY
+from litmon.core.records import Record
+from litmon.db.store import save_records
+from litmon.pipeline.enrich import enrich_from_pubmed
 from pubmed_builder import article, article_set
-
-from crawler.enrich import enrich_from_pubmed
-from db.records import Record
-from db.store import save_records
 
 DOI = "10.1177/13524585261111111"
 
@@ -28,7 +27,7 @@ def test_a_feed_item_found_in_pubmed_by_doi_carries_both_sightings(eutils, db, c
     eutils.add_xml(article_set([article(9100, TODAY, doi=DOI, title="QSM rims in MS: a cohort")]))
     save_records(db, [feed_item(DOI, "guid-1"), feed_item("10.1177/13524585269999999", "guid-2")])
 
-    counts = enrich_from_pubmed(db, client)
+    counts = enrich_from_pubmed(db, client).counts
 
     assert (counts.fetched, counts.new, counts.updated) == (1, 0, 1)
     [search] = [r for r in eutils.requests if r.endpoint == "esearch"]

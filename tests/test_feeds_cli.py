@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 from feed_server import FeedServer, serve_feed, status
 
-from crawler.cli import cli
+from litmon.cli import cli
 
 
 @pytest.fixture

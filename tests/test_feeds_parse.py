@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 from feed_server import fixture
-
-from crawler.http_headers import parse_max_age, parse_retry_after
-from feeds import FeedConfig, FeedConfigError, FeedError, load_feeds, parse_feed
+from litmon.core.errors import UsageError
+from litmon.core.http_headers import parse_max_age, parse_retry_after
+from litmon.feeds import FeedConfig, FeedConfigError, FeedError, load_feeds, parse_feed
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "feeds.toml"
 
@@ -231,4 +231,4 @@ def test_bad_config_names_the_file_and_the_key(tmp_path, body, message):
     with pytest.raises(FeedConfigError, match=re.escape(message)) as caught:
         load_feeds(path)
     assert str(path) in str(caught.value)
-    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, UsageError)  # the command line exits 2 with it

@@ -17,12 +17,15 @@ from feed_server import (
     slow_drip,
     status,
 )
+from litmon.core.clock import parse_stamp
+from litmon.core.version import VERSION
+from litmon.db.feed_state import failing_feeds, feed_status
+from litmon.feeds import FeedConfig
+from litmon.feeds.fetch import FetchLimits
+from litmon.feeds.schedule import MAX_BACKOFF
+from litmon.pipeline.feeds import ingest_feed_sources, poll_feeds
 
-from feeds import FeedConfig, failing_feeds, feed_status, ingest_feed_sources, poll_feeds
-from feeds.fetch import FetchLimits
-from feeds.state import MAX_BACKOFF, parse_stamp
-
-UA = "litmon/0.1 (+mailto:editor@example.org)"
+UA = f"litmon/{VERSION} (+mailto:editor@example.org)"
 NOW = datetime(2024, 5, 22, 12, 0, tzinfo=UTC)
 LIMITS = FetchLimits(connect_timeout=2, read_timeout=0.5, total_seconds=1.5)
 LAST_MODIFIED = "Wed, 22 May 2024 02:05:07 GMT"
@@ -217,7 +220,7 @@ def test_permanent_redirect_updates_the_stored_url_and_temporary_does_not(db, se
 
 
 def test_one_request_at_a_time_per_host(tmp_path, server):
-    from db.schema import open_db
+    from litmon.db.schema import open_db
 
     server.route("/slow", slow_drip(b"<rss/>", 0.05))  # each response takes ~0.3 s
 

@@ -1,10 +1,10 @@
 """Editors merge, split and mark works distinct; the store respects their decisions."""
 
 import pytest
-
-from db import merge
-from db.records import Record
-from db.store import save_records
+from litmon.core.errors import UsageError
+from litmon.core.records import Record
+from litmon.db import merge
+from litmon.db.store import save_records
 
 
 def record(source_id: str, **fields) -> Record:
@@ -99,10 +99,10 @@ def test_merging_a_merged_work_is_refused(db):
     kept, merged = open_pair(db)
     merge_id = merge.merge_works(db, kept, merged, reason="editor")
     refused = f"work {merged} was merged into work {kept}"
-    with pytest.raises(ValueError, match=refused):
+    with pytest.raises(UsageError, match=refused):
         merge.merge_works(db, kept, merged, reason="again")
-    with pytest.raises(ValueError, match=refused):
+    with pytest.raises(UsageError, match=refused):
         merge.mark_distinct(db, kept, merged)
     merge.undo_merge(db, merge_id)
-    with pytest.raises(ValueError, match="already undone"):
+    with pytest.raises(UsageError, match="already undone"):
         merge.undo_merge(db, merge_id)

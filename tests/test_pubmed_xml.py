@@ -13,10 +13,9 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from litmon.core.records import Link
+from litmon.crawler.pubmed_xml import PubMedXMLError, iter_records
 from streams import Unseekable
-
-from crawler.pubmed_xml import PubMedXMLError, iter_records
-from db.records import Link
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pubmed"
 DOCTYPE = (

@@ -1,18 +1,19 @@
 """The built-in daemon runs the same jobs as cron would, on the configured crontab lines."""
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.schedulers.background import BackgroundScheduler
 from conftest import TOPIC
+from litmon.core.clock import today_utc
+from litmon.db.schema import open_db
 from pubmed_builder import article, article_set
 
-from crawler.config import Config, ConfigError, NcbiSettings, load_config
-from crawler.crontab import cron_trigger
-from crawler.scheduler import build_scheduler
-from db.schema import open_db
+from litmon.crontab import cron_trigger
+from litmon.scheduler import build_scheduler
+from litmon.settings import Config, ConfigError, NcbiSettings, load_config
 
 
 def test_jobs_follow_the_configured_crontab_lines_in_utc(tmp_path):
@@ -38,7 +39,7 @@ def test_a_bad_crontab_line_is_a_config_error(tmp_path):
 
 def test_the_scheduled_pubmed_job_crawls_into_the_database(eutils, tmp_path):
     eutils.add_xml(
-        article_set([article(9500 + n, date.today() - timedelta(days=n)) for n in range(3)])
+        article_set([article(9500 + n, today_utc() - timedelta(days=n)) for n in range(3)])
     )
     config = Config(
         source=None,

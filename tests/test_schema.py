@@ -1,6 +1,6 @@
 import sqlite3
 
-from db.schema import CACHE_KIB, MIGRATIONS, PAGE_SIZE, open_db
+from litmon.db.schema import CACHE_KIB, MIGRATIONS, PAGE_SIZE, open_db
 
 
 def _pragma(db, name):

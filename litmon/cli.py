@@ -6,38 +6,37 @@ import csv
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import TextIO
 
 import click
 import sqlite_utils
 
-from crawler.config import Config, ConfigError, load_config
-from crawler.crawl import RunReport, crawl_pubmed
-from crawler.entrez import EntrezClient
-from crawler.jobs import feeds_job, pubmed_job
-from crawler.lock import CrawlLocked
-from crawler.pubmed_xml import PubMedXMLError, iter_records
-from crawler.scheduler import build_scheduler
-from db import merge, runs
-from db.export import EXPORT_FIELDS, iter_works
-from db.records import Record
-from db.schema import open_db
-from db.store import save_records
-from feeds.config import FeedConfigError
-from feeds.poll import ingest_feed_sources
-from feeds.state import failing_feeds, feed_status
-from imports.files import ImportFileError
-from imports.ris import read_ris
-from imports.table import read_csv
+from litmon import exits
+from litmon.core.errors import UsageError
+from litmon.core.locks import Locked
+from litmon.core.records import Record
+from litmon.core.version import VERSION
+from litmon.crawler.entrez import EntrezClient
+from litmon.crawler.pubmed_xml import iter_records
+from litmon.db import merge, runs
+from litmon.db.export import EXPORT_FIELDS, iter_works
+from litmon.db.feed_state import failing_feeds, feed_status
+from litmon.db.schema import SchemaError, open_db
+from litmon.imports.ris import read_ris
+from litmon.imports.table import read_csv
+from litmon.jobs import feeds_job, pubmed_job
+from litmon.pipeline.feeds import ingest_feed_sources
+from litmon.pipeline.ingest import ingest_records
+from litmon.pipeline.pubmed import crawl_pubmed
+from litmon.pipeline.run import Run
+from litmon.scheduler import build_scheduler
+from litmon.settings import Config, ConfigError, load_config, write_deployment
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-INGEST_BATCH = 500
 log = logging.getLogger("litmon")
-T = TypeVar("T")
 
 
 class App:
@@ -55,7 +54,7 @@ class App:
                 config = load_config(self._config_path)
             except ConfigError as exc:
                 click.echo(f"litmon: config error: {exc}", err=True)
-                sys.exit(EXIT_USAGE)
+                sys.exit(exits.USAGE)
             if self._db_path:
                 config = replace(config, db_path=Path(self._db_path))
             self._config = config
@@ -97,12 +96,28 @@ class BarProgress:
             self._bar = None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Litmon(click.Group):
+    """Turns the errors every stage may raise into one line and the exit code the README
+    gives; any other exception is a bug and keeps its traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (UsageError, ConfigError, SchemaError) as exc:
+            click.echo(f"litmon: {exc}", err=True)
+            ctx.exit(exits.USAGE)
+        except Locked as exc:
+            click.echo(f"litmon: {exc}", err=True)
+            ctx.exit(exits.LOCKED)
+
+
+@click.group(cls=_Litmon, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    help="Config file (default: $LITMON_CONFIG, else the shipped config/litmon.toml).",
+    help="Config file (default: $LITMON_CONFIG, else the shipped defaults; `litmon init`"
+    " writes an editable one).",
 )
 @click.option(
     "--db",
@@ -112,7 +127,7 @@ class BarProgress:
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log each request and retry.")
 @click.option("-q", "--quiet", is_flag=True, help="Only log warnings and errors.")
-@click.version_option("0.1.0", prog_name="litmon")
+@click.version_option(VERSION, prog_name="litmon")
 @click.pass_context
 def cli(
     ctx: click.Context, config_path: str | None, db_path: str | None, verbose: bool, quiet: bool
@@ -128,7 +143,9 @@ def cli(
     See what happened:   litmon runs
     Get the records:     litmon export works --format jsonl
 
-    Exit codes: 0 ok, 1 a crawl or ingest failed (or partly failed), 2 usage or config error.
+    \b
+    Exit codes: 0 ok; 1 a run failed or partly failed; 2 usage or config error;
+    3 nothing to do; 4 conflict; 75 another run holds the lock (try again later).
     """
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(
@@ -182,14 +199,9 @@ def crawl_pubmed_command(
     since_date, until_date = _date(since), _date(until)
     if since_date and until_date and since_date > until_date:
         raise click.BadParameter(f"--since {since} is after --until {until}")
-    reports = _guarded(
-        lambda: pubmed_job(
-            config, topics, since=since_date, until=until_date, progress=BarProgress()
-        )
-    )
+    reports = pubmed_job(config, topics, since=since_date, until=until_date, progress=BarProgress())
     _print_reports(reports)
-    if not all(report.ok for report in reports):
-        sys.exit(EXIT_FAILED)
+    _exit_for(reports)
 
 
 @crawl.command("feeds")
@@ -203,32 +215,26 @@ def crawl_feeds_command(app: App, only: str | None, force: bool) -> None:
     Feeds are fetched with conditional GET (ETag / Last-Modified), at most one request at a
     time per host; a failing feed backs off exponentially and `litmon feeds` reports it.
     """
-    config = app.config
-    try:
-        result = _guarded(lambda: feeds_job(config, only=only, force=force or only is not None))
-    except (FeedConfigError, ValueError) as exc:
-        raise click.UsageError(str(exc)) from None
+    result = feeds_job(app.config, only=only, force=force or only is not None)
     for outcome in result.outcomes:
         click.echo(outcome.summary())
     enriched = result.enrichment
-    if enriched.requests:
+    if enriched is not None:
+        counts = enriched.counts
         click.echo(
-            f"PubMed lookup by DOI: {enriched.fetched} found, {enriched.updated} works enriched"
+            f"PubMed lookup by DOI: {counts.fetched} found, {counts.updated} works enriched"
+            + (f" (error: {enriched.error})" if enriched.error else "")
         )
     if not result.ok:
-        sys.exit(EXIT_FAILED)
+        sys.exit(exits.FAILED)
 
 
-def _guarded(job: Callable[[], T]) -> T:
-    """Run a crawl job; if another crawl holds the database for too long, exit 1 saying so."""
-    try:
-        return job()
-    except CrawlLocked as exc:
-        click.echo(f"litmon: {exc}", err=True)
-        sys.exit(EXIT_FAILED)
+def _exit_for(reports: Iterable[Run]) -> None:
+    if not all(report.ok for report in reports):
+        sys.exit(exits.FAILED)
 
 
-def _print_reports(reports: Iterable[RunReport]) -> None:
+def _print_reports(reports: Iterable[Run]) -> None:
     for report in reports:
         counts = report.counts
         start, end = report.window
@@ -257,9 +263,7 @@ def ingest_pubmed_xml(app: App, paths: tuple[str, ...]) -> None:
     that file are kept. Loading the same file again changes nothing.
     """
     db = app.database()
-    errors = [_ingest(db, "ingest:pubmed-xml", path, iter_records(path)) for path in paths]
-    if any(errors):
-        sys.exit(EXIT_FAILED)
+    _exit_for([_ingest(db, "ingest:pubmed-xml", path, iter_records(path)) for path in paths])
 
 
 @ingest.command("feed")
@@ -279,7 +283,7 @@ def ingest_feed(app: App, sources: tuple[str, ...], name: str | None) -> None:
         line = outcome.summary()
         click.echo(line, err=outcome.status == "failed")
     if any(outcome.status == "failed" for outcome in outcomes):
-        sys.exit(EXIT_FAILED)
+        sys.exit(exits.FAILED)
 
 
 @ingest.command("csv")
@@ -309,47 +313,20 @@ def ingest_ris(app: App, path: str, source_name: str) -> None:
 
 
 def _ingest_file(app: App, source: str, path: str, records: Iterable[Record]) -> None:
-    if _ingest(app.database(), source, path, records):
-        sys.exit(EXIT_FAILED)
+    _exit_for([_ingest(app.database(), source, path, records)])
 
 
-# A file that breaks part way: what came before the break is kept.
-_READ_ERRORS = (PubMedXMLError, ImportFileError, OSError)
-
-
-def _ingest(
-    db: sqlite_utils.Database, source: str, path: str, records: Iterable[Record]
-) -> str | None:
-    """Store one file's records in batches as one logged run; print its outcome in a line.
-    Returns the error that stopped it, if any."""
-    run_id = runs.start_run(db, source, Path(path).name)
-    counts = runs.RunCounts()
-    batch: list[Record] = []
-    error = None
-    try:
-        try:
-            for record in records:
-                batch.append(record)
-                if len(batch) == INGEST_BATCH:
-                    counts.add_saved(len(batch), save_records(db, batch))
-                    batch = []
-        except _READ_ERRORS as exc:
-            error = str(exc)
-        counts.add_saved(len(batch), save_records(db, batch))
-    except Exception as exc:  # the run must end saying why, not stay "running"
-        log.exception("%s: ingest stopped", path)
-        error = f"internal error: {type(exc).__name__}: {exc}"
-    status = "ok"
-    if error is not None:
-        counts.errors += 1
-        status = "partial" if counts.fetched else "failed"
-        click.echo(f"{path}: {error}", err=True)
-    runs.finish_run(db, run_id, counts, status, error)
+def _ingest(db: sqlite_utils.Database, source: str, path: str, records: Iterable[Record]) -> Run:
+    """Store one file as one logged run; print its outcome in a line (and the error)."""
+    run = ingest_records(db, source, path, records)
+    counts = run.counts
+    if run.error is not None:
+        click.echo(f"{path}: {run.error}", err=True)
     click.echo(
         f"{path}: {counts.fetched} records - {counts.new} new, {counts.updated} updated,"
         f" {counts.unchanged} unchanged"
     )
-    return error
+    return run
 
 
 @cli.group()
@@ -407,7 +384,7 @@ def runs_command(app: App, limit: int, as_json: bool) -> None:
             click.echo(json.dumps(row))
         return
     if not rows:
-        click.echo("no runs yet")
+        click.echo(f"no runs yet in {app.config.db_path}")
         return
     for row in rows:
         window = f" {row['window_start']}..{row['window_end']}" if row["window_start"] else ""
@@ -453,7 +430,7 @@ def feeds_command(app: App, failing_days: float, check: bool) -> None:
             f"FAILING for {row['failing_days']:.1f} days: {row['name']} ({row['url']})", err=True
         )
     if check and failing:
-        sys.exit(EXIT_FAILED)
+        sys.exit(exits.FAILED)
 
 
 @cli.group()
@@ -488,10 +465,7 @@ def dupes_list(app: App, status: str) -> None:
 @pass_app
 def dupes_merge(app: App, kept_id: int, merged_id: int, reason: str) -> None:
     """Merge work MERGED_ID into KEPT_ID (undo with `litmon dupes split`)."""
-    try:
-        merge_id = merge.merge_works(app.database(), kept_id, merged_id, reason)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    merge_id = merge.merge_works(app.database(), kept_id, merged_id, reason)
     click.echo(f"merged work {merged_id} into {kept_id} (merge #{merge_id})")
 
 
@@ -502,16 +476,13 @@ def dupes_merge(app: App, kept_id: int, merged_id: int, reason: str) -> None:
 def dupes_split(app: App, work_id: int, other_id: int) -> None:
     """Mark two works as different papers; if they were merged, undo the merge."""
     db = app.database()
-    try:
-        merge_id = merge.active_merge(db, work_id, other_id)
-        if merge_id is None:
-            merge.mark_distinct(db, work_id, other_id)
-            click.echo(f"works {work_id} and {other_id} marked as different papers")
-        else:
-            merge.undo_merge(db, merge_id)
-            click.echo(f"undid merge #{merge_id}: works {work_id} and {other_id} are apart")
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    merge_id = merge.active_merge(db, work_id, other_id)
+    if merge_id is None:
+        merge.mark_distinct(db, work_id, other_id)
+        click.echo(f"works {work_id} and {other_id} marked as different papers")
+    else:
+        merge.undo_merge(db, merge_id)
+        click.echo(f"undid merge #{merge_id}: works {work_id} and {other_id} are apart")
 
 
 @cli.command()
@@ -537,16 +508,38 @@ def schedule(app: App) -> None:
 
 
 @cli.command()
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Only start the replay server and print its URL (for LITMON_EUTILS_URL); Ctrl-C stops.",
+)
+@click.option("--port", default=0, show_default=True, help="Port for --serve (0: any free one).")
 @pass_app
-def demo(app: App) -> None:
+def demo(app: App, serve: bool, port: int) -> None:
     """Crawl the bundled recorded PubMed responses offline and show what was stored.
 
     Starts a local E-utilities replay server on a free loopback port, crawls the shipped
     topics from it into a demo database, and prints the stored works. Running it again adds
     no duplicates. The database is litmon-demo.db unless --db names another.
-    """
-    from crawler.replay import serve_demo
 
+    With --serve it only runs the replay server, so that a real crawl can be tried against
+    it from another shell:
+
+    \b
+      litmon demo --serve
+      LITMON_EUTILS_URL=http://127.0.0.1:PORT/ litmon crawl pubmed
+    """
+    from litmon.replay.server import serve_demo
+
+    if serve:
+        with serve_demo(port) as server:
+            click.echo(f"replay server at {server.url}")
+            click.echo(f"try: LITMON_EUTILS_URL={server.url} litmon crawl pubmed")
+            try:
+                server.wait()
+            except KeyboardInterrupt:
+                pass
+        return
     config = app.config
     demo_db = app.db_override or "litmon-demo.db"
     with serve_demo() as server:
@@ -564,9 +557,27 @@ def demo(app: App) -> None:
         click.echo(f"  PMID {work['pmid']}  {work['pub_date'] or '':10}  {title}")
     if len(works) > 10:
         click.echo(f"  ... and {len(works) - 10} more: litmon --db {demo_db} export works")
-    if not all(report.ok for report in reports):
-        sys.exit(EXIT_FAILED)
+    click.echo(f"crawl log: litmon --db {demo_db} runs")
+    _exit_for(reports)
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite config files that already exist.")
+def init(directory: str, force: bool) -> None:
+    """Write an editable litmon.toml and feeds.toml into DIRECTORY (default: here) for a
+    deployment, from the shipped ones. Existing files are kept unless --force.
+
+    \b
+    Then:  litmon --config DIRECTORY/litmon.toml crawl pubmed
+    """
+    for path in write_deployment(Path(directory), force=force):
+        click.echo(f"wrote {path}")
+    click.echo(
+        f"next: edit {Path(directory) / 'litmon.toml'} (ncbi.email, [topics], database.path)"
+    )
 
 
 def main() -> None:
+    """The ``litmon`` entry point."""
     cli(prog_name="litmon")

@@ -6,43 +6,19 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from crawler.crontab import cron_trigger
-
-SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config" / "litmon.toml"
-NCBI_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+from litmon.core.errors import UsageError
+from litmon.core.version import user_agent
+from litmon.crawler.settings import NCBI_EUTILS_URL, NcbiSettings, Topic
+from litmon.crontab import cron_trigger
 
 
 class ConfigError(Exception):
     """A configuration problem, worded for the person who has to fix the file."""
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    name: str
-    query: str
-    title: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class NcbiSettings:
-    email: str = ""
-    tool: str = "litmon"
-    api_key: str = field(default="", repr=False)
-    eutils_url: str = NCBI_EUTILS_URL
-    batch_size: int = 200
-    timeout: float = 60.0
-    max_retries: int = 6
-    lookback_days: int = 30
-    overlap_days: int = 3
-    refresh_days: int = 7
-
-    @property
-    def requests_per_second(self) -> float:
-        """NCBI's published limit: 3 requests/s per client, 10 with an API key."""
-        return 10.0 if self.api_key else 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +27,14 @@ class Config:
     db_path: Path = Path("litmon.db")
     ncbi: NcbiSettings = NcbiSettings()
     topics: dict[str, Topic] = field(default_factory=dict)
-    feeds_file: Path | None = None
+    feeds_file: Path | Traversable | None = None
     contact: str = ""  # who to tell about a misbehaving crawler: goes into the User-Agent
     schedule: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULE))
 
     @property
     def user_agent(self) -> str:
         contact = self.contact or self.ncbi.email
-        return f"litmon/0.1 (+mailto:{contact})" if contact else "litmon/0.1"
+        return user_agent(contact=contact)
 
 
 # job -> crontab line (minute hour day month weekday), for `litmon schedule`
@@ -82,21 +58,35 @@ _NCBI_KEYS: dict[str, tuple[type, Any, str]] = {
 def load_config(
     path: str | os.PathLike | None = None, env: Mapping[str, str] = os.environ
 ) -> Config:
-    """Read the config file (``path``, else ``$LITMON_CONFIG``, else the shipped one)."""
-    chosen = Path(path or env.get("LITMON_CONFIG") or SHIPPED_CONFIG)
+    """Read the config file (``path``, else ``$LITMON_CONFIG``); with neither, the shipped
+    defaults (package data), so litmon runs with no config file at all."""
+    chosen = path or env.get("LITMON_CONFIG")
+    if not chosen:
+        shipped = shipped_file("litmon.toml")
+        return _build(tomllib.loads(shipped.read_text(encoding="utf-8")), None, env)
+    chosen = Path(chosen)
     try:
         with chosen.open("rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {chosen}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{chosen} is a directory, not a config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
     return _build(data, chosen, env)
 
 
-def _build(data: dict, source: Path, env: Mapping[str, str]) -> Config:
+def shipped_file(name: str) -> Traversable:
+    """One of the shipped config files (``litmon.toml``, ``feeds.toml``)."""
+    return resources.files("litmon.config") / name
+
+
+def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
+    where = source if source is not None else "the shipped litmon.toml"
+
     def fail(key: str, message: str) -> ConfigError:
-        return ConfigError(f"{source}: {key}: {message}")
+        return ConfigError(f"{where}: {key}: {message}")
 
     _only_keys(data, {"database", "ncbi", "feeds", "topics", "contact", "schedule"}, "", fail)
     database = _table(data, "database", fail)
@@ -167,10 +157,15 @@ def _build(data: dict, source: Path, env: Mapping[str, str]) -> Config:
         db_path=Path(db_path),
         ncbi=NcbiSettings(**ncbi_values),
         topics=topics,
-        feeds_file=(source.parent / feeds_file) if feeds_file else None,
+        feeds_file=_beside(source, feeds_file) if feeds_file else None,
         contact=contact,
         schedule=schedule,
     )
+
+
+def _beside(source: Path | None, name: str) -> Path | Traversable:
+    """A file named in the config, relative to the config file (or a shipped one)."""
+    return source.parent / name if source is not None else shipped_file(name)
 
 
 def _table(data: dict, key: str, fail: Any) -> dict:
@@ -186,3 +181,20 @@ def _only_keys(table: dict, allowed: set[str], prefix: str, fail: Any) -> None:
             raise fail(
                 f"{prefix}{key}", f"unknown key (expected one of: {', '.join(sorted(allowed))})"
             )
+
+
+def write_deployment(directory: Path, *, force: bool = False) -> list[Path]:
+    """Copy the shipped ``litmon.toml`` and ``feeds.toml`` into ``directory`` for editing.
+
+    Refuses (:class:`~litmon.core.errors.UsageError`, nothing written) when either exists,
+    unless ``force``. Returns the files written.
+    """
+    names = ("litmon.toml", "feeds.toml")
+    targets = [directory / name for name in names]
+    existing = [str(path) for path in targets if path.exists()]
+    if existing and not force:
+        raise UsageError(f"{', '.join(existing)} already exists; use --force to overwrite")
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, target in zip(names, targets, strict=True):
+        target.write_bytes(shipped_file(name).read_bytes())
+    return targets

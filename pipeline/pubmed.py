@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Protocol
 
 import sqlite_utils
-
-from crawler.config import NcbiSettings, Topic
-from crawler.entrez import ESEARCH_MAX_IDS, EntrezClient, EntrezError, SearchResult
-from db import runs
-from db.records import Record
-from db.store import chunks, save_records
+from litmon.core.clock import today_utc
+from litmon.core.errors import SourceError
+from litmon.core.records import Record
+from litmon.crawler.entrez import ESEARCH_MAX_IDS, EntrezClient, SearchResult
+from litmon.crawler.settings import NcbiSettings, Topic
+from litmon.db import runs
+from litmon.db.store import save_records, sighted_ids
+from litmon.pipeline.run import Run, recorded_run
 
 log = logging.getLogger(__name__)
 SOURCE = "pubmed"
@@ -41,26 +42,8 @@ class QuietProgress:
         pass
 
 
-@dataclass(slots=True)
-class RunReport:
-    run_id: int
-    topic: str
-    window: tuple[date, date]
-    status: str = "running"
-    counts: runs.RunCounts = field(default_factory=runs.RunCounts)
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-class _WindowTooFull(Exception):
+class _WindowTooFull(SourceError):
     pass
-
-
-def today_utc() -> date:
-    return datetime.now(UTC).date()
 
 
 def crawl_pubmed(
@@ -72,10 +55,9 @@ def crawl_pubmed(
     until: date | None = None,
     progress: Progress | None = None,
     today: date | None = None,
-) -> list[RunReport]:
+) -> list[Run]:
     """Crawl each topic; each gets its own crawl run. ``since`` makes it a backfill, which
     never moves the topic's checkpoint."""
-    runs.close_interrupted_runs(db, SOURCE)
     crawl = _TopicCrawl(db, client, progress or QuietProgress(), today or today_utc())
     return [crawl.run(topic, since, until) for topic in topics]
 
@@ -91,7 +73,7 @@ class _TopicCrawl:
         self.today = today
         self.requests_before = 0
 
-    def run(self, topic: Topic, since: date | None, until: date | None) -> RunReport:
+    def run(self, topic: Topic, since: date | None, until: date | None) -> Run:
         end = until or self.today
         watermark = runs.get_checkpoint(self.db, SOURCE, topic.name, "edat")
         if since is not None:
@@ -101,37 +83,20 @@ class _TopicCrawl:
         else:
             start = self.today - timedelta(days=self.settings.lookback_days)
         start = min(start, end)
-        report = RunReport(
-            runs.start_run(self.db, SOURCE, topic.name, (start, end)), topic.name, (start, end)
-        )
-        self.requests_before = self.client.requests_sent
         moves_checkpoint = since is None
         log.info("topic %s: Entrez dates %s to %s", topic.name, start, end)
-        try:
-            for window_end in self._windows(topic, "edat", start, end, report):
-                if moves_checkpoint:
-                    runs.set_checkpoint(self.db, SOURCE, topic.name, "edat", window_end)
-            self._refresh(topic, report)
-            report.status = "ok"
-        except (EntrezError, _WindowTooFull, OSError) as exc:
-            self._failed(report, str(exc))
-        except Exception as exc:  # the run must end saying why; the next topic still runs
-            log.exception("topic %s: crawl stopped", topic.name)
-            self._failed(report, f"internal error: {type(exc).__name__}: {exc}")
-        finally:
-            report.counts.requests = self.client.requests_sent - self.requests_before
-            runs.finish_run(self.db, report.run_id, report.counts, report.status, report.error)
-        return report
+        with recorded_run(self.db, SOURCE, topic.name, (start, end)) as run:
+            self.requests_before = self.client.requests_sent
+            try:
+                for window_end in self._windows(topic, "edat", start, end, run):
+                    if moves_checkpoint:
+                        runs.set_checkpoint(self.db, SOURCE, topic.name, "edat", window_end)
+                self._refresh(topic, run)
+            finally:
+                run.counts.requests = self.client.requests_sent - self.requests_before
+        return run
 
-    @staticmethod
-    def _failed(report: RunReport, error: str) -> None:
-        report.error = error
-        report.counts.errors += 1
-        stored = report.counts.new + report.counts.updated
-        report.status = "partial" if stored else "failed"
-        log.error("topic %s: %s", report.topic, error)
-
-    def _refresh(self, topic: Topic, report: RunReport) -> None:
+    def _refresh(self, topic: Topic, run: Run) -> None:
         """Every refresh_days, re-fetch stored records PubMed has modified since the last one."""
         last = runs.get_checkpoint(self.db, SOURCE, topic.name, "mdat")
         if last is None:
@@ -141,13 +106,11 @@ class _TopicCrawl:
             return
         start = last - timedelta(days=self.settings.overlap_days)
         log.info("topic %s: refreshing records modified %s to %s", topic.name, start, self.today)
-        for _ in self._windows(topic, "mdat", start, self.today, report):
+        for _ in self._windows(topic, "mdat", start, self.today, run):
             pass
         runs.set_checkpoint(self.db, SOURCE, topic.name, "mdat", self.today)
 
-    def _windows(
-        self, topic: Topic, kind: str, start: date, end: date, report: RunReport
-    ) -> Iterator[date]:
+    def _windows(self, topic: Topic, kind: str, start: date, end: date, run: Run) -> Iterator[date]:
         """Crawl [start, end], splitting it while esearch reports more ids than it hands out;
         yields the end of each sub-window once everything in it is committed."""
         result = self.client.esearch(_term(topic.query, kind, start, end))
@@ -159,30 +122,19 @@ class _TopicCrawl:
                 )
             middle = start + (end - start) // 2
             log.info("%d records in %s..%s: splitting the window", result.count, start, end)
-            yield from self._windows(topic, kind, start, middle, report)
-            yield from self._windows(topic, kind, middle + timedelta(days=1), end, report)
+            yield from self._windows(topic, kind, start, middle, run)
+            yield from self._windows(topic, kind, middle + timedelta(days=1), end, run)
             return
-        stored = self._stored(result.ids)
+        stored = sighted_ids(self.db, SOURCE, result.ids)
         if kind == "edat":
             wanted = [pmid for pmid in result.ids if pmid not in stored]
-            report.counts.unchanged += len(result.ids) - len(wanted)
+            run.counts.unchanged += len(result.ids) - len(wanted)
         else:
             wanted = [pmid for pmid in result.ids if pmid in stored]
-        self._fetch(wanted, result, report, f"{topic.name} {start}..{end}")
+        self._fetch(wanted, result, run, f"{topic.name} {start}..{end}")
         yield end
 
-    def _stored(self, pmids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for chunk in chunks(pmids):
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                f"SELECT source_id FROM sightings WHERE source = ? AND source_id IN ({marks})",
-                [SOURCE, *chunk],
-            )
-            found.update(row[0] for row in rows)
-        return found
-
-    def _fetch(self, pmids: list[str], result: SearchResult, report: RunReport, label: str) -> None:
+    def _fetch(self, pmids: list[str], result: SearchResult, run: Run, label: str) -> None:
         if not pmids:
             return
         size = self.settings.batch_size
@@ -198,16 +150,16 @@ class _TopicCrawl:
                     )
                 else:
                     records = self.client.efetch_ids(pmids[offset : offset + size])
-                self._store(records, report)
+                self._store(records, run)
                 self.progress.advance(min(size, len(pmids) - offset))
         finally:
             self.progress.finish()
 
-    def _store(self, records: list[Record], report: RunReport) -> None:
-        counts = report.counts
-        counts.add_saved(len(records), save_records(self.db, records))
+    def _store(self, records: list[Record], run: Run) -> None:
+        counts = run.counts
+        counts.add_saved(len(records), save_records(self.db, records, run.id))
         counts.requests = self.client.requests_sent - self.requests_before
-        runs.update_run(self.db, report.run_id, counts)
+        runs.update_run(self.db, run.id, counts)
 
 
 def _term(query: str, kind: str, start: date, end: date) -> str:

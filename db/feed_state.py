@@ -1,17 +1,15 @@
-"""Per-feed polling state in the ``feeds`` table: validators, schedule, failures."""
+"""Per-feed polling state in the ``feeds`` table: validators, schedule, failures.
+
+When the next poll is due is the feed source's policy (:mod:`litmon.feeds.schedule`); this
+module only keeps what was decided."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlite_utils
-
-from db.store import parse_stamp, stamp
-from feeds.config import FeedConfig
-
-MAX_BACKOFF = timedelta(hours=24)  # a failing feed is still tried at least daily
-MAX_SERVER_DELAY = timedelta(days=7)  # cap on Retry-After / ttl / max-age, against absurd values
+from litmon.core.clock import parse_stamp, stamp
 
 
 @dataclass(slots=True)
@@ -27,14 +25,14 @@ class FeedState:
         return self.next_poll_at is None or parse_stamp(self.next_poll_at) <= now
 
 
-def load_state(db: sqlite_utils.Database, feed: FeedConfig) -> FeedState:
+def load_state(db: sqlite_utils.Database, name: str, config_url: str) -> FeedState:
     """The feed's state, (re)started from the configured URL when that changed."""
     row = db.execute(
         "SELECT url, etag, last_modified, consecutive_failures, failing_since, next_poll_at,"
         " config_url FROM feeds WHERE name = ?",
-        (feed.name,),
+        (name,),
     ).fetchone()
-    if row is not None and row[6] == feed.url:
+    if row is not None and row[6] == config_url:
         return FeedState(*row[:6])
     with db.conn:
         db.conn.execute(
@@ -43,67 +41,53 @@ def load_state(db: sqlite_utils.Database, feed: FeedConfig) -> FeedState:
             " config_url = excluded.config_url, etag = NULL,"
             " last_modified = NULL, consecutive_failures = 0, failing_since = NULL,"
             " next_poll_at = NULL",
-            (feed.name, feed.url, feed.url),
+            (name, config_url, config_url),
         )
-    return FeedState(feed.url, None, None, 0, None, None)
+    return FeedState(config_url, None, None, 0, None, None)
 
 
 def record_success(
     db: sqlite_utils.Database,
-    feed: FeedConfig,
+    name: str,
     *,
     now: datetime,
     status: int,
     url: str,
     etag: str | None,
     last_modified: str | None,
-    min_delay_seconds: float | None,
+    next_poll: datetime,
 ) -> str:
-    """Store a 200/304 poll; returns the next poll time. Server hints only lengthen the wait."""
-    next_poll = stamp(
-        now + _lengthened(timedelta(minutes=feed.interval_minutes), min_delay_seconds)
-    )
+    """Store a 200/304 poll; returns the next poll time as stored."""
     with db.conn:
         db.conn.execute(
             "UPDATE feeds SET url = ?, etag = COALESCE(?, etag),"
             " last_modified = COALESCE(?, last_modified), last_status = ?, last_checked = ?,"
             " last_success = ?, last_error = NULL, consecutive_failures = 0,"
             " failing_since = NULL, next_poll_at = ? WHERE name = ?",
-            (url, etag, last_modified, status, stamp(now), stamp(now), next_poll, feed.name),
+            (url, etag, last_modified, status, stamp(now), stamp(now), stamp(next_poll), name),
         )
-    return next_poll
+    return stamp(next_poll)
 
 
 def record_failure(
     db: sqlite_utils.Database,
-    feed: FeedConfig,
-    state: FeedState,
+    name: str,
     *,
     now: datetime,
     status: int | None,
     error: str,
-    retry_after: float | None,
+    failures: int,
+    next_poll: datetime,
 ) -> str:
-    """Store a failed poll; returns the next poll time (exponential backoff, capped)."""
-    failures = state.consecutive_failures + 1
-    interval = timedelta(minutes=feed.interval_minutes)
-    backoff = min(interval * 2 ** min(failures, 20), MAX_BACKOFF)
-    next_poll = stamp(now + _lengthened(backoff, retry_after))
+    """Store a failed poll (``failures`` in a row now); returns the next poll time as stored."""
     with db.conn:
         db.conn.execute(
             "UPDATE feeds SET last_status = ?, last_checked = ?, last_error = ?,"
             " consecutive_failures = ?, failing_since = COALESCE(failing_since, ?),"
             " next_poll_at = ? WHERE name = ?",
-            (status, stamp(now), error, failures, stamp(now), next_poll, feed.name),
+            (status, stamp(now), error, failures, stamp(now), stamp(next_poll), name),
         )
-    return next_poll
-
-
-def _lengthened(delay: timedelta, server_seconds: float | None) -> timedelta:
-    """A server's hint (Retry-After, ttl, max-age) can only lengthen a wait, up to a cap."""
-    if not server_seconds:
-        return delay
-    return max(delay, min(timedelta(seconds=server_seconds), MAX_SERVER_DELAY))
+    return stamp(next_poll)
 
 
 def feed_status(db: sqlite_utils.Database, *, now: datetime | None = None) -> list[dict]:

@@ -38,14 +38,15 @@ import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
 PUBMED_WINDOW = 9_999  # ids a PubMed search (or history fetch) can serve
-DEMO_FILE = Path(__file__).with_name("demo_data") / "pubmed_demo.xml.gz"
+DEMO_FILE = resources.files("litmon.replay") / "demo_data" / "pubmed_demo.xml.gz"
 _PREFIX = "/entrez/eutils/"
 
 _ESEARCH_HEAD = (
@@ -566,6 +567,11 @@ class EutilsServer:
             self._thread.join()
         self._httpd = self._thread = None
 
+    def wait(self) -> None:
+        """Serve until interrupted (Ctrl-C raises KeyboardInterrupt here) or stopped."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
+
     def __enter__(self) -> EutilsServer:
         return self.start()
 
@@ -645,7 +651,7 @@ class EutilsServer:
         if params.get("retmode", "xml") != "xml":
             return _esearch_error("This fake serves retmode=xml only")
         try:
-            query = _parse_query(params, date.today())
+            query = _parse_query(params, datetime.now(UTC).date())
             retstart = _int(params, "retstart", 0)
             retmax = _int(params, "retmax", 20)
         except ValueError as exc:
@@ -744,5 +750,5 @@ def serve_demo(port: int = 0, *, today: date | None = None) -> EutilsServer:
     moving them all by (today - anchor) keeps every look-back window finding the same records.
     """
     raw = gzip.decompress(DEMO_FILE.read_bytes())
-    shift = ((today or date.today()) - _demo_anchor(raw)).days
+    shift = ((today or datetime.now(UTC).date()) - _demo_anchor(raw)).days
     return EutilsServer([shift_dates(raw, shift)], port=port).start()

@@ -1,6 +1,6 @@
 """The feed pipeline: fetch due feeds, parse, store, keep per-feed state and crawl_runs rows.
 
-Fetching and parsing never touch the database; only this module stores.
+Fetching and parsing (:mod:`litmon.feeds`) never touch the database; this module stores.
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ from urllib.parse import urlsplit
 
 import requests
 import sqlite_utils
-
-from crawler.http_headers import parse_max_age
-from db.runs import RunCounts, finish_run, start_run
-from db.store import save_records
-from feeds.config import FeedConfig
-from feeds.errors import FeedError, FetchError
-from feeds.fetch import DEFAULT_LIMITS, FetchLimits, fetch_feed
-from feeds.parse import ParsedFeed, parse_feed
-from feeds.state import FeedState, load_state, record_failure, record_success
+from litmon.core.errors import SourceError, UsageError
+from litmon.core.http_headers import parse_max_age
+from litmon.db.feed_state import FeedState, load_state, record_failure, record_success
+from litmon.db.store import save_records
+from litmon.feeds import schedule
+from litmon.feeds.config import FeedConfig
+from litmon.feeds.errors import FeedError, FetchError
+from litmon.feeds.fetch import DEFAULT_LIMITS, FetchLimits, fetch_feed
+from litmon.feeds.parse import ParsedFeed, parse_feed
+from litmon.pipeline.run import Run, recorded_run
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,11 @@ def poll_feeds(
     now = now or datetime.now(UTC)
     selected = [feed for feed in feeds if feed.name == only or (only is None and feed.enabled)]
     if only is not None and not selected:
-        raise ValueError(f"no feed named {only!r} in the feeds file")
+        raise UsageError(f"no feed named {only!r} in the feeds file")
     session = make_session(user_agent)
     outcomes = []
     for feed in selected:
-        state = load_state(db, feed)
+        state = load_state(db, feed.name, feed.url)
         if not force and not state.is_due(now):
             outcomes.append(
                 FeedOutcome(feed.name, "not_due", state.url, next_poll_at=state.next_poll_at)
@@ -98,45 +99,51 @@ def _poll_one(
     now: datetime,
     limits: FetchLimits,
 ) -> FeedOutcome:
-    run_id = start_run(db, feed.source)
-    counts = RunCounts(requests=1)
     outcome = FeedOutcome(feed.name, "ok", state.url)
-    try:
-        result = fetch_feed(
-            session, state.url, etag=state.etag, last_modified=state.last_modified, limits=limits
-        )
-        counts.requests = result.requests
-        outcome.url = result.url if result.moved_to else state.url
-        hint = parse_max_age(result.headers.get("cache-control"))
-        if result.status == 304:
-            outcome.status = "not_modified"
-        else:
-            content_type = result.headers.get("content-type")
-            parsed = _store(db, feed, result.body or b"", content_type, outcome, counts)
-            if parsed.ttl_minutes:
-                hint = max(hint or 0.0, parsed.ttl_minutes * 60.0)
-        outcome.next_poll_at = record_success(
-            db,
-            feed,
-            now=now,
-            status=result.status,
-            url=outcome.url,
-            etag=result.headers.get("etag"),
-            last_modified=result.headers.get("last-modified"),
-            min_delay_seconds=hint,
-        )
-    except Exception as exc:  # one feed's failure must not stop the others
-        _fail(outcome, counts, exc)
-        outcome.next_poll_at = record_failure(
-            db,
-            feed,
-            state,
-            now=now,
-            status=exc.status if isinstance(exc, FetchError) else None,
-            error=outcome.error or "",
-            retry_after=exc.retry_after if isinstance(exc, FetchError) else None,
-        )
-    _finish(db, run_id, counts, outcome)
+    with recorded_run(db, feed.source) as run:
+        run.counts.requests = 1
+        try:
+            result = fetch_feed(
+                session,
+                state.url,
+                etag=state.etag,
+                last_modified=state.last_modified,
+                limits=limits,
+            )
+            run.counts.requests = result.requests
+            outcome.url = result.url if result.moved_to else state.url
+            hint = parse_max_age(result.headers.get("cache-control"))
+            if result.status == 304:
+                outcome.status = "not_modified"
+            else:
+                content_type = result.headers.get("content-type")
+                parsed = _store(db, feed, result.body or b"", content_type, outcome, run)
+                if parsed.ttl_minutes:
+                    hint = max(hint or 0.0, parsed.ttl_minutes * 60.0)
+            outcome.next_poll_at = record_success(
+                db,
+                feed.name,
+                now=now,
+                status=result.status,
+                url=outcome.url,
+                etag=result.headers.get("etag"),
+                last_modified=result.headers.get("last-modified"),
+                next_poll=schedule.after_success(now, feed.interval_minutes, hint),
+            )
+        except Exception as exc:  # recorded_run logs it; the feed's state must back off
+            failures = state.consecutive_failures + 1
+            retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+            outcome.status, outcome.error = "failed", _reason(exc)
+            outcome.next_poll_at = record_failure(
+                db,
+                feed.name,
+                now=now,
+                status=exc.status if isinstance(exc, FetchError) else None,
+                error=outcome.error,
+                failures=failures,
+                next_poll=schedule.after_failure(now, feed.interval_minutes, failures, retry_after),
+            )
+            raise
     return outcome
 
 
@@ -157,15 +164,14 @@ def ingest_feed_sources(
     for source in paths_or_urls:
         feed = FeedConfig(name=name or _derived_name(source), url=source)
         outcome = FeedOutcome(feed.name, "ok", source)
-        run_id = start_run(db, feed.source)
-        counts = RunCounts(requests=1 if _is_web(source) else 0)
-        try:
-            data, content_type = _read_source(session, source, limits)
-            _store(db, feed, data, content_type, outcome, counts)
-        except Exception as exc:  # one broken source must not stop the others
-            _fail(outcome, counts, exc)
-            outcome.error = f"{source}: {outcome.error}"
-        _finish(db, run_id, counts, outcome)
+        with recorded_run(db, feed.source) as run:
+            run.counts.requests = 1 if _is_web(source) else 0
+            try:
+                data, content_type = _read_source(session, source, limits)
+                _store(db, feed, data, content_type, outcome, run)
+            except Exception as exc:
+                outcome.status, outcome.error = "failed", f"{source}: {_reason(exc)}"
+                raise
         outcomes.append(outcome)
     return outcomes
 
@@ -188,37 +194,25 @@ def _store(
     data: bytes,
     content_type: str | None,
     outcome: FeedOutcome,
-    counts: RunCounts,
+    run: Run,
 ) -> ParsedFeed:
     """Parse and save one document, counting into the outcome and the run."""
     parsed = parse_feed(data, feed, content_type=content_type)
-    saved = save_records(db, parsed.records)
-    outcome.items = counts.fetched = len(parsed.records)
-    outcome.new = counts.new = saved.new
-    outcome.updated = counts.updated = saved.updated
-    outcome.unchanged = counts.unchanged = saved.unchanged
+    saved = save_records(db, parsed.records, run.id)
+    run.saved(len(parsed.records), saved)
+    outcome.items = len(parsed.records)
+    outcome.new, outcome.updated, outcome.unchanged = saved.new, saved.updated, saved.unchanged
     outcome.warnings = parsed.warnings
+    for warning in parsed.warnings:
+        run.warn(warning)
     return parsed
 
 
-def _fail(outcome: FeedOutcome, counts: RunCounts, exc: Exception) -> None:
-    outcome.status = "failed"
-    counts.errors = 1
-    if isinstance(exc, FeedError | OSError):
-        outcome.error = str(exc) or type(exc).__name__
-    else:
-        log.exception("feed %s: unexpected error", outcome.name)
-        outcome.error = f"internal error: {type(exc).__name__}: {exc}"
-
-
-def _finish(
-    db: sqlite_utils.Database, run_id: int, counts: RunCounts, outcome: FeedOutcome
-) -> None:
-    if outcome.status == "failed":
-        finish_run(db, run_id, counts, "failed", outcome.error)
-    else:
-        note = "; ".join(f"warning: {w}" for w in outcome.warnings) or None
-        finish_run(db, run_id, counts, "ok", note)
+def _reason(exc: Exception) -> str:
+    """The one-line reason a feed failed, as its outcome and its state show it."""
+    if isinstance(exc, SourceError | OSError):
+        return str(exc) or type(exc).__name__
+    return f"internal error: {type(exc).__name__}: {exc}"
 
 
 def _is_web(source: str) -> bool:

@@ -3,33 +3,44 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
-from crawler.config import Config, Topic
-from crawler.crawl import Progress, RunReport, crawl_pubmed
-from crawler.enrich import enrich_from_pubmed
-from crawler.entrez import EntrezClient
-from crawler.lock import crawl_lock
-from db.runs import RunCounts, close_interrupted_runs
-from db.schema import open_db
-from feeds.config import load_feeds
-from feeds.poll import FeedOutcome, poll_feeds
+from litmon.core.errors import UsageError
+from litmon.core.locks import file_lock
+from litmon.crawler.entrez import EntrezClient
+from litmon.crawler.settings import Topic
+from litmon.db.schema import open_db
+from litmon.feeds.config import load_feeds
+from litmon.pipeline.enrich import enrich_from_pubmed
+from litmon.pipeline.feeds import FeedOutcome, poll_feeds
+from litmon.pipeline.pubmed import Progress, crawl_pubmed
+from litmon.pipeline.run import Run
+from litmon.settings import Config
 
 log = logging.getLogger(__name__)
 # A job started while another crawl runs waits this long for it (cron and the daemon may
-# overlap with a long PubMed crawl); then it gives up and says so.
+# overlap with a long PubMed crawl); then it gives up and says so (exit 75).
 LOCK_WAIT = 900.0
 
 
 @dataclass(slots=True)
 class FeedsResult:
     outcomes: list[FeedOutcome]
-    enrichment: RunCounts
+    enrichment: Run | None  # the DOI lookup's run; None when there was nothing to look up
 
     @property
     def ok(self) -> bool:
-        return not self.enrichment.errors and all(o.status != "failed" for o in self.outcomes)
+        enriched_ok = self.enrichment is None or self.enrichment.ok
+        return enriched_ok and all(o.status != "failed" for o in self.outcomes)
+
+
+def crawl_lock(config: Config, wait: float) -> AbstractContextManager[None]:
+    """One crawl at a time per database, so cron, the scheduler and a person never
+    interleave windows or add up their requests to NCBI."""
+    return file_lock(Path(f"{config.db_path}.lock"), wait, what="crawl")
 
 
 def pubmed_job(
@@ -40,9 +51,9 @@ def pubmed_job(
     until: date | None = None,
     progress: Progress | None = None,
     wait: float = LOCK_WAIT,
-) -> list[RunReport]:
+) -> list[Run]:
     """Crawl PubMed for the given topics (default: all configured)."""
-    with crawl_lock(config.db_path, wait):
+    with crawl_lock(config, wait):
         db = open_db(config.db_path)
         client = EntrezClient(config.ncbi)
         chosen = topics if topics is not None else list(config.topics.values())
@@ -54,11 +65,10 @@ def feeds_job(
 ) -> FeedsResult:
     """Poll the due feeds, then look their new PMID-less items up in PubMed by DOI."""
     if config.feeds_file is None:
-        raise ValueError(f"no [feeds] file configured in {config.source}")
+        raise UsageError(f"no [feeds] file configured in {config.source or 'the config'}")
     feeds = load_feeds(config.feeds_file)
-    with crawl_lock(config.db_path, wait):
+    with crawl_lock(config, wait):
         db = open_db(config.db_path)
-        close_interrupted_runs(db, "feed:")
         outcomes = poll_feeds(db, feeds, user_agent=config.user_agent, only=only, force=force)
         enrichment = enrich_from_pubmed(db, EntrezClient(config.ncbi))
     return FeedsResult(outcomes, enrichment)

@@ -8,9 +8,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from crawler.config import Config
-from crawler.crontab import cron_trigger
-from crawler.jobs import feeds_job, pubmed_job
+from litmon.crontab import cron_trigger
+from litmon.jobs import feeds_job, pubmed_job
+from litmon.settings import Config
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,17 @@
+"""The two kinds of error every stage may raise, so the app shell can tell them apart from bugs.
+
+A :class:`SourceError` is bad input from outside (a broken file, a failing server): the run
+it happened in ends failed with the message as its one-line reason. A :class:`UsageError` is
+a request that cannot be carried out as asked (an unknown feed name, a date in the future):
+the command line shows it and exits 2. Any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class SourceError(Exception):
+    """A source gave no usable answer; the message says why in one line."""
+
+
+class UsageError(Exception):
+    """A request that cannot be carried out as asked; the message says what to change."""

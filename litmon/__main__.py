@@ -1,0 +1,3 @@
+from litmon.cli import main
+
+main()

@@ -1,7 +1,11 @@
 """The one record type every source yields and the store accepts.
 
 Sources (PubMed, feeds, file imports) normalize what they read into a :class:`Record`;
-they never touch the database. The store deduplicates records into *works*.
+they never touch the database. The store deduplicates records into *works*. A source may
+also say that records it gave are withdrawn (:class:`Deletion`), or that an entry could not
+be read (:class:`Skipped`).
+
+Nothing here imports the rest of litmon.
 """
 
 from __future__ import annotations
@@ -36,6 +40,22 @@ class Link:
     type: str  # PubMed's RefType: RetractionIn, RetractionOf, ErratumIn, ErratumFor, ...
     pmid: str | None = None
     ref: str | None = None  # the citation text PubMed gives (RefSource)
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A source's word that records it gave before are withdrawn (PubMed's DeleteCitation)."""
+
+    source: str
+    source_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An entry a source could not turn into a Record (the rest of its input still is):
+    reported with the run, never silently dropped."""
+
+    reason: str
 
 
 @dataclass(slots=True)

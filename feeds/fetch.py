@@ -14,13 +14,12 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from litmon.core.html_page import html_page_title
+from litmon.core.http_body import MiB, BodyError, read_capped
 from litmon.core.http_headers import parse_retry_after
 from litmon.feeds.errors import FetchError
 
-MiB = 1024 * 1024
 _PERMANENT = (301, 308)
 _REDIRECTS = (301, 302, 303, 307, 308)
-_CHUNK = 64 * 1024
 _ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
 _ERROR_BODY_BYTES = 256 * 1024  # enough of an error page to tell what it is
 
@@ -121,32 +120,10 @@ def _get(
 
 
 def _read_body(resp: requests.Response, deadline: float, max_bytes: int) -> bytes:
-    """The decoded body, refused as soon as it grows past ``max_bytes`` or the deadline passes.
-
-    ``read1`` returns whatever has arrived, so a server dripping bytes cannot keep a single
-    read (and the per-read timeout) alive past the total deadline.
-    """
-    chunks: list[bytes] = []
-    size = 0
     try:
-        while True:
-            if time.monotonic() > deadline:
-                raise FetchError(f"gave up: {resp.url} sent its body too slowly (total time limit)")
-            chunk = resp.raw.read1(_CHUNK, decode_content=True)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > max_bytes:
-                raise FetchError(
-                    f"response from {resp.url} is larger than {max_bytes // MiB} MiB once decoded;"
-                    " refused (possible compression bomb)"
-                )
-            chunks.append(chunk)
-    except requests.RequestException as exc:
-        raise FetchError(f"failed reading {resp.url}: {exc}") from exc
-    except (OSError, ValueError) as exc:  # urllib3 read/decode errors and socket timeouts
-        raise FetchError(f"failed reading {resp.url}: {type(exc).__name__}: {exc}") from exc
-    return b"".join(chunks)
+        return read_capped(resp, deadline, max_bytes)
+    except BodyError as exc:
+        raise FetchError(str(exc)) from exc
 
 
 def _http_error(resp: requests.Response, deadline: float) -> FetchError:

@@ -26,11 +26,12 @@ from xml.sax.saxutils import escape
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from defusedxml import ElementTree as DefusedET  # noqa: E402
+from lxml import etree  # noqa: E402
+
 from litmon.crawler.pubmed_xml import iter_records  # noqa: E402
 from litmon.db.runs import RunCounts  # noqa: E402
 from litmon.db.schema import open_db  # noqa: E402
 from litmon.db.store import save_records  # noqa: E402
-from lxml import etree  # noqa: E402
 
 BATCH = 500
 HEADER = (

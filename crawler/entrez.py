@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from Bio import Entrez
+
 from litmon.core.errors import SourceError
 from litmon.core.html_page import html_page_title
 from litmon.core.http_headers import parse_retry_after

@@ -24,11 +24,12 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from lxml import etree
+
 from litmon.core.errors import SourceError
 from litmon.core.html_page import html_page_title
 from litmon.core.records import Link, Record
 from litmon.crawler.reference_lists import WithoutReferenceLists
-from lxml import etree
 
 __all__ = ["PubMedXMLError", "iter_records"]
 

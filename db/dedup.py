@@ -18,8 +18,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from litmon.core.records import Record
 from rapidfuzz.distance import Indel
+
+from litmon.core.records import Record
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _MARKUP = re.compile(r"</?(?:i|b|u|em|strong|sup|sub|sc|span|p|br|mml:[a-z]+)\b[^>]*>", re.I)

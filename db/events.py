@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 
 import sqlite_utils
+
 from litmon.core.clock import now
 
 # The fixed set of kinds, each written by:

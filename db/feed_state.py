@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlite_utils
+
 from litmon.core.clock import parse_stamp, stamp
 
 

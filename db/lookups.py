@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlite_utils
+
 from litmon.core.clock import stamp
 
 

@@ -11,6 +11,7 @@ import json
 import sqlite3
 
 import sqlite_utils
+
 from litmon.core.clock import now
 from litmon.core.errors import UsageError
 from litmon.db.store import Writer, merge_into, ordered_pair, refresh_work, write_transaction

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlite_utils
+
 from litmon.core.clock import now
 from litmon.db.store import SaveResult
 

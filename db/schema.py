@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import sqlite_utils
+
 from litmon.core.version import VERSION
 
 _V1 = """

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 
 import orjson
 import sqlite_utils
+
 from litmon.core.clock import now
 from litmon.core.records import Link, Record
 from litmon.db import dedup

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
+
 from litmon.core.html_page import html_page_title
-from litmon.core.http_body import MiB, BodyError, read_capped
+from litmon.core.http_body import BodyError, MiB, read_capped
 from litmon.core.http_headers import parse_retry_after
 from litmon.feeds.errors import FetchError
 

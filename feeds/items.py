@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import nh3
 from bs4 import BeautifulSoup
+
 from litmon.core.records import normalize_doi
 
 _DOI_IN_TEXT = re.compile(

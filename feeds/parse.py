@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 import feedparser
+
 from litmon.core.records import Record
 from litmon.feeds.config import FeedConfig
 from litmon.feeds.errors import FeedError

@@ -13,6 +13,7 @@ from defusedxml import (
     ExternalReferenceForbidden,
 )
 from defusedxml.ElementTree import DefusedXMLParser
+
 from litmon.core.html_page import html_page_title
 from litmon.feeds.errors import FeedError
 

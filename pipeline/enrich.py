@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
+
 from litmon.core.errors import SourceError
 from litmon.crawler.entrez import EntrezClient
 from litmon.db.lookups import pending_dois, record_lookups

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 import sqlite_utils
+
 from litmon.core.errors import SourceError, UsageError
 from litmon.core.http_headers import parse_max_age
 from litmon.db.feed_state import FeedState, load_state, record_failure, record_success

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import sqlite_utils
+
 from litmon.core.records import Record
 from litmon.db.store import save_records
 from litmon.pipeline.run import Run, recorded_run

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Protocol
 
 import sqlite_utils
+
 from litmon.core.clock import today_utc
 from litmon.core.errors import SourceError
 from litmon.core.records import Record

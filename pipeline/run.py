@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 import sqlite_utils
+
 from litmon.core.errors import SourceError
 from litmon.core.locks import file_lock, is_held
 from litmon.db import runs

@@ -1,11 +1,11 @@
 from datetime import date
 
 import pytest
+
 from litmon.core.ratelimit import RateLimiter
 from litmon.crawler.entrez import EntrezClient
 from litmon.db.schema import open_db
 from litmon.replay.server import EutilsServer
-
 from litmon.settings import NcbiSettings, Topic
 
 TODAY = date(2026, 11, 25)

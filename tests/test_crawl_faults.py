@@ -5,10 +5,11 @@ from datetime import timedelta
 
 import pytest
 from conftest import TODAY, TOPIC, make_client
+from pubmed_builder import article, article_set
+
 from litmon.db import runs
 from litmon.pipeline.pubmed import crawl_pubmed
 from litmon.replay.server import Fault
-from pubmed_builder import article, article_set
 
 FAULTS = {
     "429": ("HTTP 429", Fault("429")),

@@ -9,9 +9,10 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from pubmed_builder import article, article_set
+
 from litmon.core.clock import today_utc
 from litmon.db.schema import open_db
-from pubmed_builder import article, article_set
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,10 +3,11 @@
 from datetime import date, timedelta
 
 from conftest import TODAY, TOPIC, make_client
+from pubmed_builder import article, article_set
+
 from litmon.core.version import VERSION
 from litmon.db import runs
 from litmon.pipeline.pubmed import crawl_pubmed
-from pubmed_builder import article, article_set
 
 
 def days_ago(n: int) -> date:

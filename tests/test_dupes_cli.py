@@ -4,11 +4,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
+
+from litmon.cli import cli
 from litmon.core.records import Record
 from litmon.db.schema import open_db
 from litmon.db.store import save_records
-
-from litmon.cli import cli
 
 TITLE = "Slowly expanding lesions on MRI and microglial activation on TSPO PET in progressive MS"
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from click.testing import CliRunner
 from feed_server import FeedServer, serve_feed
-from litmon.core.clock import today_utc
-from litmon.core.version import VERSION
 from pubmed_builder import article, article_set
 
 from litmon.cli import cli
+from litmon.core.clock import today_utc
+from litmon.core.version import VERSION
 
 PMID, DOI = "39123456", "10.1177/13524585261234567"
 TITLE = "Paramagnetic rim lesions on QSM and serum neurofilament light in multiple sclerosis"

@@ -4,10 +4,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from conftest import TODAY
+from pubmed_builder import article, article_set
+
 from litmon.core.records import Record
 from litmon.db.store import save_records
 from litmon.pipeline.enrich import enrich_from_pubmed
-from pubmed_builder import article, article_set
 
 DOI = "10.1177/13524585261111111"
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from feed_server import fixture
+
 from litmon.core.errors import UsageError
 from litmon.core.http_headers import parse_max_age, parse_retry_after
 from litmon.feeds import FeedConfig, FeedConfigError, FeedError, load_feeds, parse_feed

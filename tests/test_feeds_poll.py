@@ -17,6 +17,7 @@ from feed_server import (
     slow_drip,
     status,
 )
+
 from litmon.core.clock import parse_stamp
 from litmon.core.version import VERSION
 from litmon.db.feed_state import failing_feeds, feed_status

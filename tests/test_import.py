@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from litmon.imports import ImportFileError, read_csv, read_ris
 
 FIXTURES = Path(__file__).parent / "fixtures" / "imports"

@@ -1,6 +1,7 @@
 """Editors merge, split and mark works distinct; the store respects their decisions."""
 
 import pytest
+
 from litmon.core.errors import UsageError
 from litmon.core.records import Record
 from litmon.db import merge

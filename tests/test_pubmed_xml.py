@@ -13,9 +13,10 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from streams import Unseekable
+
 from litmon.core.records import Link
 from litmon.crawler.pubmed_xml import PubMedXMLError, iter_records
-from streams import Unseekable
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pubmed"
 DOCTYPE = (

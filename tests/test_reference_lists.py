@@ -8,11 +8,12 @@ import io
 from pathlib import Path
 
 import pytest
-from litmon.crawler.pubmed_xml import PubMedXMLError, _record, iter_records
-from litmon.crawler.reference_lists import WithoutReferenceLists
 from lxml import etree
 from pubmed_builder import DOCTYPE
 from streams import Unseekable
+
+from litmon.crawler.pubmed_xml import PubMedXMLError, _record, iter_records
+from litmon.crawler.reference_lists import WithoutReferenceLists
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pubmed"
 SOURCE = (FIXTURES / "qsm_rim_lesions.xml").read_bytes()

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 import requests
 from Bio import Entrez
+
 from litmon.replay.server import DEMO_FILE, EutilsServer, Fault, serve_demo, shift_dates
 
 DAY = date(2026, 3, 1)

@@ -7,11 +7,11 @@ import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.schedulers.background import BackgroundScheduler
 from conftest import TOPIC
-from litmon.core.clock import today_utc
-from litmon.db.schema import open_db
 from pubmed_builder import article, article_set
 
+from litmon.core.clock import today_utc
 from litmon.crontab import cron_trigger
+from litmon.db.schema import open_db
 from litmon.scheduler import build_scheduler
 from litmon.settings import Config, ConfigError, NcbiSettings, load_config
 

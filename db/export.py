@@ -34,12 +34,13 @@ _JSON_COLUMNS = ("authors", "publication_types", "mesh", "keywords", "links")
 
 
 def iter_works(db: sqlite_utils.Database) -> Iterator[dict]:
-    """Every work not merged into another, oldest first, with ``sources`` from its sightings."""
+    """Every live work (not merged into another, not deleted), oldest first, with
+    ``sources`` from its sightings."""
     columns = ", ".join(f"w.{name}" for name in EXPORT_FIELDS if name != "sources")
     query = (
         f"SELECT {columns}, json_group_array(json_object('source', s.source, 'id', s.source_id))"
         " FROM works w JOIN sightings s ON s.work_id = w.id"
-        " WHERE w.merged_into IS NULL GROUP BY w.id ORDER BY w.id"
+        " WHERE w.merged_into IS NULL AND w.deleted_at IS NULL GROUP BY w.id ORDER BY w.id"
     )
     for row in db.execute(query):
         work = dict(zip(EXPORT_FIELDS, row, strict=True))

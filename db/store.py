@@ -17,7 +17,7 @@ import orjson
 import sqlite_utils
 
 from litmon.core.clock import now
-from litmon.core.records import Link, Record
+from litmon.core.records import Deletion, Link, Record
 from litmon.db import dedup
 from litmon.db.events import append_event
 
@@ -195,6 +195,37 @@ class _Lookahead:
 
     def lose_track(self) -> None:
         self.exact = False
+
+
+def delete_works(
+    db: sqlite_utils.Database, deletion: Deletion, run_id: int | None = None
+) -> list[int]:
+    """Mark deleted the works holding the sightings a source withdrew (PubMed's
+    DeleteCitation), with a ``deleted`` event each; returns their ids. The works are kept
+    (an editor can still see what was there) but hidden from exports and later stages.
+    Ids the store never saw are ignored."""
+    conn = db.conn
+    deleted = []
+    with write_transaction(conn):
+        writer = Writer(conn, now(), run_id)
+        for chunk in chunks(list(deletion.source_ids)):
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                "SELECT DISTINCT work_id FROM sightings"
+                f" WHERE source = ? AND source_id IN ({marks})",
+                [deletion.source, *chunk],
+            ).fetchall()
+            for (work_id,) in rows:
+                live = _live(conn, work_id)
+                cursor = conn.execute(
+                    "UPDATE works SET deleted_at = ?, updated_at = ? WHERE id = ?"
+                    " AND deleted_at IS NULL",
+                    (writer.stamp, writer.stamp, live),
+                )
+                if cursor.rowcount:
+                    writer.event(live, "deleted", f"{deletion.source} withdrew it")
+                    deleted.append(live)
+    return deleted
 
 
 def sighted_ids(db: sqlite_utils.Database, source: str, source_ids: list[str]) -> set[str]:

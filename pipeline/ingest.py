@@ -1,4 +1,5 @@
-"""Loading a file's records (PubMed XML, CSV, RIS) into the store as one logged run."""
+"""Handing what a source read to the store: records saved, withdrawals applied, unreadable
+entries reported; and loading a whole file (PubMed XML, CSV, RIS) as one logged run."""
 
 from __future__ import annotations
 
@@ -7,33 +8,49 @@ from pathlib import Path
 
 import sqlite_utils
 
-from litmon.core.records import Record
-from litmon.db.store import save_records
+from litmon.core.records import Deletion, Record, Skipped
+from litmon.db.store import delete_works, save_records
 from litmon.pipeline.run import Run, recorded_run
 
 BATCH = 500  # records per transaction
+Item = Record | Deletion | Skipped
+
+
+def store_items(db: sqlite_utils.Database, items: Iterable[Item], run: Run) -> None:
+    """Save a batch's records (one transaction), apply its deletions, and keep a warning
+    with the run for each entry the source skipped; counts go into ``run``."""
+    records: list[Record] = []
+    for item in items:
+        if isinstance(item, Record):
+            records.append(item)
+        elif isinstance(item, Deletion):
+            run.counts.deleted += len(delete_works(db, item, run.id))
+        else:
+            run.warn(item.reason)
+    if records:
+        run.saved(len(records), save_records(db, records, run.id))
 
 
 def ingest_records(
-    db: sqlite_utils.Database, source: str, path: str | Path, records: Iterable[Record]
+    db: sqlite_utils.Database, source: str, path: str | Path, items: Iterable[Item]
 ) -> Run:
-    """Store one file's records in batches as one run (topic: the file's name).
+    """Store one file's items in batches as one run (topic: the file's name).
 
     A file that breaks part way (a :class:`~litmon.core.errors.SourceError` from its
     reader) ends the run partial: every record read before the break is stored.
     """
     with recorded_run(db, source, Path(path).name) as run:
-        batch: list[Record] = []
+        batch: list[Item] = []
 
         def flush() -> None:
             nonlocal batch
             pending, batch = batch, []
             if pending:
-                run.saved(len(pending), save_records(db, pending, run.id))
+                store_items(db, pending, run)
 
         try:
-            for record in records:
-                batch.append(record)
+            for item in items:
+                batch.append(item)
                 if len(batch) == BATCH:
                     flush()
         finally:

@@ -16,6 +16,7 @@ import click
 import sqlite_utils
 
 from litmon import exits
+from litmon.core.clock import today_utc
 from litmon.core.errors import UsageError
 from litmon.core.locks import Locked
 from litmon.core.records import Record
@@ -199,6 +200,12 @@ def crawl_pubmed_command(
     since_date, until_date = _date(since), _date(until)
     if since_date and until_date and since_date > until_date:
         raise click.BadParameter(f"--since {since} is after --until {until}")
+    today = today_utc()
+    for name, value in (("--since", since_date), ("--until", until_date)):
+        if value is not None and value > today:
+            # PubMed has no records there yet; a checkpoint moved there would skip the
+            # records indexed meanwhile
+            raise click.BadParameter(f"{name} {value} is after today ({today}, UTC)")
     reports = pubmed_job(config, topics, since=since_date, until=until_date, progress=BarProgress())
     _print_reports(reports)
     _exit_for(reports)
@@ -393,9 +400,11 @@ def runs_command(app: App, limit: int, as_json: bool) -> None:
             f"{' ' + row['topic'] if row['topic'] else ''}{window}: {row['status']}"
             f" - {row['new']} new, {row['updated']} updated, {row['unchanged']} unchanged,"
             f" {row['fetched']} fetched, {row['requests']} requests, {row['errors']} errors"
+            + (f", {row['deleted']} deleted by the source" if row["deleted"] else "")
         )
         if row["error"]:
-            click.echo(f"    error: {row['error']}")
+            label = "note" if row["status"] == "ok" else "error"
+            click.echo(f"    {label}: {row['error']}")
 
 
 @cli.command("feeds")

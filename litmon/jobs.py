@@ -21,9 +21,6 @@ from litmon.pipeline.run import Run
 from litmon.settings import Config
 
 log = logging.getLogger(__name__)
-# A job started while another crawl runs waits this long for it (cron and the daemon may
-# overlap with a long PubMed crawl); then it gives up and says so (exit 75).
-LOCK_WAIT = 900.0
 
 
 @dataclass(slots=True)
@@ -37,10 +34,12 @@ class FeedsResult:
         return enriched_ok and all(o.status != "failed" for o in self.outcomes)
 
 
-def crawl_lock(config: Config, wait: float) -> AbstractContextManager[None]:
+def crawl_lock(config: Config) -> AbstractContextManager[None]:
     """One crawl at a time per database, so cron, the scheduler and a person never
-    interleave windows or add up their requests to NCBI."""
-    return file_lock(Path(f"{config.db_path}.lock"), wait, what="crawl")
+    interleave windows or add up their requests to NCBI. A job started while another runs
+    (cron and the daemon may overlap with a long PubMed crawl) waits ``database.lock_wait``
+    seconds, then gives up saying who holds it (exit 75)."""
+    return file_lock(Path(f"{config.db_path}.lock"), config.lock_wait, what="crawl")
 
 
 def pubmed_job(
@@ -50,10 +49,9 @@ def pubmed_job(
     since: date | None = None,
     until: date | None = None,
     progress: Progress | None = None,
-    wait: float = LOCK_WAIT,
 ) -> list[Run]:
     """Crawl PubMed for the given topics (default: all configured)."""
-    with crawl_lock(config, wait):
+    with crawl_lock(config):
         db = open_db(config.db_path)
         client = EntrezClient(config.ncbi)
         chosen = topics if topics is not None else list(config.topics.values())
@@ -61,13 +59,16 @@ def pubmed_job(
 
 
 def feeds_job(
-    config: Config, *, only: str | None = None, force: bool = False, wait: float = LOCK_WAIT
+    config: Config,
+    *,
+    only: str | None = None,
+    force: bool = False,
 ) -> FeedsResult:
     """Poll the due feeds, then look their new PMID-less items up in PubMed by DOI."""
     if config.feeds_file is None:
         raise UsageError(f"no [feeds] file configured in {config.source or 'the config'}")
     feeds = load_feeds(config.feeds_file)
-    with crawl_lock(config, wait):
+    with crawl_lock(config):
         db = open_db(config.db_path)
         outcomes = poll_feeds(db, feeds, user_agent=config.user_agent, only=only, force=force)
         enrichment = enrich_from_pubmed(db, EntrezClient(config.ncbi))

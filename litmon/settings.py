@@ -25,6 +25,8 @@ class ConfigError(Exception):
 class Config:
     source: Path | None  # the file it came from, None for built-in defaults
     db_path: Path = Path("litmon.db")
+    # how long a crawl waits for another crawl of the same database before exiting 75
+    lock_wait: float = 900.0
     ncbi: NcbiSettings = NcbiSettings()
     topics: dict[str, Topic] = field(default_factory=dict)
     feeds_file: Path | Traversable | None = None
@@ -90,7 +92,10 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
 
     _only_keys(data, {"database", "ncbi", "feeds", "topics", "contact", "schedule"}, "", fail)
     database = _table(data, "database", fail)
-    _only_keys(database, {"path"}, "database.", fail)
+    _only_keys(database, {"path", "lock_wait"}, "database.", fail)
+    lock_wait = database.get("lock_wait", 900)
+    if isinstance(lock_wait, bool) or not isinstance(lock_wait, int | float) or lock_wait < 0:
+        raise fail("database.lock_wait", f"must be a number of seconds >= 0, got {lock_wait!r}")
     db_path = env.get("LITMON_DB") or database.get("path", "litmon.db")
     if not isinstance(db_path, str) or not db_path:
         raise fail("database.path", "must be a file path")
@@ -155,6 +160,7 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
     return Config(
         source=source,
         db_path=Path(db_path),
+        lock_wait=float(lock_wait),
         ncbi=NcbiSettings(**ncbi_values),
         topics=topics,
         feeds_file=_beside(source, feeds_file) if feeds_file else None,

@@ -1,0 +1,102 @@
+"""Schema migrations: each upgrade is one transaction (the version is read inside it), a
+database that holds data is copied before it is upgraded, and a schema newer than the code
+is refused."""
+
+import sqlite3
+
+import pytest
+import sqlite_utils
+
+from litmon.db import schema
+from litmon.db.schema import MIGRATIONS, SchemaError, open_db
+
+
+def old_database(path, version, with_work=True):
+    """A database as an earlier litmon left it: migrations 1..version applied."""
+    conn = sqlite3.connect(path)
+    for number, script in enumerate(MIGRATIONS[:version], start=1):
+        conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    if with_work:
+        conn.execute("INSERT INTO works (title, created_at, updated_at) VALUES ('Kept', 'x', 'x')")
+        conn.commit()
+    conn.close()
+
+
+def version_of(path):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_a_database_with_data_is_backed_up_before_it_is_upgraded(tmp_path):
+    path = tmp_path / "litmon.db"
+    old_database(path, 4)
+
+    open_db(path)
+
+    backup = tmp_path / "litmon.db.v4.bak"
+    assert backup.exists()
+    assert version_of(backup) == 4
+    copy = sqlite3.connect(backup)
+    assert copy.execute("SELECT title FROM works").fetchall() == [("Kept",)]
+    assert version_of(path) == len(MIGRATIONS)
+
+
+def test_an_empty_or_current_database_is_not_copied(tmp_path):
+    old_database(tmp_path / "empty.db", 4, with_work=False)
+    open_db(tmp_path / "empty.db")
+    open_db(tmp_path / "new.db")
+    open_db(tmp_path / "new.db")
+    assert sorted(p.name for p in tmp_path.glob("*.bak")) == []
+
+
+def test_a_schema_newer_than_the_code_is_refused_untouched(tmp_path):
+    path = tmp_path / "future.db"
+    open_db(path)
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}").connection.close()
+    with pytest.raises(SchemaError, match="newer than this litmon"):
+        open_db(path)
+    assert version_of(path) == len(MIGRATIONS) + 1
+
+
+def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path, monkeypatch):
+    path = tmp_path / "litmon.db"
+    old_database(path, len(MIGRATIONS))
+    broken = "CREATE TABLE half_done (x);\nINSERT INTO no_such_table VALUES (1)"
+    monkeypatch.setattr(schema, "MIGRATIONS", [*MIGRATIONS, broken])
+    with pytest.raises(sqlite3.OperationalError):
+        open_db(path)
+    assert version_of(path) == len(MIGRATIONS)
+    tables = sqlite_utils.Database(path).table_names()
+    assert "half_done" not in tables  # the statement before the failure was rolled back
+
+
+def test_too_old_sqlite_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(schema, "MIN_SQLITE", (99, 0, 0))
+    with pytest.raises(SchemaError, match=r"SQLite 3\.\d+\.\d+ is too old: litmon needs 99\.0\.0"):
+        open_db(tmp_path / "x.db")
+
+
+def _open(path, barrier):
+    barrier.wait()
+    open_db(path)
+
+
+def test_processes_opening_an_old_database_together_all_succeed(tmp_path):
+    """Cron and the daemon may start at the same minute: each process reads the schema
+    version inside its upgrade transaction, so only the first upgrades."""
+    import multiprocessing
+
+    path = tmp_path / "litmon.db"
+    old_database(path, 1)
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    workers = [context.Process(target=_open, args=(path, barrier)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
+    assert version_of(path) == len(MIGRATIONS)

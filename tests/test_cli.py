@@ -4,13 +4,14 @@ import csv
 import gzip
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from click.testing import CliRunner
 from pubmed_builder import article, article_set
 
 from litmon.cli import cli
+from litmon.core.clock import today_utc
 
 DAY = date(2026, 10, 1)
 
@@ -116,3 +117,10 @@ def test_since_after_until_is_a_usage_error(run):
     )
     assert result.exit_code == 2
     assert "--since 2026-02-01 is after --until 2026-01-01" in result.output
+
+
+def test_until_after_today_is_a_usage_error(run):
+    tomorrow = today_utc() + timedelta(days=1)
+    result = CliRunner().invoke(cli, ["crawl", "pubmed", "--until", tomorrow.isoformat()])
+    assert result.exit_code == 2
+    assert f"--until {tomorrow} is after today ({today_utc()}, UTC)" in result.output

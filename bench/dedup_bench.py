@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from litmon.db import dedup
+from litmon.db.schema import open_db
+from litmon.db.store import save_records
+from litmon.imports import read_csv
 
-from litmon.db import dedup  # noqa: E402
-from litmon.db.schema import open_db  # noqa: E402
-from litmon.db.store import save_records  # noqa: E402
-from litmon.imports import read_csv  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BENCHMARK = ROOT.parent / "shared" / "dedup-benchmark"
 

@@ -23,17 +23,14 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from defusedxml import ElementTree as DefusedET
+from lxml import etree
 
-from defusedxml import ElementTree as DefusedET  # noqa: E402
-from lxml import etree  # noqa: E402
+from litmon.crawler.pubmed_xml import iter_records
+from litmon.db.runs import RunCounts
+from litmon.db.schema import open_db
+from litmon.pipeline.ingest import ingest_records
 
-from litmon.crawler.pubmed_xml import iter_records  # noqa: E402
-from litmon.db.runs import RunCounts  # noqa: E402
-from litmon.db.schema import open_db  # noqa: E402
-from litmon.db.store import save_records  # noqa: E402
-
-BATCH = 500
 HEADER = (
     '<?xml version="1.0" ?>\n'
     '<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN"'
@@ -202,22 +199,12 @@ def write_corpus(path: Path, records: int, seed: int = 2024) -> Path:
 
 
 def ingest(path: Path, db_path: Path) -> tuple[int, RunCounts]:
-    """litmon's full ingest: parse, then save in batches of BATCH records."""
+    """litmon's full ingest, as `litmon ingest pubmed-xml` runs it: parse, then store in
+    batches of pipeline.ingest.BATCH records, as one logged run."""
     db = open_db(db_path)
-    counts = RunCounts()
-    batch = []
-    total = 0
-    for record in iter_records(path):
-        batch.append(record)
-        if len(batch) == BATCH:
-            counts.add_saved(len(batch), save_records(db, batch))
-            total += len(batch)
-            batch = []
-    if batch:
-        counts.add_saved(len(batch), save_records(db, batch))
-        total += len(batch)
+    run = ingest_records(db, "ingest:pubmed-xml", path, iter_records(path))
     db.close()
-    return total, counts
+    return run.counts.fetched, run.counts
 
 
 def bare_lxml(path: Path) -> int:

@@ -75,7 +75,9 @@ class _TopicCrawl:
         self.requests_before = 0
 
     def run(self, topic: Topic, since: date | None, until: date | None) -> Run:
-        end = until or self.today
+        # PubMed has nothing dated after today: a checkpoint moved past it would make the
+        # next crawl skip whatever is indexed in between.
+        end = min(until or self.today, self.today)
         watermark = runs.get_checkpoint(self.db, SOURCE, topic.name, "edat")
         if since is not None:
             start = since

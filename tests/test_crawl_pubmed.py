@@ -138,3 +138,15 @@ def test_a_stored_export_with_the_pmid_and_a_mistyped_doi_does_not_block_the_cra
         " WHERE w.pmid = '6002' ORDER BY s.source"
     ).fetchall()
     assert sources == [("csv:embase", "10.5555/litmon.6002"), ("pubmed", "10.5555/litmon.6002")]
+
+
+def test_an_until_after_today_never_moves_the_checkpoint_past_today(eutils, db, client):
+    eutils.add_xml(article_set([article(8000, days_ago(1))]))
+
+    [report] = crawl_pubmed(db, client, [TOPIC], until=TODAY + timedelta(days=10), today=TODAY)
+
+    assert report.status == "ok", report.error
+    assert report.window == (days_ago(30), TODAY)
+    assert runs.get_checkpoint(db, "pubmed", TOPIC.name, "edat") == TODAY
+    [search] = endpoint_calls(eutils, "esearch")
+    assert f'"{TODAY:%Y/%m/%d}"[edat]' in search.params["term"]

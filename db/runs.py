@@ -105,6 +105,12 @@ def abandon_run(conn: sqlite3.Connection, run_id: int, reason: str) -> None:
         )
 
 
+def database_file(db: sqlite_utils.Database) -> str:
+    """The database's file path ('' for an in-memory database)."""
+    rows = db.execute("PRAGMA database_list").fetchall()
+    return next((row[2] for row in rows if row[1] == "main"), "")
+
+
 def recent_runs(db: sqlite_utils.Database, limit: int = 20) -> list[dict]:
     """The last runs, newest first."""
     return list(db.query("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT ?", [limit]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,5 +129,7 @@ def close_abandoned_runs(db: sqlite_utils.Database) -> int:
 
 def _locks_dir(db: sqlite_utils.Database) -> Path:
     """Where runs keep their locks: beside the database file."""
-    path = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
-    return Path(f"{path}.runs") if path else Path(f"/tmp/litmon-{os.getuid()}.runs")
+    path = runs.database_file(db)
+    return (
+        Path(f"{path}.runs") if path else Path(tempfile.gettempdir(), f"litmon-{os.getuid()}.runs")
+    )

@@ -8,6 +8,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from litmon.core.locks import Locked
 from litmon.crontab import cron_trigger
 from litmon.jobs import feeds_job, pubmed_job
 from litmon.settings import Config
@@ -16,12 +17,21 @@ log = logging.getLogger(__name__)
 
 
 def _run_pubmed(config: Config) -> None:
-    for report in pubmed_job(config):
+    try:
+        reports = pubmed_job(config)
+    except Locked as exc:  # another crawl (cron, a person) is still running: next time
+        log.warning("pubmed: skipped: %s", exc)
+        return
+    for report in reports:
         log.info("pubmed %s: %s, %d new", report.topic, report.status, report.counts.new)
 
 
 def _run_feeds(config: Config) -> None:
-    result = feeds_job(config)
+    try:
+        result = feeds_job(config)
+    except Locked as exc:
+        log.warning("feeds: skipped: %s", exc)
+        return
     for outcome in result.outcomes:
         log.info("%s", outcome.summary())
 

@@ -35,17 +35,26 @@ class RateLimiter:
         if slot > now:
             self._sleep(slot - now)
 
+    def at_most(self, rate: float) -> None:
+        """Never go faster than ``rate`` from now on (the interval only ever widens)."""
+        with self._lock:
+            self.interval = max(self.interval, _MARGIN / rate)
+
     def hold_off(self, seconds: float) -> None:
         """Push every later request back, e.g. after the server said Retry-After."""
         with self._lock:
             self._next = max(self._next, self._clock() + seconds)
 
 
-_shared: dict[tuple[str, float], RateLimiter] = {}
+_shared: dict[str, RateLimiter] = {}
 _shared_lock = threading.Lock()
 
 
 def shared_limiter(service: str, rate: float) -> RateLimiter:
-    """The process-wide limiter for a service (e.g. the E-utilities host) at a given rate."""
+    """The process-wide limiter for a service (e.g. the E-utilities host), at the slowest
+    rate any caller asked for: NCBI counts a keyed and a keyless client from one address
+    together, so while both are in use only the lower limit is safe."""
     with _shared_lock:
-        return _shared.setdefault((service, rate), RateLimiter(rate))
+        limiter = _shared.setdefault(service, RateLimiter(rate))
+    limiter.at_most(rate)
+    return limiter

@@ -188,11 +188,14 @@ class EntrezClient:
             raise _Retryable(f"bad XML: {exc}") from None
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            if retry_after > _LONGEST_WAIT:
-                raise EntrezError(f"server asked to wait {retry_after:.0f}s (Retry-After)")
-            return retry_after
-        return min(_BACKOFF_CAP, self.backoff * 2**attempt) * random.uniform(0.5, 1.5)
+        backoff = min(_BACKOFF_CAP, self.backoff * 2**attempt) * random.uniform(0.5, 1.5)
+        if retry_after is None:
+            return backoff
+        if retry_after > _LONGEST_WAIT:
+            raise EntrezError(f"server asked to wait {retry_after:.0f}s (Retry-After)")
+        # Retry-After can only lengthen the wait: "0" from a server that is shedding load
+        # must not turn into a burst of immediate retries.
+        return max(retry_after, backoff)
 
 
 def _check_status(response: requests.Response) -> None:

@@ -209,7 +209,7 @@ def _notice_marker(title: str) -> re.Match[str] | None:
     return None
 
 
-def _notice_kind(record: Record) -> str:
+def notice_kind(record: Record) -> str:
     title = html.unescape(record.title)
     for kind, pattern in _NOTICES:
         if pattern.match(title):
@@ -336,7 +336,7 @@ def profile(record: Record) -> Profile:
         main_title=fold_title(head) if colon else "",
         words=len(title.split()),
         truncated=bool(_ELLIPSIS.search(record.title)),
-        kind=_notice_kind(record),
+        kind=notice_kind(record),
         series=tuple(sorted((m[0], _number(m[1])) for m in _SERIES.findall(title))),
         numbers=tuple(re.findall(r"\d+", title)),
         authors=tuple(n for n in names if n[0] and n[0] != "anonymous"),

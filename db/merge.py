@@ -14,7 +14,15 @@ import sqlite_utils
 
 from litmon.core.clock import now
 from litmon.core.errors import UsageError
-from litmon.db.store import Writer, merge_into, ordered_pair, refresh_work, write_transaction
+from litmon.db.store import (
+    Writer,
+    decide_pair,
+    fold_records,
+    merge_into,
+    refresh_work,
+    sighting_records,
+    write_transaction,
+)
 
 _LIST = """
 SELECT p.id, p.work_id, p.other_id, p.score, p.reason, p.status, p.created_at, p.decided_at,
@@ -47,9 +55,7 @@ def merge_works(db: sqlite_utils.Database, kept_id: int, merged_id: int, reason:
             _require_live(conn, work_id)
         if kept_id == merged_id:
             raise UsageError(f"cannot merge work {kept_id} into itself")
-        merge_id = merge_into(Writer(conn, now(), None), kept_id, merged_id, reason)
-        _decide(conn, kept_id, merged_id, "merged")
-    return merge_id
+        return merge_into(Writer(conn, now(), None), kept_id, merged_id, reason)
 
 
 def active_merge(db: sqlite_utils.Database, work_id: int, other_id: int) -> int | None:
@@ -93,8 +99,9 @@ def undo_merge(db: sqlite_utils.Database, merge_id: int) -> None:
         # work takes them back (PMIDs are unique among works).
         for (holder,) in holders:
             refresh_work(conn, holder)
+        _require_free_pmid(conn, merge_id, merged_id)
         refresh_work(conn, merged_id)
-        _decide(conn, kept_id, merged_id, "distinct")
+        decide_pair(conn, kept_id, merged_id, "distinct", stamp)
         for work_id in {kept_id, merged_id, *(holder for (holder,) in holders)}:
             writer.event(work_id, "unmerged", f"merge #{merge_id} of work {merged_id} undone")
 
@@ -105,7 +112,41 @@ def mark_distinct(db: sqlite_utils.Database, work_id: int, other_id: int) -> Non
     with write_transaction(conn):
         for work in (work_id, other_id):
             _require_live(conn, work)
-        _decide(conn, work_id, other_id, "distinct")
+        decide_pair(conn, work_id, other_id, "distinct", now())
+
+
+def list_merges(db: sqlite_utils.Database) -> list[dict]:
+    """Every merge not undone, oldest first: automatic and editors' alike, each with the
+    kept and merged work, the sightings it moved and why (the ids :func:`undo_merge` takes).
+    A merge whose merged work is still live moved one sighting (the store re-matching a
+    record whose identifiers changed)."""
+    rows = db.conn.execute(
+        "SELECT id, kept_id, merged_id, sighting_ids, reason, created_at FROM merges"
+        " WHERE undone_at IS NULL ORDER BY id"
+    ).fetchall()
+    names = ("id", "kept_id", "merged_id", "sighting_ids", "reason", "created_at")
+    merges = [dict(zip(names, row, strict=True)) for row in rows]
+    for item in merges:
+        item["sighting_ids"] = json.loads(item["sighting_ids"])
+    return merges
+
+
+def _require_free_pmid(conn: sqlite3.Connection, merge_id: int, work_id: int) -> None:
+    """Refuse a split that would give the split-off work a PMID another work holds (its
+    sighting was moved for carrying that work's PMID): the work cannot take it back."""
+    records = sighting_records(conn, work_id)
+    pmid = fold_records(records).pmid if records else None
+    holder = (
+        pmid
+        and conn.execute(
+            "SELECT id FROM works WHERE pmid = ? AND id != ?", (pmid, work_id)
+        ).fetchone()
+    )
+    if holder:
+        raise UsageError(
+            f"merge #{merge_id} cannot be undone: work {work_id} would take back PMID {pmid},"
+            f" which work {holder[0]} holds"
+        )
 
 
 def _require_live(conn: sqlite3.Connection, work_id: int) -> None:
@@ -114,15 +155,3 @@ def _require_live(conn: sqlite3.Connection, work_id: int) -> None:
         raise UsageError(f"no work {work_id}")
     if row[0] is not None:
         raise UsageError(f"work {work_id} was merged into work {row[0]}")
-
-
-def _decide(conn: sqlite3.Connection, work_id: int, other_id: int, status: str) -> None:
-    """Set a pair's decision, creating the pair if the store never proposed it."""
-    stamp = now()
-    conn.execute(
-        "INSERT INTO possible_duplicates (work_id, other_id, score, reason, status, created_at,"
-        " decided_at) VALUES (?, ?, 0, 'editor', ?, ?, ?)"
-        " ON CONFLICT (work_id, other_id) DO UPDATE SET status = excluded.status,"
-        " decided_at = excluded.decided_at",
-        (*ordered_pair(work_id, other_id), status, stamp, stamp),
-    )

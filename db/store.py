@@ -30,8 +30,11 @@ class Saved:
     """What the store made of one record."""
 
     work_id: int  # the live work that holds the record now
-    outcome: str  # "new", "updated", "unchanged", or "merged" (its new work merged into another)
+    # "new", "updated", "unchanged", "merged" (its work merged into another), or "refused"
+    # (its sighting is stored as another paper: nothing was written, see ``reason``)
+    outcome: str
     merged_into: int | None = None  # for "merged": the work it was folded into (= work_id)
+    reason: str | None = None  # for "refused": why, naming the stored work and the record
 
 
 @dataclass(slots=True)
@@ -55,11 +58,26 @@ class SaveResult:
     def unchanged(self) -> int:
         return self._count("unchanged")
 
+    @property
+    def refused(self) -> list[Saved]:
+        """The records not stored because their sighting is another paper (see
+        :func:`save_records`); the rest of the batch was stored."""
+        return [saved for saved in self.records if saved.outcome == "refused"]
+
+
+_RECORD_KEYS = frozenset(f.name for f in fields(Record))
+_LINK_KEYS = frozenset(f.name for f in fields(Link))
+
 
 def record_from_dict(data: dict) -> Record:
-    data = dict(data)
-    data["links"] = [Link(**link) for link in data.get("links") or []]
-    return Record(**data)
+    """A record from a stored sighting payload, written by this or another version of
+    :class:`Record`: keys it no longer has are dropped, keys it gained take their defaults."""
+    values = {key: value for key, value in data.items() if key in _RECORD_KEYS}
+    values["links"] = [
+        Link(**{key: value for key, value in link.items() if key in _LINK_KEYS})
+        for link in values.get("links") or []
+    ]
+    return Record(**values)
 
 
 def source_priority(source: str) -> int:
@@ -75,7 +93,11 @@ def save_records(
     db: sqlite_utils.Database, records: Iterable[Record], run_id: int | None = None
 ) -> SaveResult:
     """Store records in one transaction, with a ``work_events`` row for each change (tagged
-    with ``run_id``); a failure rolls the whole batch back."""
+    with ``run_id``); a failure rolls the whole batch back.
+
+    A record whose sighting (source, source id) is stored as a different paper is refused
+    alone (outcome "refused", in :attr:`SaveResult.refused`): the rest of the batch is stored.
+    """
     result = SaveResult()
     conn = db.conn
     batch = list(records)
@@ -203,7 +225,13 @@ def delete_works(
     """Mark deleted the works holding the sightings a source withdrew (PubMed's
     DeleteCitation), with a ``deleted`` event each; returns their ids. The works are kept
     (an editor can still see what was there) but hidden from exports and later stages.
-    Ids the store never saw are ignored."""
+    Ids the store never saw are ignored.
+
+    Like a merged work, a deleted one gives up its identifiers and blocking keys (its
+    sightings keep them): NLM deletes a PMID mostly as a duplicate of another record, and
+    a new record with that DOI or title belongs with the live one, or is a work of its own
+    (its PMID then free for it), not swallowed into a hidden work.
+    """
     conn = db.conn
     deleted = []
     with write_transaction(conn):
@@ -218,11 +246,12 @@ def delete_works(
             for (work_id,) in rows:
                 live = _live(conn, work_id)
                 cursor = conn.execute(
-                    "UPDATE works SET deleted_at = ?, updated_at = ? WHERE id = ?"
-                    " AND deleted_at IS NULL",
+                    "UPDATE works SET deleted_at = ?, updated_at = ?, pmid = NULL, doi = NULL,"
+                    " pmcid = NULL WHERE id = ? AND deleted_at IS NULL",
                     (writer.stamp, writer.stamp, live),
                 )
                 if cursor.rowcount:
+                    conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (live,))
                     writer.event(live, "deleted", f"{deletion.source} withdrew it")
                     deleted.append(live)
     return deleted
@@ -258,16 +287,7 @@ def _save_one(
     digest = hashlib.blake2b(encoded, digest_size=16).hexdigest()
     seen = lookahead.sighting(record)
     if seen is not None:
-        sighting_id, work_id, old_digest = seen
-        if old_digest == digest or _is_older(conn, record, sighting_id):
-            return Saved(work_id, "unchanged")
-        conn.execute(
-            "UPDATE sightings SET record = ?, content_hash = ?, updated_at = ? WHERE id = ?",
-            (payload, digest, stamp, sighting_id),
-        )
-        _updated(writer, work_id)
-        lookahead.lose_track()
-        return Saved(work_id, "updated")
+        return _save_seen(writer, record, seen, payload, digest, lookahead)
 
     if lookahead.may_share_identifier(record):
         work_id = _find_by_identifier(conn, record)
@@ -283,7 +303,7 @@ def _save_one(
     lookahead.added(record, blocks, (sighting_id, work_id, digest))
     if found.same is not None:
         kept_id, verdict = found.same
-        merge_into(writer, kept_id, work_id, f"automatic: {verdict.reason}")
+        merge_into(writer, kept_id, work_id, f"automatic: {verdict.reason}", verdict.score)
         lookahead.lose_track()
         return Saved(kept_id, "merged", kept_id)
     for other_id, verdict in found.possible:
@@ -303,6 +323,80 @@ def _save_one(
     if _is_retracted(record):
         writer.event(work_id, "retracted")
     return Saved(work_id, "new")
+
+
+def _save_seen(
+    writer: Writer,
+    record: Record,
+    seen: tuple[int, int, str],
+    payload: str,
+    digest: str,
+    lookahead: _Lookahead,
+) -> Saved:
+    """A record whose sighting is stored: unchanged, stale, a revision of the same paper
+    (re-matched if its identifiers now name another work), or refused as another paper."""
+    conn = writer.conn
+    sighting_id, work_id, old_digest = seen
+    if old_digest == digest:
+        return Saved(work_id, "unchanged")
+    (stored,) = conn.execute("SELECT record FROM sightings WHERE id = ?", (sighting_id,)).fetchone()
+    old = record_from_dict(json.loads(stored))
+    # A record whose revision date is before the stored one's is stale: keep what we have.
+    if record.revised and old.revised and record.revised < old.revised:
+        return Saved(work_id, "unchanged")
+    why = _other_paper(old, record)
+    if why is not None:
+        (title,) = conn.execute("SELECT title FROM works WHERE id = ?", (work_id,)).fetchone()
+        return Saved(
+            work_id,
+            "refused",
+            reason=f"refused {record.source} {record.source_id!r}: that sighting is work"
+            f" {work_id} ({title!r}), the new record {record.title!r} is another paper"
+            f" ({why}); the stored sighting is kept",
+        )
+    conn.execute(
+        "UPDATE sightings SET record = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+        (payload, digest, writer.stamp, sighting_id),
+    )
+    lookahead.lose_track()
+    # A revision may carry an identifier another work holds (an import row corrected to
+    # another PMID): it belongs with that work. Folding it into its own work instead would
+    # give two works one PMID.
+    target = _find_by_identifier(conn, record, current=work_id)
+    if target is None or target == work_id:
+        _updated(writer, work_id)
+        return Saved(work_id, "updated")
+    reason = f"automatic: {record.source} {record.source_id!r} now has an identifier of it"
+    others = conn.execute(
+        "SELECT 1 FROM sightings WHERE work_id = ? AND id != ? LIMIT 1", (work_id, sighting_id)
+    ).fetchone()
+    if others is None:
+        merge_into(writer, target, work_id, reason)
+        return Saved(target, "merged", target)
+    _move_sighting(writer, target, work_id, sighting_id, reason)
+    return Saved(target, "updated")
+
+
+def _other_paper(old: Record, new: Record) -> str | None:
+    """Why ``new``, stored under the same sighting as ``old``, is another paper, or None
+    when it can be a revision of it (a corrected title, an added abstract).
+
+    A source id can be reused (an import's row numbers, a feed's recycled GUID), and writing
+    over the sighting would silently turn one paper into another. Only a pair that the dedup
+    judges different outright, or whose identifiers clash without the rest agreeing, is
+    another paper: a revision may well change a title or year a little.
+    """
+    verdict = dedup.judge(new, old)
+    clashes = [
+        f"{name} {mine} vs {theirs}"
+        for name in _IDENTIFIERS
+        if (mine := getattr(new, name)) and (theirs := getattr(old, name)) and mine != theirs
+    ]
+    if clashes and not verdict.same:
+        return ", ".join(clashes)
+    if not (verdict.same or verdict.possible or verdict.relation):
+        return verdict.reason
+    return None
 
 
 def _updated(writer: Writer, work_id: int) -> None:
@@ -333,15 +427,6 @@ def _insert_sighting(
     return cursor.lastrowid
 
 
-def _is_older(conn: sqlite3.Connection, record: Record, sighting_id: int) -> bool:
-    """A record whose revision date is before the stored one's is stale: keep what we have."""
-    if not record.revised:
-        return False
-    (stored,) = conn.execute("SELECT record FROM sightings WHERE id = ?", (sighting_id,)).fetchone()
-    old_revised = json.loads(stored).get("revised")
-    return bool(old_revised and record.revised < old_revised)
-
-
 def _live(conn: sqlite3.Connection, work_id: int) -> int:
     while True:
         row = conn.execute("SELECT merged_into FROM works WHERE id = ?", (work_id,)).fetchone()
@@ -354,25 +439,34 @@ _IDENTIFIERS = ("pmid", "doi", "pmcid")
 _IS_PREPRINT = "(publication_types LIKE '%\"Preprint\"%')"
 
 
-def _find_by_identifier(conn: sqlite3.Connection, record: Record) -> int | None:
+def _find_by_identifier(
+    conn: sqlite3.Connection, record: Record, current: int | None = None
+) -> int | None:
     """The stored work with this record's PMID; else with its DOI or PMCID, unless another
-    identifier disagrees or one of the two is a preprint.
+    identifier disagrees, one of the two is a preprint, or (for a record not from PubMed)
+    one of the two is a notice about the other. Among equal matches ``current``, the work
+    already holding the record, wins.
 
     A PMID names one PubMed record, so a PMID match wins even when a DOI disagrees (an
-    export with a mistyped DOI): PMIDs are unique among works.
+    export with a mistyped DOI): PMIDs are unique among works. PubMed gives errata and
+    comments their own PMIDs and DOIs, but a feed item or an import row titled "Comment on:
+    <article>" often carries the article's DOI.
     """
     mine = {name: getattr(record, name) for name in _IDENTIFIERS}
     wanted = [name for name in _IDENTIFIERS if mine[name] is not None]
     if not wanted:
         return None
+    guarded = record.source != "pubmed"
     rows = conn.execute(
-        f"SELECT id, pmid, doi, pmcid, {_IS_PREPRINT} FROM works"
+        f"SELECT id, pmid, doi, pmcid, {_IS_PREPRINT}, title, publication_types FROM works"
         f" WHERE {' OR '.join(f'{name} = ?' for name in wanted)}",
         [mine[name] for name in wanted],
     ).fetchall()
+    rows.sort(key=lambda row: row[0] != current)
     for row in rows:
         if mine["pmid"] is not None and row[1] == mine["pmid"]:
             return _live(conn, row[0])
+    kind = dedup.notice_kind(record) if guarded and rows else ""
     for name in wanted:  # then DOI, then PMCID
         position = 1 + _IDENTIFIERS.index(name)
         for row in rows:
@@ -381,9 +475,18 @@ def _find_by_identifier(conn: sqlite3.Connection, record: Record) -> int | None:
                 row[position] == mine[name]
                 and _identifiers_agree(mine, theirs)
                 and bool(row[4]) == record.is_preprint
+                and (not guarded or _row_kind(row[5], row[6]) == kind)
             ):
                 return _live(conn, row[0])
     return None
+
+
+def _row_kind(title: str, publication_types: str) -> str:
+    """The notice kind of a stored work (see :func:`dedup.notice_kind`)."""
+    work = Record(
+        source="", source_id="", title=title, publication_types=json.loads(publication_types)
+    )
+    return dedup.notice_kind(work)
 
 
 def _identifiers_agree(mine: dict, theirs: dict) -> bool:
@@ -494,30 +597,40 @@ def fold_records(records: list[Record]) -> Record:
 
 def refresh_work(conn: sqlite3.Connection, work_id: int) -> bool:
     """Re-derive a work's fields from its sightings; True when this gave it a retraction
-    notice (a RetractionIn link) it did not have."""
+    notice (a RetractionIn link) it did not have.
+
+    A deleted work keeps no identifiers or blocking keys (see :func:`delete_works`)."""
     records = sighting_records(conn, work_id)
     if not records:
         return False
-    (old_links,) = conn.execute("SELECT links FROM works WHERE id = ?", (work_id,)).fetchone()
+    old_links, deleted_at = conn.execute(
+        "SELECT links, deleted_at FROM works WHERE id = ?", (work_id,)
+    ).fetchone()
     was_retracted = '"RetractionIn"' in (old_links or "")
     folded = fold_records(records)
-    blocks = dedup.block_keys(folded)
     values = _work_columns(folded)
     values["updated_at"] = now()
+    if deleted_at is not None:
+        values.update(dict.fromkeys(_IDENTIFIERS))
     assignments = ",".join(f"{name} = ?" for name in values)
     conn.execute(f"UPDATE works SET {assignments} WHERE id = ?", [*values.values(), work_id])
     conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (work_id,))
-    _write_blocks(conn, work_id, blocks)
+    if deleted_at is None:
+        _write_blocks(conn, work_id, dedup.block_keys(folded))
     return _is_retracted(folded) and not was_retracted
 
 
-def merge_into(writer: Writer, kept_id: int, merged_id: int, reason: str) -> int:
+def merge_into(
+    writer: Writer, kept_id: int, merged_id: int, reason: str, score: float = 0.0
+) -> int:
     """Move every sighting of ``merged_id`` to ``kept_id`` and record it; returns the merge id.
 
     The merged work keeps its row (``merged_into`` set) but gives up its identifiers and
-    blocking keys, so lookups find only the kept work. Both works get a ``merged`` event.
+    blocking keys, so lookups find only the kept work. Both works get a ``merged`` event,
+    and the pair is listed as merged (with ``score``, the dedup's similarity, for a pair
+    it was not proposed with before).
     """
-    conn, stamp = writer.conn, writer.stamp
+    conn = writer.conn
     moved = [
         row[0] for row in conn.execute("SELECT id FROM sightings WHERE work_id = ?", (merged_id,))
     ]
@@ -525,17 +638,65 @@ def merge_into(writer: Writer, kept_id: int, merged_id: int, reason: str) -> int
     conn.execute(
         "UPDATE works SET merged_into = ?, pmid = NULL, doi = NULL, pmcid = NULL,"
         " updated_at = ? WHERE id = ?",
-        (kept_id, stamp, merged_id),
+        (kept_id, writer.stamp, merged_id),
     )
     conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (merged_id,))
-    cursor = conn.execute(
-        "INSERT INTO merges (kept_id, merged_id, sighting_ids, reason, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (kept_id, merged_id, json.dumps(moved), reason, stamp),
-    )
+    merge_id = _record_merge(writer, kept_id, merged_id, moved, reason, score)
     newly_retracted = refresh_work(conn, kept_id)
     writer.event(kept_id, "merged", f"work {merged_id} merged into it: {reason}")
     writer.event(merged_id, "merged", f"merged into work {kept_id}: {reason}")
     if newly_retracted:
         writer.event(kept_id, "retracted")
+    return merge_id
+
+
+def _move_sighting(
+    writer: Writer, target_id: int, work_id: int, sighting_id: int, reason: str
+) -> int:
+    """Move one sighting of ``work_id``, which keeps others and stays live, to ``target_id``;
+    recorded like a merge of that sighting, so an editor can undo it. Returns the merge id."""
+    conn = writer.conn
+    conn.execute("UPDATE sightings SET work_id = ? WHERE id = ?", (target_id, sighting_id))
+    merge_id = _record_merge(writer, target_id, work_id, [sighting_id], reason, 0.0)
+    # The work losing the sighting first: it gives up the identifiers the target takes.
+    for changed, detail in (
+        (work_id, f"sighting {sighting_id} moved to work {target_id}: {reason}"),
+        (target_id, f"sighting {sighting_id} moved from work {work_id}: {reason}"),
+    ):
+        newly_retracted = refresh_work(conn, changed)
+        writer.event(changed, "updated", detail)
+        if newly_retracted:
+            writer.event(changed, "retracted")
+    return merge_id
+
+
+def _record_merge(
+    writer: Writer, kept_id: int, merged_id: int, moved: list[int], reason: str, score: float
+) -> int:
+    cursor = writer.conn.execute(
+        "INSERT INTO merges (kept_id, merged_id, sighting_ids, reason, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (kept_id, merged_id, json.dumps(moved), reason, writer.stamp),
+    )
+    decide_pair(writer.conn, kept_id, merged_id, "merged", writer.stamp, score, reason)
     return cursor.lastrowid
+
+
+def decide_pair(
+    conn: sqlite3.Connection,
+    work_id: int,
+    other_id: int,
+    status: str,
+    stamp: str,
+    score: float = 0.0,
+    reason: str = "editor",
+) -> None:
+    """Set a pair's status in ``possible_duplicates`` ("merged", "distinct"), creating the
+    pair with ``score`` and ``reason`` if it was never proposed."""
+    conn.execute(
+        "INSERT INTO possible_duplicates (work_id, other_id, score, reason, status, created_at,"
+        " decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (work_id, other_id) DO UPDATE SET status = excluded.status,"
+        " decided_at = excluded.decided_at",
+        (*ordered_pair(work_id, other_id), score, reason, status, stamp, stamp),
+    )

@@ -6,19 +6,30 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from litmon.core.records import Record
+from litmon.core.records import Record, normalize_doi
 from litmon.imports.authors import parse_authors
-from litmon.imports.files import ImportFileError, iso_date, read_text
+from litmon.imports.files import (
+    ImportFileError,
+    doi_from_links,
+    fingerprint,
+    iso_date,
+    read_text,
+)
 
 _TAG = re.compile(r"^([A-Z][A-Z0-9])  ?-(?: (.*)|\s*)$")
-_PMID = re.compile(r"(?:PMID|PubMed ID)\s*:?\s*(\d{1,9})\b", re.I)
+# DB (name of database) or DP (database provider) of a PubMed record: "PubMed", "NLM",
+# "MEDLINE", "Ovid MEDLINE(R) ALL". Some writers put a date in DP, which names none of these.
+_PUBMED_DATABASE = re.compile(r"\b(?:pubmed|medline|nlm)\b", re.IGNORECASE)
+_OVID = re.compile(r"^\s*ovid\b", re.IGNORECASE)
+_PMID = re.compile(r"^\d{1,9}$")
 
 
 def read_ris(path: str | Path, source: str) -> Iterator[Record]:
-    """One Record per ``TY`` .. ``ER`` entry; ``source_id`` from ``ID``, ``AN`` or its number."""
+    """One Record per ``TY`` .. ``ER`` entry; ``source_id`` is the entry's ``ID`` or ``AN``,
+    else a fingerprint of the paper (never its position in the file, which another export
+    of the same search gives to another paper)."""
     fields: dict[str, list[str]] = {}
     start = 0
-    number = 0
     last_tag = None
     for line_no, line in enumerate(read_text(path).splitlines(), start=1):
         match = _TAG.match(line)
@@ -32,8 +43,7 @@ def read_ris(path: str | Path, source: str) -> Iterator[Record]:
         tag, value = match[1], (match[2] or "").strip()
         if tag == "ER":
             if fields:
-                number += 1
-                yield _record(path, start, fields, source, number)
+                yield _record(path, start, fields, source)
             fields, last_tag = {}, None
             continue
         if not fields:
@@ -41,13 +51,10 @@ def read_ris(path: str | Path, source: str) -> Iterator[Record]:
         fields.setdefault(tag, []).append(value)
         last_tag = tag
     if fields:
-        number += 1
-        yield _record(path, start, fields, source, number)
+        yield _record(path, start, fields, source)
 
 
-def _record(
-    path: str | Path, line: int, fields: dict[str, list[str]], source: str, number: int
-) -> Record:
+def _record(path: str | Path, line: int, fields: dict[str, list[str]], source: str) -> Record:
     def first(*tags: str) -> str | None:
         return next((v for t in tags for v in fields.get(t, []) if v), None)
 
@@ -56,13 +63,11 @@ def _record(
         raise ImportFileError(path, line, "entry has no title (TI or T1)")
     start, end = first("SP"), first("EP")
     pages = start if not end or (start and "-" in start) else f"{start or ''}-{end}".strip("-")
-    notes = [v for t in ("AN", "N1", "M1", "C5") for v in fields.get(t, [])]
-    pmid = next((m[1] for m in map(_PMID.search, notes) if m), None)
     journal, abbrev = first("T2", "JF", "JO", "JA", "J2"), first("JA", "J2", "JO")
     authors = [name for t in ("AU", "A1") for v in fields.get(t, []) for name in parse_authors(v)]
-    return Record(
+    record = Record(
         source=f"ris:{source}",
-        source_id=first("ID", "AN") or str(number),
+        source_id=first("ID", "AN") or "",
         title=title,
         authors=authors,
         pub_date=_date(first("PY", "Y1"), first("DA")),
@@ -71,14 +76,28 @@ def _record(
         volume=first("VL"),
         issue=first("IS", "CP"),
         pages=pages,
-        doi=first("DO"),
-        pmid=pmid,
+        doi=normalize_doi(first("DO")) or doi_from_links(fields.get("UR", [])),
+        pmid=_pmid(fields),
         abstract=first("AB", "N2"),
         issn=first("SN"),
         url=first("UR"),
         keywords=fields.get("KW", []),
         language=first("LA"),
     )
+    record.source_id = record.source_id or fingerprint(record)
+    return record
+
+
+def _pmid(fields: dict[str, list[str]]) -> str | None:
+    """The entry's own accession number when its database is PubMed/MEDLINE: ``AN``, or
+    ``ID`` in Ovid's exports (Ovid writes its accession number there; for other writers
+    ``ID`` is their own reference number). A PMID in a note ("Comment in: ... PMID: 123")
+    is another record's, and Embase's or Scopus's accession numbers are no PMIDs."""
+    databases = fields.get("DB", []) + fields.get("DP", [])
+    if not any(_PUBMED_DATABASE.search(name) for name in databases):
+        return None
+    tags = ("AN", "ID") if any(_OVID.match(name) for name in fields.get("DB", [])) else ("AN",)
+    return next((v for t in tags for v in fields.get(t, []) if _PMID.match(v)), None)
 
 
 def _date(year: str | None, date: str | None) -> str | None:

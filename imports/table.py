@@ -8,11 +8,20 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from litmon.core.records import Record
+from litmon.core.records import Record, normalize_doi
 from litmon.imports.authors import detex, parse_authors
-from litmon.imports.files import ImportFileError, iso_date, read_text
+from litmon.imports.files import (
+    ImportFileError,
+    doi_from_links,
+    fingerprint,
+    iso_date,
+    read_text,
+)
 
-# Record field -> accepted column names, compared lower-case without punctuation.
+DEFAULT_ID_COLUMN = "ID"
+# Record field -> accepted column names, compared lower-case without punctuation. Only a
+# column that is the record's own PMID or DOI gives it one: an id in a notes or abstract
+# column ("Comment in: Lancet. 2020. PMID: 123") belongs to another record.
 _COLUMNS = {
     "title": ("title", "ti", "articletitle", "documenttitle", "primarytitle"),
     "authors": ("author", "authors", "au", "authorfullnames"),
@@ -40,8 +49,15 @@ def _simple(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def read_csv(path: str | Path, source: str, id_column: str = "ID") -> Iterator[Record]:
-    """One Record per row; ``source_id`` is the row's value in ``id_column``."""
+def read_csv(path: str | Path, source: str, id_column: str = DEFAULT_ID_COLUMN) -> Iterator[Record]:
+    """One Record per row; ``source_id`` is the row's value in ``id_column``, else (no such
+    column, or an empty cell) a fingerprint of the paper, never the row's number: another
+    export of the same search has another paper on that row.
+
+    A column named other than the default must be there: a mistyped name is refused, not
+    silently replaced by fingerprints. A row without a title is refused like a RIS entry
+    without one: the rows before it are read, the rest of the file is not.
+    """
     reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
     try:
         header = next(reader, None)
@@ -49,15 +65,22 @@ def read_csv(path: str | Path, source: str, id_column: str = "ID") -> Iterator[R
             raise ImportFileError(path, 1, "empty file, expected a header row")
         columns = _map_columns(path, header, id_column)
         seen: set[str] = set()
+        row_end = reader.line_num
         for row in reader:
+            # a quoted cell may span lines: a row's errors name the line it starts on
+            line, row_end = row_end + 1, reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
             record = _record(columns, row, source)
+            if not record.title:
+                title_column = header[columns["title"]]
+                raise ImportFileError(path, line, f"row has no title ({title_column!r})")
             if not record.source_id:
-                raise ImportFileError(path, reader.line_num, f"empty {id_column!r}")
-            if record.source_id in seen:
-                raise ImportFileError(path, reader.line_num, f"duplicate ID {record.source_id!r}")
-            seen.add(record.source_id)
+                record.source_id = fingerprint(record)
+            elif record.source_id in seen:
+                raise ImportFileError(path, line, f"duplicate ID {record.source_id!r}")
+            else:
+                seen.add(record.source_id)
             yield record
     except csv.Error as error:
         raise ImportFileError(path, reader.line_num, f"not readable as CSV: {error}") from error
@@ -65,8 +88,10 @@ def read_csv(path: str | Path, source: str, id_column: str = "ID") -> Iterator[R
 
 def _map_columns(path: str | Path, header: list[str], id_column: str) -> dict[str, int]:
     positions = {_simple(name): index for index, name in enumerate(header)}
-    columns = {"id": positions.get(_simple(id_column))}
-    if columns["id"] is None:
+    columns: dict[str, int] = {}
+    if _simple(id_column) in positions:
+        columns["id"] = positions[_simple(id_column)]
+    elif id_column != DEFAULT_ID_COLUMN:
         raise ImportFileError(path, 1, f"no {id_column!r} column (columns: {', '.join(header)})")
     for name, aliases in _COLUMNS.items():
         found = next((positions[a] for a in aliases if a in positions), None)
@@ -98,7 +123,7 @@ def _record(columns: dict[str, int], row: list[str], source: str) -> Record:
         volume=cell("volume"),
         issue=cell("issue"),
         pages=pages,
-        doi=cell("doi"),
+        doi=normalize_doi(cell("doi")) or doi_from_links([cell("url")]),
         pmid=_digits(cell("pmid")),
         pmcid=cell("pmcid"),
         abstract=cell("abstract"),

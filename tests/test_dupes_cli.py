@@ -79,3 +79,27 @@ def test_merging_a_work_that_does_not_exist_is_a_clear_error(litmon):
     result = litmon("dupes", "merge", "1", "99")
     assert result.exit_code == 2
     assert "no work 99" in result.output
+
+
+def test_merged_pairs_are_listed_automatic_and_editors(litmon, tmp_path):
+    assert litmon("dupes", "list", "--status", "merged").output.strip() == (
+        "no merged possible duplicates"
+    )
+    # A feed's copy of the PubMed article merges automatically into work 1.
+    twin = Record(
+        source="feed:nn",
+        source_id="tag:nn,2025:200123",
+        title=TITLE + ".",
+        authors=["Okafor, Chidi", "Lindqvist, Eva"],
+        journal="Neurol Neuroimmunol Neuroinflamm",
+        volume="12",
+        pages="e200123",
+        pub_date="2025",
+    )
+    (saved,) = save_records(open_db(tmp_path / "dupes.db"), [twin]).records
+    assert saved.outcome == "merged"
+    litmon("dupes", "merge", "1", "2")
+    listing = litmon("dupes", "list", "--status", "merged").output
+    assert "works 1 and 2: similarity" in listing  # the editor's
+    assert "works 1 and 3: similarity 1.00 (automatic: title exact 1.00)" in listing
+    assert listing.count("works 1 and ") == 2

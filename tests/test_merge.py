@@ -1,10 +1,13 @@
 """Editors merge, split and mark works distinct; the store respects their decisions."""
 
+import multiprocessing
+
 import pytest
 
 from litmon.core.errors import UsageError
 from litmon.core.records import Record
 from litmon.db import merge
+from litmon.db.schema import open_db
 from litmon.db.store import save_records
 
 
@@ -107,3 +110,41 @@ def test_merging_a_merged_work_is_refused(db):
     merge.undo_merge(db, merge_id)
     with pytest.raises(UsageError, match="already undone"):
         merge.undo_merge(db, merge_id)
+
+
+def _merge_behind(path: str, barrier, results, pairs: list[tuple[int, int]]) -> None:
+    db = open_db(path)
+    for kept, merged in pairs:
+        barrier.wait()
+        try:
+            results.put((kept, merge.merge_works(db, kept, merged, reason="race")))
+        except UsageError:
+            results.put((kept, None))
+
+
+def test_two_editors_merging_one_pair_at_once_merge_it_once(tmp_path):
+    """The checks a merge depends on are read inside its write transaction: the second
+    editor, waiting for the first one's lock, sees the pair already merged."""
+    path = str(tmp_path / "race.db")
+    db = open_db(path)
+    pairs = []
+    for n in range(20):
+        twins = [record(f"{n}a", title=f"Trial {n} of {n}"), record(f"{n}b", title=f"Trial {n}")]
+        first, second = save_records(db, twins).records
+        pairs.append((first.work_id, second.work_id))
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(2), context.Queue()
+    editors = [
+        context.Process(target=_merge_behind, args=(path, barrier, results, pairs))
+        for _ in range(2)
+    ]
+    for editor in editors:
+        editor.start()
+    outcomes: dict[int, list[int | None]] = {}
+    for _ in range(2 * len(pairs)):
+        kept, merge_id = results.get(timeout=60)
+        outcomes.setdefault(kept, []).append(merge_id)
+    for editor in editors:
+        editor.join(timeout=60)
+    assert all(ids.count(None) == 1 for ids in outcomes.values())  # one refused, one merged
+    assert db.execute("SELECT count(*) FROM merges").fetchone()[0] == len(pairs)

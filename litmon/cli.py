@@ -28,7 +28,7 @@ from litmon.db.export import EXPORT_FIELDS, iter_works
 from litmon.db.feed_state import failing_feeds, feed_status
 from litmon.db.schema import SchemaError, open_db
 from litmon.imports.ris import read_ris
-from litmon.imports.table import read_csv
+from litmon.imports.table import DEFAULT_ID_COLUMN, read_csv
 from litmon.jobs import feeds_job, pubmed_job
 from litmon.pipeline.feeds import ingest_feed_sources
 from litmon.pipeline.ingest import ingest_records
@@ -297,7 +297,11 @@ def ingest_feed(app: App, sources: tuple[str, ...], name: str | None) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--source", "source_name", required=True, help="Name of the search, e.g. embase.")
 @click.option(
-    "--id-column", default="ID", show_default=True, help="Column holding each row's own id."
+    "--id-column",
+    default=DEFAULT_ID_COLUMN,
+    show_default=True,
+    help="Column holding each row's own id (the export's record number). Optional for the"
+    " default; a column named here must exist.",
 )
 @pass_app
 def ingest_csv(app: App, path: str, source_name: str, id_column: str) -> None:
@@ -305,7 +309,10 @@ def ingest_csv(app: App, path: str, source_name: str, id_column: str) -> None:
     volume, issue, pages, DOI...) through the same dedup as crawls.
 
     Authors may be BibTeX-style ("Last, F. and Last, F.") or separated by ";".
-    Each row's sighting is kept as csv:SOURCE with the row's id.
+    Each row's sighting is kept as csv:SOURCE with the row's id; a row without one gets a
+    fingerprint of the paper (DOI, title, year, first author), never its position, so a
+    second export under the same --source adds to the first instead of overwriting it.
+    A row without a title stops the file there (what came before is kept).
     """
     _ingest_file(app, f"csv:{source_name}", path, read_csv(path, source_name, id_column))
 
@@ -315,7 +322,12 @@ def ingest_csv(app: App, path: str, source_name: str, id_column: str) -> None:
 @click.option("--source", "source_name", required=True, help="Name of the search, e.g. scopus.")
 @pass_app
 def ingest_ris(app: App, path: str, source_name: str) -> None:
-    """Load a RIS export (EndNote, Zotero, Embase, Scopus) through the same dedup as crawls."""
+    """Load a RIS export (EndNote, Zotero, Embase, Scopus) through the same dedup as crawls.
+
+    Each entry is kept as ris:SOURCE with its ID (or AN), else a fingerprint of the paper.
+    A PMID is taken only from a PubMed/MEDLINE record's accession number, never from notes
+    such as "Comment in: ... PMID: 123".
+    """
     _ingest_file(app, f"ris:{source_name}", path, read_ris(path, source_name))
 
 

@@ -276,29 +276,29 @@ def test_work_is_refolded_from_payloads_of_another_version(db):
 # 8. Deleted works hide and match nothing new.
 
 
-def test_deleted_work_does_not_swallow_new_sightings(db):
+NEWCOMERS = {
+    "its DOI": row(source="feed:msj", doi="10.1000/robots.100"),
+    "its PMID": row(pmid="37000100", title=TITLE + " (cohort two)", pages=None),
+    "its title": row(source="csv:other", title=TITLE + "."),
+}
+
+
+@pytest.mark.parametrize("newcomer", NEWCOMERS.values(), ids=NEWCOMERS)
+def test_deleted_work_does_not_swallow_new_sightings(db, newcomer):
     (deleted,) = save_records(db, [pubmed()]).records
     assert delete_works(db, Deletion("pubmed", ("37000100",))) == [deleted.work_id]
-    newcomers = [
-        row("r1", source="feed:msj", doi="10.1000/robots.100"),  # its DOI
-        row("r2", pmid="37000100", title=TITLE + " (cohort two)"),  # its PMID
-        row("r3", source="csv:other", title=TITLE + "."),  # its title
-    ]
-    result = save_records(db, newcomers)
-    assert deleted.work_id not in {saved.work_id for saved in result.records}
-    assert works(db)[deleted.work_id] == ["pubmed/37000100"]
-    exported = list(iter_works(db))
-    assert deleted.work_id not in {work["id"] for work in exported}
-    assert "37000100" in {work["pmid"] for work in exported}
+    (saved,) = save_records(db, [newcomer]).records
+    assert (saved.outcome, works(db)[deleted.work_id]) == ("new", ["pubmed/37000100"])
+    assert [work["id"] for work in iter_works(db)] == [saved.work_id]
     # PubMed sending the deleted record again changes nothing.
     assert save_records(db, [pubmed()]).records[0].outcome == "unchanged"
 
 
-def test_live_work_takes_the_same_sightings(db):
-    """The near-twin: not deleted, the work takes the feed item by its DOI."""
+@pytest.mark.parametrize("newcomer", NEWCOMERS.values(), ids=NEWCOMERS)
+def test_live_work_takes_the_same_sightings(db, newcomer):
+    """The near-twin: not deleted, the work takes each newcomer."""
     (article,) = save_records(db, [pubmed()]).records
-    feed = row("r1", source="feed:msj", doi="10.1000/robots.100")
-    assert save_records(db, [feed]).records[0].work_id == article.work_id
+    assert save_records(db, [newcomer]).records[0].work_id == article.work_id
 
 
 # 3. Two writers on one database never make two works of one DOI.

@@ -16,9 +16,13 @@ from litmon.core.clock import now
 
 # The fixed set of kinds, each written by:
 #   new        the store: a record that matched no stored work became one
-#   updated    the store: a work gained a sighting or a sighting changed
+#   updated    the store: a work gained a sighting, a sighting changed, or a sighting
+#              moved to or from it (a revision carrying another work's identifier;
+#              an event for each work, recorded in merges)
 #   merged     the store or an editor: another work was folded into this one
 #              (an event for the merged work too, whose detail names the kept one)
+#   (a record the store refuses, its sighting being another paper, changes nothing and
+#   has no event)
 #   unmerged   an editor's split: the merge was undone (an event for each work)
 #   deleted    PubMed's DeleteCitation: NLM withdrew the record; the work is hidden
 #   retracted  the work gained a RetractionIn link (PubMed's retraction notice)

@@ -29,7 +29,7 @@ _WORK_FIELDS = tuple(f.name for f in fields(Record) if f.name not in ("source", 
 class Saved:
     """What the store made of one record."""
 
-    work_id: int  # the live work that holds the record now
+    work_id: int  # the live work that holds the record now (refused: that holds its sighting)
     # "new", "updated", "unchanged", "merged" (its work merged into another), or "refused"
     # (its sighting is stored as another paper: nothing was written, see ``reason``)
     outcome: str
@@ -366,7 +366,10 @@ def _save_seen(
     if target is None or target == work_id:
         _updated(writer, work_id)
         return Saved(work_id, "updated")
-    reason = f"automatic: {record.source} {record.source_id!r} now has an identifier of it"
+    carried = ", ".join(
+        f"{name} {value}" for name in _IDENTIFIERS if (value := getattr(record, name))
+    )
+    reason = f"automatic: {record.source} {record.source_id!r} now carries {carried}"
     others = conn.execute(
         "SELECT 1 FROM sightings WHERE work_id = ? AND id != ? LIMIT 1", (work_id, sighting_id)
     ).fetchone()

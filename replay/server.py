@@ -3,17 +3,24 @@
 It speaks the real wire protocol over HTTP on loopback, so a client pointed at
 ``EutilsServer.url`` works unchanged against https://eutils.ncbi.nlm.nih.gov/entrez/eutils/.
 
-What the fake understands of a search (everything else in ``term`` is ignored: it does not
-evaluate Entrez boolean logic, so every topic matches every record):
+What the fake understands of a search:
 
+- ``term`` as a boolean expression: ``AND``, ``OR``, ``NOT`` and parentheses, applied left to
+  right as PubMed does (no precedence: ``a OR b AND c`` is ``(a OR b) AND c``); clauses side by
+  side are ANDed. Of the clauses it evaluates two kinds:
+
+  - date ranges, ``("2026/10/01"[crdt] : "2026/10/31"[crdt])`` or
+    ``2026/10/01:2026/10/31[edat]``, and single dates, ``2026/10[mdat]`` (fields edat, crdt,
+    mdat, pdat/dp and their long names);
+  - identifiers, ``<doi>[doi]``, ``<doi>[aid]``, ``<n>[pmid]``, ``<n>[uid]``.
+
+  Every other clause (the topic's words, MeSH terms, publication types, ...) is opaque: it
+  matches every record, and on the right of ``NOT`` it excludes nothing, so any topic query
+  matches every record and only the dates and identifiers narrow a search. Unbalanced
+  parentheses are an ``<ERROR>``.
 - ``datetype`` (edat|crdt|mdat|pdat, default pdat) with ``mindate``/``maxdate``
   (``YYYY``, ``YYYY/MM``, ``YYYY/MM/DD``; both or neither) or ``reldate`` (last n days).
   As on PubMed, this range is ANDed with the term.
-- Date ranges written in the term, ``("2026/10/01"[crdt] : "2026/10/31"[crdt])`` or
-  ``2026/10/01:2026/10/31[edat]`` (fields edat, crdt, mdat, pdat/dp and their long names).
-  The fake treats all ranges in one term as alternatives (ORed with each other), which is what
-  a client means by ``(edat range OR crdt range)`` to catch records whose EDAT was backdated.
-- Identifier terms ``<doi>[doi]``, ``<doi>[aid]``, ``<n>[pmid]``, ``<n>[uid]`` (ORed together).
 
 Dates per record: EDAT = History ``PubMedPubDate[@PubStatus="entrez"]``, CRDT = the
 ``"pubmed"`` one (the date the citation was added to PubMed), MDAT = ``DateRevised``,
@@ -267,9 +274,27 @@ _FIELDS = {
     "dp": "pdat",
     "date - publication": "pdat",
 }
-_DAY = r'"?(\d{4}(?:/\d{1,2}){0,2})"?'
-_TERM_RANGE = re.compile(_DAY + r"(?:\[[^\]]+\])?\s*:\s*" + _DAY + r"\[([^\]]+)\]")
-_TERM_ID = re.compile(r'(?:"([^"]+)"|([^\s()"]+))\s*\[(doi|aid|pmid|uid)\]', re.IGNORECASE)
+
+
+def _day(name: str) -> str:
+    """A date clause's ``YYYY[/MM[/DD]]``, maybe quoted, captured as ``name``."""
+    return rf'"?(?P<{name}>\d{{4}}(?:/\d{{1,2}}){{0,2}})"?'
+
+
+# One clause of a term, tried in this order at each position: parentheses, a date range or a
+# single date with its field, an identifier, an operator, and anything else (a word or a
+# quoted phrase, with an optional [field]), which the fake cannot evaluate.
+_TERM_TOKEN = re.compile(
+    r"\s*(?:"
+    r"(?P<open>\()|(?P<close>\))"
+    rf"|{_day('lo')}(?:\[[^\]]+\])?\s*:\s*{_day('hi')}\[(?P<range_field>[^\]]+)\]"
+    rf"|{_day('day')}\[(?P<day_field>[^\]]+)\]"
+    r'|(?:"(?P<quoted_id>[^"]+)"|(?P<bare_id>[^\s()"]+))\s*\[(?P<id_field>doi|aid|pmid|uid)\]'
+    r"|(?P<op>(?-i:AND|OR|NOT))(?=[\s()]|$)"  # upper case only, as PubMed requires
+    r'|(?P<other>(?:"[^"]*"|[^\s()"]+|")(?:\s*\[[^\]]*\])?)'
+    r")",
+    re.IGNORECASE,
+)
 
 
 def _bound(text: str, *, end: bool) -> int:
@@ -288,42 +313,144 @@ def _bound(text: str, *, end: bool) -> int:
     return date(year, month, day).toordinal()
 
 
+@dataclass(frozen=True, slots=True)
+class _Dates:
+    """Records whose ``name`` date (an ``_Entry`` field) is within [lo, hi]."""
+
+    name: str
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Ids:
+    """Records with one of these PMIDs or DOIs."""
+
+    pmids: frozenset[int]
+    dois: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Op:
+    """``left op right``; ``None`` on either side is a clause the fake cannot evaluate."""
+
+    op: str  # AND | OR | NOT
+    left: _Node | None
+    right: _Node | None
+
+
+_Node = _Dates | _Ids | _Op
+
+
+def _clause(match: re.Match[str]) -> _Node | None:
+    """The node for a date or identifier clause; None for any other clause."""
+    groups = match.groupdict()
+    if groups["range_field"] is not None:
+        name = _FIELDS.get(groups["range_field"].strip().lower())
+        lo, hi = groups["lo"], groups["hi"]
+    elif groups["day_field"] is not None:
+        name = _FIELDS.get(groups["day_field"].strip().lower())
+        lo = hi = groups["day"]
+    elif groups["id_field"] is not None:
+        value = (groups["quoted_id"] or groups["bare_id"]).strip()
+        if groups["id_field"].lower() in ("pmid", "uid"):
+            if not value.isdigit():
+                raise ValueError(f"Invalid uid {value}")
+            return _Ids(frozenset({int(value)}), frozenset())
+        return _Ids(frozenset(), frozenset({value.lower()}))
+    else:
+        return None
+    return _Dates(name, _bound(lo, end=False), _bound(hi, end=True)) if name else None
+
+
+def _combine(op: str, left: _Node | None, right: _Node | None) -> _Node | None:
+    if op == "OR" and isinstance(left, _Ids) and isinstance(right, _Ids):
+        # one set lookup for a long OR of identifiers instead of a scan per identifier
+        return _Ids(left.pmids | right.pmids, left.dois | right.dois)
+    return _Op(op, left, right)
+
+
+def _parse_term(term: str) -> _Node | None:
+    """The boolean structure of ``term``: as PubMed does, operators are applied left to right
+    (no precedence between AND, OR and NOT), parentheses first, and clauses written next to
+    each other are ANDed."""
+    tokens: list[re.Match[str]] = []
+    position = 0
+    while term[position:].strip():
+        match = _TERM_TOKEN.match(term, position)
+        if match is None or match.end() == position:
+            raise ValueError(f"Cannot read the term at: {term[position : position + 40]!r}")
+        tokens.append(match)
+        position = match.end()
+    node, used = _sequence(tokens, 0)
+    if used != len(tokens):
+        raise ValueError("Unbalanced parentheses in term")
+    return node
+
+
+def _sequence(tokens: list[re.Match[str]], position: int) -> tuple[_Node | None, int]:
+    """The clauses from ``position`` up to an unmatched ``)``, and where they stop."""
+    node: _Node | None = None
+    first = True
+    pending = "AND"
+    while position < len(tokens) and tokens[position].group("close") is None:
+        token = tokens[position]
+        if token.group("op") is not None:
+            pending = token.group("op").upper()
+            position += 1
+            continue
+        if token.group("open") is not None:
+            operand, position = _sequence(tokens, position + 1)
+            if position == len(tokens):
+                raise ValueError("Unbalanced parentheses in term")
+        else:
+            operand = _clause(token)
+        position += 1
+        # a leading NOT excludes from everything; a leading AND or OR joins nothing
+        node = operand if first and pending != "NOT" else _combine(pending, node, operand)
+        first, pending = False, "AND"
+    return node, position
+
+
+def _select(node: _Node | None, entries: list[_Entry]) -> set[int] | None:
+    """PMIDs of ``entries`` that ``node`` matches; None for all of them.
+
+    A clause the fake cannot evaluate matches every record, except on the right of NOT,
+    where it excludes nothing: a topic's ``NOT review[pt]`` must not empty every search.
+    """
+    if node is None:
+        return None
+    if isinstance(node, _Dates):
+        return {e.pmid for e in entries if node.lo <= getattr(e, node.name) <= node.hi}
+    if isinstance(node, _Ids):
+        return {e.pmid for e in entries if e.pmid in node.pmids or e.dois & node.dois}
+    left, right = _select(node.left, entries), _select(node.right, entries)
+    if node.op == "AND":
+        return left if right is None else right if left is None else left & right
+    if node.op == "OR":
+        return None if left is None or right is None else left | right
+    if right is None:
+        return left
+    return ({e.pmid for e in entries} if left is None else left) - right
+
+
 @dataclass
 class _Query:
-    pmids: set[int] = field(default_factory=set)
-    dois: set[str] = field(default_factory=set)
-    term_ranges: list[tuple[str, int, int]] = field(default_factory=list)
+    term: _Node | None = None
     limit: tuple[str, int, int] | None = None
     limit_text: str = ""
 
-    def matches(self, entry: _Entry) -> bool:
-        if (self.pmids or self.dois) and not (entry.pmid in self.pmids or entry.dois & self.dois):
-            return False
-        if self.term_ranges and not any(
-            lo <= getattr(entry, name) <= hi for name, lo, hi in self.term_ranges
-        ):
-            return False
+    def ids(self, entries: list[_Entry]) -> list[int]:
+        """PMIDs of the matching ``entries``, in their order."""
+        selected = _select(self.term, entries)
         if self.limit:
             name, lo, hi = self.limit
-            return lo <= getattr(entry, name) <= hi
-        return True
+            entries = [e for e in entries if lo <= getattr(e, name) <= hi]
+        return [e.pmid for e in entries if selected is None or e.pmid in selected]
 
 
 def _parse_query(params: dict[str, str], today: date) -> _Query:
-    term = params.get("term", "")
-    query = _Query()
-    for lo, hi, tag in _TERM_RANGE.findall(term):
-        name = _FIELDS.get(tag.strip().lower())
-        if name:
-            query.term_ranges.append((name, _bound(lo, end=False), _bound(hi, end=True)))
-    for quoted, bare, tag in _TERM_ID.findall(term):
-        value = (quoted or bare).strip()
-        if tag.lower() in ("pmid", "uid"):
-            if not value.isdigit():
-                raise ValueError(f"Invalid uid {value}")
-            query.pmids.add(int(value))
-        else:
-            query.dois.add(value.lower())
+    query = _Query(_parse_term(params.get("term", "")))
     datetype = params.get("datetype", "pdat").lower()
     if datetype not in ("edat", "crdt", "mdat", "pdat"):
         raise ValueError(f"Invalid datetype: {datetype}")
@@ -656,7 +783,7 @@ class EutilsServer:
             retmax = _int(params, "retmax", 20)
         except ValueError as exc:
             return _esearch_error(str(exc))
-        ids = [e.pmid for e in self._ordered(params.get("sort", "")) if query.matches(e)]
+        ids = query.ids(self._ordered(params.get("sort", "")))
         if params.get("rettype") == "count":
             body = f"<eSearchResult><Count>{len(ids)}</Count></eSearchResult>\n"
             return _Response(200, _ESEARCH_HEAD + body.encode())

@@ -9,6 +9,10 @@ from litmon.core.version import VERSION
 from litmon.db import runs
 from litmon.pipeline.pubmed import crawl_pubmed
 
+# A revision as PubMed makes them: the same paper, its title corrected.
+TYPO_TITLE = "Paramagnetic rim lesons and QSM in multiple sclerosis"
+FIXED_TITLE = "Paramagnetic rim lesions and QSM in multiple sclerosis"
+
 
 def days_ago(n: int) -> date:
     return TODAY - timedelta(days=n)
@@ -74,8 +78,11 @@ def test_next_crawl_starts_at_the_checkpoint_and_fetches_only_unseen_pmids(eutil
 
 def test_records_with_a_backdated_entrez_date_are_found_by_create_date(eutils, db, client):
     # PubMed backdates EDAT to the publication date for records added over a year late.
+    # The fake evaluates the term's AND / OR / NOT, so this fails if the crawl's term ANDed
+    # the two date ranges (4000 would be missed) or dropped either of them.
     late = article(4000, date(2024, 3, 1), crdt=days_ago(2))
-    eutils.add_xml(article_set([late, article(4001, days_ago(1))]))
+    old = article(4002, date(2024, 3, 1), crdt=date(2024, 3, 1))
+    eutils.add_xml(article_set([late, article(4001, days_ago(1)), old]))
     crawl_pubmed(db, client, [TOPIC], today=TODAY)
     assert stored_pmids(db) == ["4000", "4001"]
 
@@ -99,17 +106,15 @@ def test_a_window_over_the_esearch_cap_is_split_until_it_fits(eutils, db):
 
 
 def test_revised_records_are_picked_up_by_the_periodic_refresh(eutils, db, client):
-    eutils.add_xml(article_set([article(5000, days_ago(3), title="Old title of a QSM study")]))
+    eutils.add_xml(article_set([article(5000, days_ago(3), title=TYPO_TITLE)]))
     crawl_pubmed(db, client, [TOPIC], today=TODAY)
     revised_on = TODAY + timedelta(days=8)
-    eutils.add_xml(
-        article_set([article(5000, days_ago(3), revised=revised_on, title="Corrected title")])
-    )
+    eutils.add_xml(article_set([article(5000, days_ago(3), revised=revised_on, title=FIXED_TITLE)]))
 
     [report] = crawl_pubmed(db, client, [TOPIC], today=revised_on)
 
     assert report.counts.updated == 1
-    assert db.execute("SELECT title FROM works").fetchall() == [("Corrected title",)]
+    assert db.execute("SELECT title FROM works").fetchall() == [(FIXED_TITLE,)]
     assert db.execute("SELECT count(*) FROM sightings").fetchone() == (1,)
 
 

@@ -77,6 +77,33 @@ def test_esearch_term_date_ranges_are_alternatives_and_anded_with_mindate(server
     assert search_result(narrowed)["Count"] == "2"
 
 
+def count(srv: EutilsServer, term: str) -> int:
+    return int(search_result(esearch(srv, term=term))["Count"])
+
+
+def test_esearch_evaluates_and_or_not_and_parentheses_over_date_clauses(server):
+    early_feb = '"2026/02/01"[edat] : "2026/02/10"[edat]'
+    assert count(server, f'{early_feb} AND "2026/02/05"[crdt] : "2026/02/20"[crdt]') == 6
+    assert count(server, f'({early_feb}) NOT "2026/02/03"[edat]') == 9
+    assert count(server, f"ms[tiab] AND (({early_feb}) OR 2026/02/25:2026/02/26[crdt])") == 12
+    # left to right, as PubMed: (A OR B) AND C, not A OR (B AND C)
+    either_end = "2026/01/21:2026/01/22[edat] OR 2026/02/28:2026/03/01[crdt]"
+    assert count(server, f"{either_end} AND 2026/03[pdat]") == 1
+    assert count(server, f"{either_end} NOT 2026/03[pdat]") == 3
+    assert count(server, "(30000003[pmid] OR 30000030[pmid]) AND 2026/02[edat]") == 1
+
+
+def test_esearch_clauses_it_cannot_evaluate_never_narrow_a_search(server):
+    assert count(server, '"multiple sclerosis"[tiab] AND 2026/02[edat]') == 28
+    assert count(server, "2026/02[edat] NOT review[pt]") == 28
+    assert count(server, "2026/02[edat] OR review[pt]") == 40
+
+
+def test_esearch_with_unbalanced_parentheses_is_an_error(server):
+    with pytest.raises(RuntimeError, match="Unbalanced parentheses"):
+        search_result(esearch(server, term="(2026/02[edat] OR 2026/01[edat]"))
+
+
 def test_esearch_understands_pmid_and_doi_terms(server):
     term = "30000003[pmid] OR 10.5555/synthetic.30000007[doi]"
     assert search_result(esearch(server, term=term))["IdList"] == ["30000007", "30000003"]

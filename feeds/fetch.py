@@ -18,6 +18,7 @@ from litmon.core.html_page import html_page_title
 from litmon.core.http_body import BodyError, MiB, read_capped
 from litmon.core.http_headers import parse_retry_after
 from litmon.feeds.errors import FetchError
+from litmon.feeds.items import is_url
 
 _PERMANENT = (301, 308)
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -83,7 +84,7 @@ def fetch_feed(
             resp = _get(session, url, headers, limits)
             try:
                 if resp.status_code in _REDIRECTS and "location" in resp.headers:
-                    target = urljoin(url, resp.headers["location"])
+                    target = _redirect_target(url, resp.headers["location"])
                     permanent = permanent and resp.status_code in _PERMANENT
                     if target in chain:
                         raise FetchError(f"redirect loop: {' -> '.join([*chain, target])}")
@@ -103,6 +104,16 @@ def fetch_feed(
     raise FetchError(f"too many redirects (more than {limits.max_redirects}) from {chain[0]}")
 
 
+def _redirect_target(url: str, location: str) -> str:
+    """The absolute http(s) URL a Location header points to; a one-line error when it is
+    unusable (a port out of range, a ``file:`` URL). One that cannot be parsed at all has
+    already failed in :func:`_get`."""
+    target = urljoin(url, location)
+    if not is_url(target):
+        raise FetchError(f"bad redirect from {url} to {location!r}: not an http(s) URL")
+    return target
+
+
 def _get(
     session: requests.Session, url: str, headers: dict[str, str], limits: FetchLimits
 ) -> requests.Response:
@@ -118,6 +129,8 @@ def _get(
         raise FetchError(f"timed out waiting for {url} ({type(exc).__name__})") from exc
     except requests.RequestException as exc:
         raise FetchError(f"cannot reach {url}: {type(exc).__name__}: {exc}") from exc
+    except ValueError as exc:  # requests parses a redirect's Location even when not following it
+        raise FetchError(f"bad response from {url} (a broken Location header?): {exc}") from exc
 
 
 def _read_body(resp: requests.Response, deadline: float, max_bytes: int) -> bytes:

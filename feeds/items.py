@@ -101,7 +101,17 @@ def _is_tracking(key: str) -> bool:
 
 
 def is_url(value: str) -> bool:
-    return bool(re.match(r"^https?://", value.strip(), re.IGNORECASE))
+    """An http(s) URL that can be taken apart: a port out of range or a broken IPv6 host
+    makes ``urlsplit`` raise, and such a link is then kept as plain text, not a URL."""
+    value = value.strip()
+    if not re.match(r"^https?://", value, re.IGNORECASE):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (reading the port is what checks it)
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 def split_authors(names: list[str]) -> list[str]:

@@ -26,6 +26,9 @@ from litmon.feeds.safety import refuse_html, refuse_unsafe_xml, to_utf8
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([^;\s\"']+)", re.IGNORECASE)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?")
+# ASCII digits only ("²".isdigit() is true but int() refuses it), few enough to stay an int a
+# float can hold; the scheduler caps any server hint at a week anyway.
+_TTL = re.compile(r"\s*([0-9]{1,9})\s*")
 # Elsevier puts metadata, not an abstract, in the description: "Publication date: ...",
 # "Source: NeuroImage, Volume 294", "Author(s): A. Smith, B. Jones".
 # Atypon and Wiley open descriptions with "<Journal>, Ahead of Print. <br/>" or ", EarlyView.".
@@ -49,7 +52,10 @@ def parse_feed(data: bytes, feed: FeedConfig, *, content_type: str | None = None
     data, warnings = to_utf8(data, charset.group(1) if charset else None)
     refuse_html(data)
     refuse_unsafe_xml(data)
-    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    try:
+        parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    except Exception as exc:  # its lenient parser has bugs only broken documents reach
+        raise FeedError(f"broken feed: feedparser failed ({type(exc).__name__}: {exc})") from exc
     if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
         reason = parsed.get("bozo_exception") or "no RSS/Atom structure found"
         what = "broken feed" if parsed.get("version") else "not a feed"
@@ -61,11 +67,11 @@ def parse_feed(data: bytes, feed: FeedConfig, *, content_type: str | None = None
         record = entry_record(entry, feed, journal)
         if record is not None and record.source_id not in records:
             records[record.source_id] = record
-    ttl = channel.get("ttl")
+    ttl = _TTL.fullmatch(str(channel.get("ttl") or ""))
     return ParsedFeed(
         title=channel.get("title"),
         records=list(records.values()),
-        ttl_minutes=int(ttl) if ttl and str(ttl).strip().isdigit() else None,
+        ttl_minutes=int(ttl.group(1)) if ttl else None,
         warnings=warnings,
     )
 
@@ -80,7 +86,10 @@ def entry_record(entry: dict, feed: FeedConfig, journal: str | None) -> Record |
     links = [item.get("href", "") for item in entry.get("links", [])]
     html = _body_html(entry)
     pmid = find_pmid(guid, entry.get("dc_identifier"), link) if _is_pubmed(guid, link) else None
-    doi = find_doi(entry.get("prism_doi"), entry.get("dc_identifier"), *links, guid, html)
+    # Only fields that identify the item itself: a DOI in the description or abstract may be
+    # the article a comment or erratum is about, and would merge the two. The GUID and main
+    # link come before other links, which may point at related articles.
+    doi = find_doi(entry.get("prism_doi"), entry.get("dc_identifier"), guid, link, *links)
     pub_date = _pub_date(entry)
     return Record(
         source=feed.source,
@@ -122,8 +131,9 @@ def _identity(guid: str, link: str, pmid: str | None, title: str, pub_date: str 
 def _body_html(entry: dict) -> str:
     """The longest of content and summary (Wiley's content is a one-line teaser), minus
     the publisher's teaser line and Elsevier's metadata paragraphs."""
-    values = [item.get("value", "") for item in entry.get("content", [])]
-    values.append(entry.get("summary", ""))
+    # feedparser leaves None for a summary or content whose element it could not finish.
+    values = [item.get("value") or "" for item in entry.get("content", [])]
+    values.append(entry.get("summary") or "")
     html = _TEASER.sub("", max(values, key=len).strip(), count=1).strip()
     if not _METADATA_LINE.search(plain_text(html)):
         return html
@@ -135,7 +145,7 @@ def _author_values(entry: dict, html: str) -> list[str]:
     names = [author.get("name", "") for author in entry.get("authors", []) if author.get("name")]
     if names:
         return names
-    summary = entry.get("summary", "")
+    summary = entry.get("summary") or ""
     for paragraph in re.split(r"(?i)(?=<p\b)", summary):
         text = plain_text(paragraph)
         if text.lower().startswith("author(s):"):

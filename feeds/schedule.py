@@ -26,4 +26,5 @@ def _lengthened(delay: timedelta, server_seconds: float | None) -> timedelta:
     """A server's hint (Retry-After, ttl, max-age) can only lengthen a wait, up to a cap."""
     if not server_seconds:
         return delay
-    return max(delay, min(timedelta(seconds=server_seconds), MAX_SERVER_DELAY))
+    # Capped before it becomes a timedelta: "Retry-After: 1e20" would overflow one.
+    return max(delay, timedelta(seconds=min(server_seconds, MAX_SERVER_DELAY.total_seconds())))

@@ -95,6 +95,12 @@ def gzip_bomb(decoded_mib: int) -> Responder:
     return lambda seen: Reply(200, body, {"Content-Type": RSS, "Content-Encoding": "gzip"})
 
 
+def broken_gzip() -> Responder:
+    """A body labelled ``Content-Encoding: gzip`` that is not gzip (a misconfigured proxy)."""
+    body = b"<rss version='2.0'><channel></channel></rss>"
+    return lambda seen: Reply(200, body, {"Content-Type": RSS, "Content-Encoding": "gzip"})
+
+
 class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Responder] = {}

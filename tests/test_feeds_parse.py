@@ -109,12 +109,10 @@ def test_biorxiv_preprints_with_surname_initial_authors():
     assert first.source_id == "https://biorxiv.org/cgi/content/short/2024.05.18.594801v1"
 
 
-def test_atom_doi_from_related_link_or_summary_text_and_content_preferred():
+def test_atom_doi_from_id_not_from_summary_text_and_content_preferred():
     records = parse("atom_publisher.xml")
-    assert [r.doi for r in records] == [
-        "10.1371/journal.pone.0300001",
-        "10.1371/journal.pone.0300002",
-    ]
+    # The second entry's DOI is only in its summary text: a hint, not its identity.
+    assert [r.doi for r in records] == ["10.1371/journal.pone.0300001", None]
     assert records[0].title == "7T imaging of in vivo cortical lesions"
     assert (
         records[0].abstract
@@ -124,6 +122,191 @@ def test_atom_doi_from_related_link_or_summary_text_and_content_preferred():
     assert (
         records[0].url == "https://journals.example.org/nil/article?id=10.1371/journal.pone.0300001"
     )
+
+
+def test_a_doi_only_in_the_description_is_not_the_items_doi():
+    comment, article = parse("comment_cites_doi.xml")
+    assert comment.title.startswith("Comment on: Slowly expanding lesions")
+    assert comment.doi is None  # the cited article's DOI would merge the comment into it
+    assert "10.1177/13524585241260001" in comment.abstract  # still shown, as text
+    assert article.doi == "10.1177/13524585241260001"  # prism:doi, not the DOI it cites
+
+
+def test_the_entry_id_doi_wins_over_a_related_doi_link():
+    reply = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Letters</title>'
+        b"<entry><title>Reply to: 7T imaging of cortical lesions</title>"
+        b"<id>https://doi.org/10.1371/journal.pone.0300099</id>"
+        b'<link rel="related" href="https://doi.org/10.1371/journal.pone.0300001"/>'
+        b"<updated>2024-05-22T10:00:00Z</updated></entry></feed>"
+    )
+    [record] = parse_feed(reply, FeedConfig(name="nil", url="https://x")).records
+    assert record.doi == "10.1371/journal.pone.0300099"
+
+
+WIDE_FEEDS = {
+    "utf16le_bom.xml": [
+        "Läsionen der weißen Substanz: eine 7-T-Studie",
+        "𝛽-Amyloid-PET bei Multipler Sklerose",
+    ],
+    "utf16be_bom.xml": ["Ατροφία νωτιαίου μυελού στην ΠΣ", "Lésions corticales à 7 T"],
+    "utf16le_no_bom.xml": ["脳MRIにおける皮質病変の検出", "Señales de lesiones en expansión lenta"],
+    "utf32le_bom.xml": [
+        "Resonancia de 7 T y lesiones corticales: ¿más es mejor?",
+        "𝛼-Sinucleína en LCR",
+    ],
+    "ucs2_csunicode.xml": [
+        "Ryggmargsatrofi hos pasienter med MS – en kohortstudie",
+        "Kortikale lesjoner påvist med 7 T MR",
+    ],
+    "utf16be_no_declaration.xml": [
+        "Léze šedé hmoty u roztroušené sklerózy",
+        "Atrofie míchy: pětiletá studie",
+    ],
+}
+
+
+@pytest.mark.parametrize(("name", "titles"), WIDE_FEEDS.items())
+def test_utf16_and_utf32_feeds_are_read_with_and_without_a_bom(name, titles):
+    parsed = parse_feed(fixture(name), FeedConfig(name="wide", url="https://x"))
+    assert [record.title for record in parsed.records] == titles
+    assert parsed.warnings == []
+
+
+@pytest.mark.parametrize("label", ["UCS-2", "ucs-2", "ISO-10646-UCS-2", "csUnicode", "UTF-16BE"])
+def test_ucs2_labels_python_does_not_know_are_read_as_utf16(label):
+    text = fixture("ucs2_csunicode.xml").decode("utf-16-be").replace("csUnicode", label, 1)
+    parsed = parse_feed(text.encode("utf-16-be"), FeedConfig(name="ucs", url="https://x"))
+    assert [record.title for record in parsed.records] == WIDE_FEEDS["ucs2_csunicode.xml"]
+    assert parsed.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("label", "encoding"),
+    [("UTF-32", "utf-32-be"), ("ISO-10646-UCS-4", "utf-32-be"), ("utf-32", "utf-32-le")],
+)
+def test_utf32_without_a_bom_is_read(label, encoding):
+    text = fixture("utf32le_bom.xml").decode("utf-32").replace('"UTF-32"', f'"{label}"', 1)
+    parsed = parse_feed(text.encode(encoding), FeedConfig(name="u32", url="https://x"))
+    assert [record.title for record in parsed.records] == WIDE_FEEDS["utf32le_bom.xml"]
+
+
+def test_utf16_only_in_the_http_charset_is_read():
+    parsed = parse_feed(
+        fixture("utf16be_no_declaration.xml"),
+        FeedConfig(name="cn", url="https://x"),
+        content_type="application/rss+xml; charset=UTF-16",
+    )
+    assert parsed.records[1].title == "Atrofie míchy: pětiletá studie"
+    assert parsed.warnings == []
+
+
+def test_a_declaration_lying_about_utf16_is_read_with_a_warning():
+    parsed = parse_feed(
+        fixture("utf16le_declared_utf8.xml"), FeedConfig(name="np", url="https://x")
+    )
+    assert [record.title for record in parsed.records] == [
+        "Zmiany korowe w obrazowaniu 7 T: łączna analiza",
+        "Żółte plamki i stwardnienie rozsiane",
+    ]
+    assert parsed.warnings == ["document declares utf-8 but is utf-16-le"]
+
+
+@pytest.mark.parametrize(
+    ("label", "named"), [("UTF-16", "utf-16"), ("csUnicode", "utf-16"), ("UTF-32", "utf-32")]
+)
+def test_a_wide_label_on_8_bit_bytes_is_not_believed(label, named):
+    latin1 = fixture("latin1_declared_utf8.xml").replace(b'"UTF-8"', f'"{label}"'.encode(), 1)
+    parsed = parse_feed(latin1, FeedConfig(name="rn", url="https://x"))
+    assert parsed.records[0].title == "Les lésions corticales en IRM 7T"
+    assert f"document declares {named} but is cp1252" in parsed.warnings
+    http = parse_feed(
+        fixture("sage_msj.xml"),
+        FeedConfig(name="msj", url="https://x"),
+        content_type=f"text/xml; charset={label}",
+    )
+    assert http.records[0].authors[0] == "Müller, Margarete"
+    assert f"HTTP charset {named} contradicts the document, read as utf-8" in http.warnings
+
+
+def rss_item(inner: str, channel: str = "") -> bytes:
+    return (
+        f'<rss version="2.0"><channel><title>Odd</title>{channel}'
+        f"<item><title>Odd item</title>{inner}</item></channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "ttl", ["²", "12 minutes", "-5", "9" * 5000, "1e3"], ids=["sup2", "words", "neg", "long", "exp"]
+)
+def test_a_ttl_that_is_not_a_plain_number_is_ignored(ttl):
+    parsed = parse_feed(rss_item("", f"<ttl>{ttl}</ttl>"), FeedConfig(name="o", url="https://x"))
+    assert parsed.ttl_minutes is None and len(parsed.records) == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["https://x.example.org:99999/a", "https://x.example.org:abc/a", "http://[::1/a"]
+)
+def test_unparseable_links_and_guids_are_kept_as_text_not_urls(url):
+    feed = FeedConfig(name="o", url="https://x")
+    [from_link] = parse_feed(rss_item(f"<link>{url}</link>"), feed).records
+    assert from_link.url is None and from_link.source_id.startswith("title:")
+    [from_guid] = parse_feed(rss_item(f"<guid>{url}</guid>"), feed).records
+    assert from_guid.source_id == url
+
+
+@pytest.mark.parametrize("charset", ["base64", "rot13", "undefined", "x-no-such-charset"], ids=str)
+def test_a_charset_that_is_not_a_text_encoding_is_ignored(charset):
+    latin1 = fixture("latin1_declared_utf8.xml")
+    parsed = parse_feed(
+        latin1.replace(b'"UTF-8"', f'"{charset}"'.encode(), 1),
+        FeedConfig(name="rn", url="https://x"),
+        content_type=f"application/rss+xml; charset={charset}",
+    )
+    assert parsed.records[0].title == "Les lésions corticales en IRM 7T"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-be", "utf-16"])
+def test_an_entity_bomb_in_utf16_or_utf32_is_still_refused(encoding):
+    text = fixture("billion_laughs.xml").decode("utf-8")
+    with pytest.raises(FeedError, match="declares the entity 'lol'"):
+        parse_feed(text.encode(encoding), FeedConfig(name="bad", url="https://x"))
+
+
+def test_an_undecodable_utf16_feed_is_refused_in_one_line():
+    with pytest.raises(FeedError) as caught:
+        parse_feed(fixture("utf16le_lone_surrogate.xml"), FeedConfig(name="bu", url="https://x"))
+    message = str(caught.value)
+    assert message.startswith("refused: the document is not valid UTF-16-LE (illegal UTF-16")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("document", "raised"),
+    [
+        (
+            b'<rss version="2.0"><channel><item><title>A &#xD800; B</title></item></channel>',
+            "UnicodeEncodeError",  # a surrogate character reference, in the lenient parser
+        ),
+        (
+            b'<rss version="2.0"><channel><item><title>T</title><link>http</item>s://x</link>',
+            "KeyError",  # a link closed after its item
+        ),
+    ],
+    ids=["surrogate-charref", "link-after-item"],
+)
+def test_documents_that_break_feedparser_are_refused_in_one_line(document, raised):
+    with pytest.raises(FeedError, match=rf"^broken feed: feedparser failed \({raised}: [^\n]*\)$"):
+        parse_feed(document, FeedConfig(name="bad", url="https://x"))
+
+
+def test_a_summary_feedparser_could_not_finish_is_no_abstract():
+    unfinished = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>T</title><id>x</id>'
+        b'<summary type="htm>\n<content type="xhtml"><div>x</div></content></entry></feed>'
+    )
+    [record] = parse_feed(unfinished, FeedConfig(name="odd", url="https://x")).records
+    assert (record.title, record.abstract) == ("T", None)
 
 
 def test_declared_utf8_but_latin1_bytes_is_read_with_a_warning():

@@ -9,6 +9,7 @@ import pytest
 from feed_server import (
     RSS,
     FeedServer,
+    broken_gzip,
     fixture,
     gzip_bomb,
     hang,
@@ -23,7 +24,7 @@ from litmon.core.version import VERSION
 from litmon.db.feed_state import failing_feeds, feed_status
 from litmon.feeds import FeedConfig
 from litmon.feeds.fetch import FetchLimits
-from litmon.feeds.schedule import MAX_BACKOFF
+from litmon.feeds.schedule import MAX_BACKOFF, MAX_SERVER_DELAY
 from litmon.pipeline.feeds import ingest_feed_sources, poll_feeds
 
 UA = f"litmon/{VERSION} (+mailto:editor@example.org)"
@@ -81,6 +82,8 @@ FAULTS = {
     "drips": (slow_drip(fixture("sage_msj.xml"), 0.05), "too slowly"),
     "bomb": (gzip_bomb(20), "larger than 15 MiB"),
     "loop": (redirect(302, "/loop-b"), "redirect loop"),
+    "badhost": (redirect(302, "http://[::1/feed"), "broken Location header?): Invalid IPv6 URL"),
+    "badport": (redirect(301, "https://feeds.example.org:99999/"), "bad redirect from"),
 }
 
 
@@ -268,3 +271,64 @@ def test_a_served_feed_in_the_wrong_declared_encoding_is_read_with_a_warning(db,
     assert db.execute("SELECT title FROM works").fetchone() == ("Les lésions corticales en IRM 7T",)
     [run] = db.query("SELECT status, error FROM crawl_runs")
     assert run["status"] == "ok" and run["error"].startswith("warning:")
+
+
+def test_utf16_and_utf32_feeds_end_ok_and_an_undecodable_one_fails_in_one_line(db, server):
+    served = {
+        "u32": serve_feed("utf32le_bom.xml"),  # served as charset=utf-8, which is wrong
+        "ucs2": serve_feed("ucs2_csunicode.xml", content_type="application/rss+xml; charset=UCS-2"),
+        "httponly": serve_feed(
+            "utf16be_no_declaration.xml", content_type="text/xml; charset=UTF-16"
+        ),
+        "lying": serve_feed("utf16le_declared_utf8.xml"),
+        "surrogate": serve_feed("utf16le_lone_surrogate.xml"),
+    }
+    feeds = [FeedConfig(name, server.route(f"/{name}", reply)) for name, reply in served.items()]
+    outcomes = poll(db, feeds)
+    assert {name: outcomes[name].status for name in served} == {
+        "u32": "ok",
+        "ucs2": "ok",
+        "httponly": "ok",
+        "lying": "ok",
+        "surrogate": "failed",
+    }
+    assert sum(outcomes[name].new for name in served) == 8
+    assert "HTTP charset utf-8 contradicts the document" in " ".join(outcomes["u32"].warnings)
+    error = outcomes["surrogate"].error
+    assert error.startswith("refused: the document is not valid UTF-16-LE") and "\n" not in error
+    titles = {row[0] for row in db.execute("SELECT title FROM works")}
+    assert {"𝛼-Sinucleína en LCR", "Kortikale lesjoner påvist med 7 T MR"} <= titles
+    assert {"Atrofie míchy: pětiletá studie", "Żółte plamki i stwardnienie rozsiane"} <= titles
+    runs = {row["source"]: row for row in db.query("SELECT * FROM crawl_runs")}
+    assert not any("internal error" in (run["error"] or "") for run in runs.values())
+
+
+def test_absurd_server_hints_are_capped_at_a_week(db, server):
+    huge_ttl = fixture("oup_brain.xml").replace(b"<channel>", b"<channel><ttl>999999999</ttl>", 1)
+    feeds = [
+        FeedConfig("ttl", server.route("/ttl", serve_feed(huge_ttl))),
+        FeedConfig(
+            "maxage",
+            server.route(
+                "/maxage",
+                serve_feed("oup_brain.xml", headers={"Cache-Control": "max-age=" + "9" * 30}),
+            ),
+        ),
+        FeedConfig("busy", server.route("/busy", status(429, b"", {"Retry-After": "9" * 30}))),
+    ]
+    outcomes = poll(db, feeds)
+    assert [outcomes[name].status for name in ("ttl", "maxage", "busy")] == ["ok", "ok", "failed"]
+    for outcome in outcomes.values():
+        assert parse_stamp(outcome.next_poll_at) == NOW + MAX_SERVER_DELAY
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core/http_body.read_capped lets urllib3's DecodeError and ReadTimeoutError through",
+)
+@pytest.mark.parametrize("fault", ["gzip", "stall"])
+def test_a_body_that_breaks_while_it_is_read_fails_in_one_line(db, server, fault):
+    reply = broken_gzip() if fault == "gzip" else slow_drip(b"<rss/>", 1.0)  # > read timeout
+    feed = FeedConfig(fault, server.route(f"/{fault}", reply))
+    outcome = poll(db, [feed])[fault]
+    assert outcome.status == "failed" and outcome.error.startswith("failed reading"), outcome.error

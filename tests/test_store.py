@@ -181,6 +181,18 @@ def test_revision_carrying_another_works_pmid_moves_alone_when_its_work_has_more
         merge.undo_merge(db, moved["id"])
 
 
+def test_revision_carrying_another_works_doi_is_merged_into_it_and_can_be_split(db):
+    (article,) = save_records(db, [pubmed()]).records
+    (abstract,) = save_records(db, [conference_row()]).records
+    (saved,) = save_records(db, [conference_row(doi="10.1000/robots.100")]).records
+    assert (saved.outcome, saved.work_id) == ("merged", article.work_id)
+    dois = db.execute("SELECT doi FROM works WHERE doi IS NOT NULL").fetchall()
+    assert dois == [("10.1000/robots.100",)]
+    (done,) = merge.list_merges(db)
+    merge.undo_merge(db, done["id"])
+    assert works(db) == {article.work_id: ["pubmed/37000100"], abstract.work_id: ["csv:review/r1"]}
+
+
 def test_revision_keeping_its_own_pmid_stays_in_its_work(db):
     """The near-twin: a revision with the PMID its own work holds is a plain update."""
     (article,) = save_records(db, [pubmed()]).records

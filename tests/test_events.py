@@ -5,6 +5,7 @@ import pytest
 
 from litmon.core.records import Deletion, Link, Record
 from litmon.db import events, merge, store
+from litmon.db.runs import start_run
 from litmon.db.store import delete_works, save_records
 
 TITLE = "Early mobilisation after stroke: a randomised trial"
@@ -39,8 +40,10 @@ def last_id(db) -> int:
 
 
 def test_new_work_then_a_changed_sighting_then_a_second_source(db):
-    (saved,) = save_records(db, [record()], run_id=None).records
+    run_id = start_run(db, "csv:review")
+    (saved,) = save_records(db, [record()], run_id=run_id).records
     assert kinds(db) == [(saved.work_id, "new")]
+    assert [event.run_id for event in events.read_events(db, "scoring")] == [run_id]
     mark = last_id(db)
     save_records(db, [record(abstract="Mobilised early.", doi="10.1016/lancet.1")])
     save_records(db, [record(source="feed:lancet", source_id="x", doi="10.1016/lancet.1")])

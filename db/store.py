@@ -387,8 +387,12 @@ def _other_paper(old: Record, new: Record) -> str | None:
     A source id can be reused (an import's row numbers, a feed's recycled GUID), and writing
     over the sighting would silently turn one paper into another. Only a pair that the dedup
     judges different outright, or whose identifiers clash without the rest agreeing, is
-    another paper: a revision may well change a title or year a little.
+    another paper: a revision may well change a title or year a little. A PubMed record
+    keyed by its own PMID is that citation whatever NLM revised ("[Not Available]." given
+    its translated title, authors added), so it is never refused.
     """
+    if new.source == "pubmed" and new.pmid == new.source_id:
+        return None
     verdict = dedup.judge(new, old)
     clashes = [
         f"{name} {mine} vs {theirs}"

@@ -121,6 +121,20 @@ def test_revision_of_the_same_paper_updates_its_sighting(db):
     assert save_records(db, [revised]).refused == []
 
 
+def test_pubmed_revision_of_its_own_pmid_is_never_refused(db):
+    """NLM revises a citation it keeps under one PMID: it is that paper whatever it says."""
+    save_records(db, [pubmed(title="[Not Available].", authors=[])])
+    (saved,) = save_records(db, [pubmed()]).records
+    assert saved.outcome == "updated"
+    assert db.execute("SELECT title FROM works").fetchall() == [(TITLE + ".",)]
+
+
+def test_import_row_changing_the_same_way_is_refused(db):
+    """The near-twin: an import's row id names nothing but a row."""
+    save_records(db, [row(title="[Not Available].", authors=[])])
+    assert save_records(db, [row()]).records[0].outcome == "refused"
+
+
 def test_reused_row_id_with_a_clashing_doi_is_refused(db):
     save_records(db, [row(doi="10.1000/robots.100")])
     # Same title, but another DOI, other authors and pages: not the stored paper.

@@ -7,6 +7,7 @@ process without a lock, and ``Entrez.read`` would hold a whole efetch response i
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import random
@@ -25,9 +26,9 @@ from litmon.core.errors import SourceError
 from litmon.core.html_page import html_page_title
 from litmon.core.http_headers import parse_retry_after
 from litmon.core.ratelimit import RateLimiter, shared_limiter
-from litmon.core.records import Record
+from litmon.core.records import Deletion, Record, Skipped
 from litmon.core.version import user_agent
-from litmon.crawler.pubmed_xml import PubMedXMLError, iter_records
+from litmon.crawler.pubmed_xml import PubMedXMLError, iter_items
 from litmon.crawler.settings import NCBI_EUTILS_URL, NcbiSettings
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,11 @@ T = TypeVar("T")
 ESEARCH_MAX_IDS = 9_999
 _LONGEST_WAIT = 600.0  # a Retry-After beyond this fails the request instead of stalling cron
 _BACKOFF_CAP = 120.0
+_SHOWN_MISSING = 20  # PMIDs named in the error of a short efetch; the rest are counted
+
+
+# How NCBI words a back end that failed (in esearch's ERROR or WarningList), lower-cased.
+_BACKEND_FAILED = "search backend failed"
 
 
 class _HideApiKey(logging.Filter):
@@ -112,26 +118,30 @@ class EntrezClient:
         if datetype:
             params.update(datetype=datetype, mindate=mindate or "", maxdate=maxdate or "")
         method = "POST" if len(term) > 1500 else "GET"
-        return self._call("esearch.fcgi", params, method, _read_search)
+        return self._call(
+            "esearch.fcgi", params, method, functools.partial(_read_search, retmax=retmax)
+        )
 
-    def efetch_ids(self, ids: Sequence[str]) -> list[Record]:
-        """Fetch PubMed records by PMID (POST, as NCBI asks for long id lists)."""
+    def efetch_ids(self, ids: Sequence[str]) -> list[Record | Deletion | Skipped]:
+        """Fetch PubMed records by PMID (POST, as NCBI asks for long id lists). An answer
+        missing some of them is retried, then an :class:`EntrezError` names them."""
         params = {"db": "pubmed", "retmode": "xml", "id": ",".join(ids)}
-        return self._call("efetch.fcgi", params, "POST", _read_records)
+        return self._call("efetch.fcgi", params, "POST", functools.partial(_read_items, ids=ids))
 
     def efetch_history(
-        self, webenv: str, query_key: str, retstart: int, retmax: int
-    ) -> list[Record]:
-        """Fetch a slice of an esearch result kept on NCBI's history server."""
+        self, webenv: str, query_key: str, retstart: int, ids: Sequence[str]
+    ) -> list[Record | Deletion | Skipped]:
+        """Fetch the slice of an esearch result kept on NCBI's history server that starts at
+        ``retstart`` and holds ``ids`` (as esearch listed them), checked like :meth:`efetch_ids`."""
         params = {
             "db": "pubmed",
             "retmode": "xml",
             "WebEnv": webenv,
             "query_key": query_key,
             "retstart": str(retstart),
-            "retmax": str(retmax),
+            "retmax": str(len(ids)),
         }
-        return self._call("efetch.fcgi", params, "GET", _read_records)
+        return self._call("efetch.fcgi", params, "GET", functools.partial(_read_items, ids=ids))
 
     def _call(
         self,
@@ -207,12 +217,41 @@ def _check_status(response: requests.Response) -> None:
         raise EntrezError(f"HTTP {status} from {urlsplit(response.url).path}: {snippet}")
 
 
-def _read_records(response: requests.Response) -> list[Record]:
+def _read_items(
+    response: requests.Response, ids: Sequence[str]
+) -> list[Record | Deletion | Skipped]:
+    """The items of an efetch answer, which must account for every PMID in ``ids``.
+
+    NCBI's back ends sometimes answer 200 with part of the records; that is retried. An
+    article that came back unreadable (no PMID) accounts for one missing PMID: asking again
+    would bring the same article, so it is kept as a Skipped entry instead.
+    """
     response.raw.decode_content = True
-    return list(iter_records(response.raw))
+    items = list(iter_items(response.raw))
+    returned: set[str] = set()
+    unreadable = 0
+    for item in items:
+        if isinstance(item, Record):
+            returned.add(item.source_id)
+        elif isinstance(item, Deletion):
+            returned.update(item.source_ids)
+        else:
+            unreadable += 1
+    missing = [pmid for pmid in ids if pmid not in returned]
+    if len(missing) > unreadable:
+        shown = ", ".join(missing[:_SHOWN_MISSING])
+        more = f" and {len(missing) - _SHOWN_MISSING} more" if len(missing) > _SHOWN_MISSING else ""
+        raise _Retryable(
+            f"{len(missing)} of {len(ids)} PMIDs missing from the answer: {shown}{more}"
+        )
+    if missing:
+        items.append(
+            Skipped(f"efetch: PMID {', '.join(missing)} came back without a readable record")
+        )
+    return items
 
 
-def _read_search(response: requests.Response) -> SearchResult:
+def _read_search(response: requests.Response, retmax: int) -> SearchResult:
     body = response.content
     head = body[:2048]
     if b"<eSearchResult" not in head or b"<!ENTITY" in head:
@@ -222,12 +261,25 @@ def _read_search(response: requests.Response) -> SearchResult:
     try:
         result = Entrez.read(io.BytesIO(body))
     except RuntimeError as exc:  # esearch's own <ERROR> element
+        if _BACKEND_FAILED in str(exc).lower():
+            # e.g. "Search Backend failed: Database is not supported: pubmed", which NCBI
+            # answered for every query during outages: not the query's fault
+            raise _Retryable(f"esearch: {exc}") from None
         raise EntrezError(f"esearch refused the query: {exc}") from None
     except Exception as exc:  # Bio.Entrez raises several types for broken XML
         raise _Retryable(f"unreadable esearch XML: {exc}") from None
-    return SearchResult(
+    for message in result.get("WarningList", {}).get("OutputMessage", []):
+        if _BACKEND_FAILED in message.lower():
+            raise _Retryable(f"esearch answered incomplete: {message}")
+    search = SearchResult(
         count=int(result["Count"]),
         ids=[str(pmid) for pmid in result.get("IdList", [])],
         webenv=str(result["WebEnv"]) if "WebEnv" in result else None,
         query_key=str(result["QueryKey"]) if "QueryKey" in result else None,
     )
+    # A short IdList with a full Count is a back end that gave up part way. ErrorList's
+    # PhraseNotFound / FieldNotFound are about the query itself and stay as they are.
+    listed = min(search.count, retmax)
+    if len(search.ids) < listed:
+        raise _Retryable(f"esearch listed {len(search.ids)} of {listed} ids")
+    return search

@@ -1,7 +1,9 @@
 """Streaming reader for PubMed XML: efetch output, "Save -> XML" exports, baseline/update files.
 
 One pass over the input with constant memory: each ``PubmedArticle`` / ``PubmedBookArticle``
-becomes a :class:`db.records.Record` and is then dropped from the tree.
+becomes a :class:`~litmon.core.records.Record` (or a :class:`~litmon.core.records.Skipped`
+when it has no PMID), each ``DeleteCitation`` a :class:`~litmon.core.records.Deletion`, and
+the element is then dropped from the tree.
 
 Parser choice, by measurement (bench/ingest_bench.py, the same file of 2,000 or 20,000
 records of 25 KB each, shaped like 2024 records with 40 references): a bare lxml
@@ -28,10 +30,10 @@ from lxml import etree
 
 from litmon.core.errors import SourceError
 from litmon.core.html_page import html_page_title
-from litmon.core.records import Link, Record
+from litmon.core.records import Deletion, Link, Record, Skipped
 from litmon.crawler.reference_lists import WithoutReferenceLists
 
-__all__ = ["PubMedXMLError", "iter_records"]
+__all__ = ["PubMedXMLError", "iter_items", "iter_records"]
 
 _RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
 _ROOT_TAGS = ("PubmedArticleSet", "PubmedBookArticleSet")
@@ -58,12 +60,16 @@ class PubMedXMLError(SourceError):
     """The input is not PubMed XML we can safely read, or it is malformed."""
 
 
-def iter_records(source: str | os.PathLike[str] | BinaryIO) -> Iterator[Record]:
-    """Yield one :class:`Record` per article in ``source``, streaming.
+def iter_items(
+    source: str | os.PathLike[str] | BinaryIO,
+) -> Iterator[Record | Deletion | Skipped]:
+    """Yield what ``source`` holds, streaming, in document order: a :class:`Record` per
+    article, a :class:`Skipped` naming the line of an article without a PMID (the rest of the
+    file is still read), a :class:`Deletion` of the PMIDs in each ``DeleteCitation``.
 
     ``source`` is a path (``.xml`` or gzip-compressed, detected by its magic bytes) or a
-    binary file-like such as an HTTP response. ``DeleteCitation`` elements are skipped.
-    Malformed input raises :class:`PubMedXMLError` after the complete records before it.
+    binary file-like such as an HTTP response. Malformed input raises
+    :class:`PubMedXMLError` after the complete items before it.
     """
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as raw:
@@ -72,7 +78,17 @@ def iter_records(source: str | os.PathLike[str] | BinaryIO) -> Iterator[Record]:
         yield from _iter_stream(source)
 
 
-def _iter_stream(raw: BinaryIO) -> Iterator[Record]:
+def iter_records(source: str | os.PathLike[str] | BinaryIO) -> Iterator[Record]:
+    """The records of :func:`iter_items`, for callers that store nothing else: deletions are
+    left out, and an article without a PMID raises :class:`PubMedXMLError`."""
+    for item in iter_items(source):
+        if isinstance(item, Record):
+            yield item
+        elif isinstance(item, Skipped):
+            raise PubMedXMLError(item.reason)
+
+
+def _iter_stream(raw: BinaryIO) -> Iterator[Record | Deletion | Skipped]:
     try:
         yield from _parse(_decompressed(raw))
     except etree.XMLSyntaxError as exc:
@@ -93,7 +109,7 @@ def _decompressed(raw: BinaryIO) -> _Prefixed:
     return _Prefixed(stream, _read_head(stream, _HEAD_BYTES))
 
 
-def _parse(stream: _Prefixed) -> Iterator[Record]:
+def _parse(stream: _Prefixed) -> Iterator[Record | Deletion | Skipped]:
     _check_prolog(stream.head)
     parser = etree.iterparse(
         WithoutReferenceLists(stream),
@@ -104,8 +120,7 @@ def _parse(stream: _Prefixed) -> Iterator[Record]:
         no_network=True,
     )
     for _event, elem in parser:
-        if elem.tag != "DeleteCitation":
-            yield _record(elem)
+        yield _item(elem)
         # Constant memory: empty the element and drop the finished ones before it.
         elem.clear()
         parent = elem.getparent()
@@ -167,6 +182,19 @@ def _check_prolog(head: bytes) -> None:
     name = root.group(1).decode("ascii", "replace")
     if name not in _ROOT_TAGS:
         raise PubMedXMLError(f"expected PubMed XML (<PubmedArticleSet>), got <{name}>")
+
+
+class _NoPMID(PubMedXMLError):
+    pass
+
+
+def _item(elem: etree._Element) -> Record | Deletion | Skipped:
+    if elem.tag == "DeleteCitation":
+        return Deletion(source="pubmed", source_ids=tuple(_vals(elem, "PMID")))
+    try:
+        return _record(elem)
+    except _NoPMID as missing:
+        return Skipped(str(missing))
 
 
 def _record(elem: etree._Element) -> Record:
@@ -264,7 +292,7 @@ def _kids(elem: etree._Element | None) -> dict[str, etree._Element]:
 def _pmid(holder: dict[str, etree._Element], elem: etree._Element) -> str:
     pmid = _val(holder.get("PMID"))
     if pmid is None:
-        raise PubMedXMLError(f"<{elem.tag}> without a PMID at line {elem.sourceline}")
+        raise _NoPMID(f"<{elem.tag}> without a PMID at line {elem.sourceline}")
     return pmid
 
 

@@ -13,11 +13,12 @@ import sqlite_utils
 
 from litmon.core.clock import today_utc
 from litmon.core.errors import SourceError
-from litmon.core.records import Record
+from litmon.core.records import Deletion, Record, Skipped
 from litmon.crawler.entrez import ESEARCH_MAX_IDS, EntrezClient, SearchResult
 from litmon.crawler.settings import NcbiSettings, Topic
 from litmon.db import runs
-from litmon.db.store import save_records, sighted_ids
+from litmon.db.store import sighted_ids
+from litmon.pipeline.ingest import store_items
 from litmon.pipeline.run import Run, recorded_run
 
 log = logging.getLogger(__name__)
@@ -147,22 +148,22 @@ class _TopicCrawl:
         self.progress.start(f"fetching {label}", len(pmids))
         try:
             for offset in range(0, len(pmids), size):
+                batch = pmids[offset : offset + size]
                 if use_history:
-                    records = self.client.efetch_history(
-                        result.webenv, result.query_key, offset, size
+                    items = self.client.efetch_history(
+                        result.webenv, result.query_key, offset, batch
                     )
                 else:
-                    records = self.client.efetch_ids(pmids[offset : offset + size])
-                self._store(records, run)
-                self.progress.advance(min(size, len(pmids) - offset))
+                    items = self.client.efetch_ids(batch)
+                self._store(items, run)
+                self.progress.advance(len(batch))
         finally:
             self.progress.finish()
 
-    def _store(self, records: list[Record], run: Run) -> None:
-        counts = run.counts
-        counts.add_saved(len(records), save_records(self.db, records, run.id))
-        counts.requests = self.client.requests_sent - self.requests_before
-        runs.update_run(self.db, run.id, counts)
+    def _store(self, items: list[Record | Deletion | Skipped], run: Run) -> None:
+        store_items(self.db, items, run)
+        run.counts.requests = self.client.requests_sent - self.requests_before
+        runs.update_run(self.db, run.id, run.counts)
 
 
 def _term(query: str, kind: str, start: date, end: date) -> str:

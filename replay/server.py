@@ -94,16 +94,32 @@ _XML = "text/xml; charset=UTF-8"
 _HTML = "text/html; charset=UTF-8"
 
 
+# Faults in what a 200 answer holds, and the one endpoint each applies to (None: both):
+# "short"          esearch's IdList loses its second half (Count stays); efetch leaves out
+#                  its last record
+# "backend"        esearch answers Count 0, no ids, and a WarningList "Search Backend failed"
+# "backend-error"  esearch answers <ERROR>Search Backend failed: Database is not supported,
+#                  as NCBI did for every query during its July 2025 outage
+# "no-pmid"        efetch's last record comes without its PMID element
+_CONTENT_FAULTS = {
+    "short": None,
+    "backend": "esearch",
+    "backend-error": "esearch",
+    "no-pmid": "efetch",
+}
+_FAULTS = ("429", "500", "503", "timeout", "reset", "truncate", "html", *_CONTENT_FAULTS)
+
+
 @dataclass
 class Fault:
     """One injected fault, consumed by the next request to its endpoint."""
 
-    kind: str  # "429", "500", "503", "timeout", "reset", "truncate", "html"
+    kind: str  # one of _FAULTS
     retry_after: str | None = None  # header value for 429/503, e.g. "2"
     delay: float = 0.0  # "timeout": seconds to stall before answering
 
     def __post_init__(self) -> None:
-        if self.kind not in ("429", "500", "503", "timeout", "reset", "truncate", "html"):
+        if self.kind not in _FAULTS:
             raise ValueError(f"unknown fault kind: {self.kind}")
 
 
@@ -574,8 +590,8 @@ class _Handler(BaseHTTPRequestHandler):
         eutils = self.server.eutils
         fault = eutils._arrive(Request(time.monotonic(), endpoint, method, params))
         eutils._pause(eutils._delay)
-        if fault is None:
-            self._send(eutils._respond(url.path, endpoint, params))
+        if fault is None or fault.kind in _CONTENT_FAULTS:
+            self._send(eutils._respond(url.path, endpoint, params, fault and fault.kind))
         elif fault.kind == "reset":
             self._reset()
         elif fault.kind == "timeout":
@@ -728,6 +744,10 @@ class EutilsServer:
     def inject(self, *faults: Fault, endpoint: str = "efetch", after: int = 0) -> None:
         """Queue faults; each is consumed in order by the next request to ``endpoint``,
         once ``after`` more requests to it have been answered normally."""
+        for fault in faults:
+            only = _CONTENT_FAULTS.get(fault.kind)
+            if only not in (None, endpoint):
+                raise ValueError(f"fault {fault.kind!r} is for {only}, not {endpoint}")
         with self._lock:
             self._faults.setdefault(endpoint, deque()).extend([None] * after + list(faults))
 
@@ -752,15 +772,18 @@ class EutilsServer:
         if seconds > 0:
             self._stopping.wait(seconds)
 
-    def _respond(self, path: str, endpoint: str, params: dict[str, str]) -> _Response:
-        handlers: dict[str, Callable[[dict[str, str]], _Response]] = {
+    def _respond(
+        self, path: str, endpoint: str, params: dict[str, str], fault: str | None = None
+    ) -> _Response:
+        """The answer to a request; ``fault`` is one of _CONTENT_FAULTS to build into it."""
+        handlers: dict[str, Callable[[dict[str, str], str | None], _Response]] = {
             "esearch": self._esearch,
             "efetch": self._efetch,
         }
         handler = handlers.get(endpoint) if path.startswith(_PREFIX) else None
         if handler is None:
             return _html(404, "Not Found", f"The requested URL {escape(path)} was not found.")
-        return handler(params)
+        return handler(params, fault)
 
     def _ordered(self, sort: str) -> list[_Entry]:
         key = "pdat" if sort == "pub_date" else "edat"
@@ -771,7 +794,7 @@ class EutilsServer:
                 )
             return self._sorted[key]
 
-    def _esearch(self, params: dict[str, str]) -> _Response:
+    def _esearch(self, params: dict[str, str], fault: str | None) -> _Response:
         db = params.get("db", "")
         if db != "pubmed":
             return _esearch_error(f"Invalid db name specified: {db}" if db else "Empty db name")
@@ -783,6 +806,8 @@ class EutilsServer:
             retmax = _int(params, "retmax", 20)
         except ValueError as exc:
             return _esearch_error(str(exc))
+        if fault == "backend-error":
+            return _esearch_error("Search Backend failed: Database is not supported: pubmed")
         ids = query.ids(self._ordered(params.get("sort", "")))
         if params.get("rettype") == "count":
             body = f"<eSearchResult><Count>{len(ids)}</Count></eSearchResult>\n"
@@ -799,7 +824,13 @@ class EutilsServer:
             )
         if not ids and not warning:
             warning = "No items found."
-        body = _esearch_body(len(ids), retstart, ids[start:end], translation, history, warning)
+        count, listed = len(ids), ids[start:end]
+        if fault == "short":
+            listed = listed[: len(listed) // 2]
+        elif fault == "backend":
+            count, listed = 0, []
+            warning = "Search Backend failed: Exception: query timed out on one of the backends"
+        body = _esearch_body(count, retstart, listed, translation, history, warning)
         return _Response(200, body)
 
     def _remember(self, webenv: str, ids: list[int]) -> tuple[str, int]:
@@ -810,7 +841,7 @@ class EutilsServer:
             self._history[webenv].append(ids)
             return webenv, len(self._history[webenv])
 
-    def _efetch(self, params: dict[str, str]) -> _Response:
+    def _efetch(self, params: dict[str, str], fault: str | None) -> _Response:
         db = params.get("db", "")
         if db != "pubmed":
             return _efetch_error(f"Invalid db name specified: {db}" if db else "Empty db name")
@@ -831,6 +862,10 @@ class EutilsServer:
         with self._lock:
             entries = [self._entries[i] for i in ids if i in self._entries]
         records = [e.xml if e.xml is not None else _synthetic_xml(e) for e in entries]
+        if fault == "short":
+            records = records[:-1]
+        elif fault == "no-pmid" and records:
+            records[-1] = re.sub(rb"<PMID[^>]*>\d+</PMID>", b"", records[-1], count=1)
         body = _PUBMED_HEAD + b"".join(r + b"\n" for r in records) + b"</PubmedArticleSet>\n"
         return _Response(200, body)
 

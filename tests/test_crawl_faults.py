@@ -22,6 +22,12 @@ FAULTS = {
     "reset": ("network error", Fault("reset")),
     "truncate": ("cut off", Fault("truncate")),
     "html": ("HTML", Fault("html")),
+    "short": ("PMIDs missing from the answer", Fault("short")),
+}
+SEARCH_FAULTS = {
+    "short": ("esearch listed 6 of 12 ids", Fault("short")),
+    "backend": ("Search Backend failed", Fault("backend")),
+    "backend-error": ("Search Backend failed", Fault("backend-error")),
 }
 
 
@@ -74,6 +80,60 @@ def test_a_lasting_fault_fails_the_run_with_its_reason_and_a_rerun_finishes(corp
     assert (rerun.counts.new, rerun.counts.unchanged) == (7, 5)
     assert work_count(db) == (12, 12)
     assert runs.get_checkpoint(db, "pubmed", TOPIC.name, "edat") == TODAY
+
+
+def test_a_lasting_short_efetch_names_the_missing_pmids(corpus, db):
+    client = make_client(corpus, batch_size=5, max_retries=2)
+    corpus.inject(*[Fault("short")] * 3, endpoint="efetch", after=1)
+
+    [failed] = crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    # the second batch is 7005..7009, newest first; the fault leaves out its last record
+    assert "1 of 5 PMIDs missing from the answer: 7009" in failed.error
+    [row] = runs.recent_runs(db)
+    assert "7009" in row["error"]
+
+
+@pytest.mark.parametrize("kind", SEARCH_FAULTS)
+def test_an_incomplete_search_is_retried_and_the_crawl_completes(corpus, db, kind):
+    client = make_client(corpus, batch_size=5)
+    corpus.inject(SEARCH_FAULTS[kind][1], SEARCH_FAULTS[kind][1], endpoint="esearch")
+
+    [report] = crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    assert report.status == "ok", report.error
+    assert work_count(db) == (12, 12)
+    assert report.counts.requests == 3 + 3  # esearch twice retried, 3 batches
+
+
+@pytest.mark.parametrize("kind", SEARCH_FAULTS)
+def test_a_search_that_stays_incomplete_fails_and_holds_the_checkpoint(corpus, db, kind):
+    client = make_client(corpus, batch_size=5, max_retries=2)
+    reason, fault = SEARCH_FAULTS[kind]
+    corpus.inject(fault, fault, fault, endpoint="esearch")
+
+    [failed] = crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    assert failed.status == "failed"
+    assert reason in failed.error and "gave up after 3 attempts" in failed.error
+    assert work_count(db) == (0, 0)
+    assert runs.get_checkpoint(db, "pubmed", TOPIC.name, "edat") is None
+
+
+def test_an_article_without_a_pmid_is_a_warning_not_a_retried_batch(corpus, db):
+    client = make_client(corpus, batch_size=5)
+    corpus.inject(Fault("no-pmid"), endpoint="efetch")
+
+    [report] = crawl_pubmed(db, client, [TOPIC], today=TODAY)
+
+    assert report.status == "ok", report.error
+    assert report.counts.requests == 1 + 3  # nothing asked twice
+    assert work_count(db) == (11, 11)
+    assert len(report.warnings) == 2
+    assert "without a PMID at line" in report.warnings[0]
+    assert "PMID 7004 came back without a readable record" in report.warnings[1]
+    [row] = runs.recent_runs(db)
+    assert row["status"] == "ok" and "7004" in row["error"]
 
 
 def test_a_search_that_keeps_failing_is_a_failed_run_with_nothing_stored(corpus, db):

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from streams import Unseekable
 
-from litmon.core.records import Link
-from litmon.crawler.pubmed_xml import PubMedXMLError, iter_records
+from litmon.core.records import Deletion, Link, Record, Skipped
+from litmon.crawler.pubmed_xml import PubMedXMLError, iter_items, iter_records
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pubmed"
 DOCTYPE = (
@@ -251,6 +251,12 @@ def test_delete_citations_are_skipped():
     assert [record.pmid for record in records("baseline_update.xml")] == ["9050001", "9050002"]
 
 
+def test_items_of_an_update_file_include_its_deletions_in_order():
+    items = list(iter_items(FIXTURES / "baseline_update.xml"))
+    assert [type(item) for item in items] == [Record, Record, Deletion]
+    assert items[2] == Deletion(source="pubmed", source_ids=("9040001", "9040002"))
+
+
 def test_truncated_file_yields_complete_records_then_fails_with_line():
     seen = []
     with pytest.raises(PubMedXMLError, match=r"malformed PubMed XML at line 9\b"):
@@ -336,11 +342,23 @@ def test_empty_or_non_xml_input(data):
         list(iter_records(io.BytesIO(data)))
 
 
-def test_record_without_pmid_is_an_error():
+def test_record_without_pmid_is_an_error_for_iter_records():
     body = re.sub(r'<PMID Version="1">39012345</PMID>', "", one_record_body())
     xml = DOCTYPE + "<PubmedArticleSet>\n" + body + "</PubmedArticleSet>\n"
     with pytest.raises(PubMedXMLError, match="without a PMID"):
         list(iter_records(io.BytesIO(xml.encode())))
+
+
+def test_an_article_without_pmid_is_skipped_by_line_and_the_rest_is_read():
+    body = one_record_body()
+    no_pmid = re.sub(r'<PMID Version="1">39012345</PMID>', "", body)
+    second = body.replace("39012345", "39012346")
+    xml = DOCTYPE + "<PubmedArticleSet>\n" + no_pmid + "\n" + second + "\n</PubmedArticleSet>\n"
+
+    skipped, record = iter_items(io.BytesIO(xml.encode()))
+
+    assert skipped == Skipped("<PubmedArticle> without a PMID at line 4")
+    assert isinstance(record, Record) and record.pmid == "39012346"
 
 
 def test_empty_article_set_yields_nothing():

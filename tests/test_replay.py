@@ -252,6 +252,44 @@ def test_fault_truncate_drops_the_connection_inside_a_record(server):
     assert fetched_pmids(efetch(server, id="30000001")) == ["30000001"]
 
 
+def test_fault_short_lists_half_the_ids_and_fetches_one_record_less(server):
+    server.inject(Fault("short"), endpoint="esearch")
+    short = search_result(esearch(server))
+    assert (short["Count"], len(short["IdList"])) == ("40", 10)
+    server.inject(Fault("short"))
+    assert fetched_pmids(efetch(server, id="30000001,30000002,30000003")) == [
+        "30000001",
+        "30000002",
+    ]
+
+
+def test_fault_backend_answers_with_a_warning_and_no_ids(server):
+    server.inject(Fault("backend"), endpoint="esearch")
+    result = search_result(esearch(server))
+    assert (result["Count"], result["IdList"]) == ("0", [])
+    assert result["WarningList"]["OutputMessage"][0].startswith("Search Backend failed")
+
+
+def test_fault_backend_error_is_an_esearch_error(server):
+    server.inject(Fault("backend-error"), endpoint="esearch")
+    with pytest.raises(RuntimeError, match="Search Backend failed: Database is not supported"):
+        search_result(esearch(server))
+
+
+def test_fault_no_pmid_drops_the_last_records_pmid(server):
+    server.inject(Fault("no-pmid"))
+    root = ET.fromstring(efetch(server, id="30000001,30000002").content)
+    assert [a.findtext("MedlineCitation/PMID") for a in root.iter("PubmedArticle")] == [
+        "30000001",
+        None,
+    ]
+
+
+def test_a_fault_for_the_other_endpoint_is_refused(server):
+    with pytest.raises(ValueError, match="is for efetch"):
+        server.inject(Fault("no-pmid"), endpoint="esearch")
+
+
 def test_faults_are_consumed_in_order_per_endpoint(server):
     server.inject(Fault("500"), Fault("503"), after=1)
     assert search_result(esearch(server))["Count"] == "40"  # esearch untouched

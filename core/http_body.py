@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import requests
+import urllib3
 
 MiB = 1024 * 1024
 _CHUNK = 64 * 1024
@@ -39,6 +40,8 @@ def read_capped(resp: requests.Response, deadline: float, max_bytes: int) -> byt
             chunks.append(chunk)
     except requests.RequestException as exc:
         raise BodyError(f"failed reading {resp.url}: {exc}") from exc
-    except (OSError, ValueError) as exc:  # urllib3 read/decode errors and socket timeouts
+    except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:
+        # urllib3's own errors (a body labelled gzip that is not, a server stalling
+        # mid-body, a connection cut) and socket timeouts
         raise BodyError(f"failed reading {resp.url}: {type(exc).__name__}: {exc}") from exc
     return b"".join(chunks)

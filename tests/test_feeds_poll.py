@@ -322,10 +322,6 @@ def test_absurd_server_hints_are_capped_at_a_week(db, server):
         assert parse_stamp(outcome.next_poll_at) == NOW + MAX_SERVER_DELAY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/http_body.read_capped lets urllib3's DecodeError and ReadTimeoutError through",
-)
 @pytest.mark.parametrize("fault", ["gzip", "stall"])
 def test_a_body_that_breaks_while_it_is_read_fails_in_one_line(db, server, fault):
     reply = broken_gzip() if fault == "gzip" else slow_drip(b"<rss/>", 1.0)  # > read timeout

@@ -4,9 +4,9 @@ import pytest
 
 from litmon.core.ratelimit import RateLimiter
 from litmon.crawler.entrez import EntrezClient
+from litmon.crawler.settings import NcbiSettings, Topic
 from litmon.db.schema import open_db
 from litmon.replay.server import EutilsServer
-from litmon.crawler.settings import NcbiSettings, Topic
 
 TODAY = date(2026, 11, 25)
 TOPIC = Topic(name="ms_imaging", query='"multiple sclerosis"[tiab] AND QSM[tiab]')

@@ -48,6 +48,11 @@ class _WindowTooFull(SourceError):
     pass
 
 
+# Where the Entrez dates of an over-full refresh day are walked from: PubMed's oldest
+# citations (OLDMEDLINE, from the 1780s) carry Entrez dates as old as their publication.
+_FIRST_EDAT = date(1700, 1, 1)
+
+
 def crawl_pubmed(
     db: sqlite_utils.Database,
     client: EntrezClient,
@@ -116,9 +121,15 @@ class _TopicCrawl:
 
     def _windows(self, topic: Topic, kind: str, start: date, end: date, run: Run) -> Iterator[date]:
         """Crawl [start, end], splitting it while esearch reports more ids than it hands out;
-        yields the end of each sub-window once everything in it is committed."""
+        yields the end of each sub-window once everything in it is committed. A single day
+        still too full fails the crawl (the topic is too broad to crawl) or, in a refresh,
+        is refreshed by parts (:meth:`_refresh_full_day`)."""
         result = self.client.esearch(_term(topic.query, kind, start, end))
         if result.count > ESEARCH_MAX_IDS:
+            if start == end and kind == "mdat":
+                self._refresh_full_day(topic, start, _FIRST_EDAT, start, run)
+                yield end
+                return
             if start == end:
                 raise _WindowTooFull(
                     f"{result.count} records on {start} alone: more than esearch can list"
@@ -129,14 +140,40 @@ class _TopicCrawl:
             yield from self._windows(topic, kind, start, middle, run)
             yield from self._windows(topic, kind, middle + timedelta(days=1), end, run)
             return
-        stored = sighted_ids(self.db, SOURCE, result.ids)
+        label = f"{topic.name} {start}..{end}"
         if kind == "edat":
+            stored = sighted_ids(self.db, SOURCE, result.ids)
             wanted = [pmid for pmid in result.ids if pmid not in stored]
             run.counts.unchanged += len(result.ids) - len(wanted)
+            self._fetch(wanted, result, run, label)
         else:
-            wanted = [pmid for pmid in result.ids if pmid in stored]
-        self._fetch(wanted, result, run, f"{topic.name} {start}..{end}")
+            self._fetch_stored(result, run, label)
         yield end
+
+    def _refresh_full_day(self, topic: Topic, day: date, start: date, end: date, run: Run) -> None:
+        """Refresh a day on which PubMed modified more of the topic's records than esearch
+        lists (a mass revision), in parts by Entrez date [start, end]. A part that still does
+        not fit (that many records modified on ``day`` with one Entrez date) is left out
+        with a warning kept with the run: the refresh must never block later crawls."""
+        term = f"{_term(topic.query, 'mdat', day, day)} AND ({_span('edat', start, end)})"
+        result = self.client.esearch(term)
+        if result.count <= ESEARCH_MAX_IDS:
+            label = f"{topic.name} modified {day}, Entrez dates {start}..{end}"
+            self._fetch_stored(result, run, label)
+        elif start == end:
+            run.warn(
+                f"refresh: {result.count} records modified on {day} with Entrez date {start},"
+                f" more than esearch lists ({ESEARCH_MAX_IDS}); those were not refreshed"
+            )
+        else:
+            middle = start + (end - start) // 2
+            self._refresh_full_day(topic, day, start, middle, run)
+            self._refresh_full_day(topic, day, middle + timedelta(days=1), end, run)
+
+    def _fetch_stored(self, result: SearchResult, run: Run, label: str) -> None:
+        """Fetch again the records of ``result`` the store has (a refresh)."""
+        stored = sighted_ids(self.db, SOURCE, result.ids)
+        self._fetch([pmid for pmid in result.ids if pmid in stored], result, run, label)
 
     def _fetch(self, pmids: list[str], result: SearchResult, run: Run, label: str) -> None:
         if not pmids:
@@ -169,10 +206,10 @@ class _TopicCrawl:
 def _term(query: str, kind: str, start: date, end: date) -> str:
     """The topic query limited to a date window. An Entrez-date window also takes records by
     create date, since PubMed backdates the EDAT of records added over a year late."""
-
-    def span(tag: str) -> str:
-        return f'"{start:%Y/%m/%d}"[{tag}] : "{end:%Y/%m/%d}"[{tag}]'
-
     if kind == "edat":
-        return f"({query}) AND (({span('edat')}) OR ({span('crdt')}))"
-    return f"({query}) AND ({span(kind)})"
+        return f"({query}) AND (({_span('edat', start, end)}) OR ({_span('crdt', start, end)}))"
+    return f"({query}) AND ({_span(kind, start, end)})"
+
+
+def _span(tag: str, start: date, end: date) -> str:
+    return f'"{start:%Y/%m/%d}"[{tag}] : "{end:%Y/%m/%d}"[{tag}]'

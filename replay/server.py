@@ -208,13 +208,17 @@ def _synthetic_doi(pmid: int) -> str:
     return f"10.5555/synthetic.{pmid}"
 
 
+def _ymd(ordinal: int) -> str:
+    day = date.fromordinal(ordinal)
+    return f"<Year>{day.year}</Year><Month>{day.month:02d}</Month><Day>{day.day:02d}</Day>"
+
+
 def _synthetic_xml(entry: _Entry) -> bytes:
-    day = date.fromordinal(entry.edat)
-    ymd = f"<Year>{day.year}</Year><Month>{day.month:02d}</Month><Day>{day.day:02d}</Day>"
+    ymd = _ymd(entry.edat)
     doi = _synthetic_doi(entry.pmid)
     return (
         f'<PubmedArticle><MedlineCitation Status="PubMed-not-MEDLINE" Owner="NLM">'
-        f'<PMID Version="1">{entry.pmid}</PMID><DateRevised>{ymd}</DateRevised>'
+        f'<PMID Version="1">{entry.pmid}</PMID><DateRevised>{_ymd(entry.mdat)}</DateRevised>'
         f'<Article PubModel="Electronic"><Journal><ISSN IssnType="Electronic">2000-0000</ISSN>'
         f'<JournalIssue CitedMedium="Internet"><Volume>1</Volume><PubDate>{ymd}</PubDate>'
         f"</JournalIssue><Title>Journal of synthetic records</Title>"
@@ -729,16 +733,24 @@ class EutilsServer:
         self._add(entries)
 
     def add_synthetic(
-        self, count: int, start: date, end: date, first_pmid: int = 30_000_000
+        self,
+        count: int,
+        start: date,
+        end: date,
+        first_pmid: int = 30_000_000,
+        *,
+        revised: date | None = None,
     ) -> None:
-        """Add ``count`` generated records with EDAT/CRDT spread evenly over [start, end]."""
+        """Add ``count`` generated records with EDAT/CRDT spread evenly over [start, end];
+        each was last modified (MDAT) on its EDAT, or on ``revised`` when given."""
         span = (end - start).days
         entries = []
         for i in range(count):
             day = start.toordinal() + span * i // max(count - 1, 1)
+            mdat = revised.toordinal() if revised else day
             pmid = first_pmid + i
             doi = frozenset({_synthetic_doi(pmid)})
-            entries.append(_Entry(pmid, day, day, day, day, doi, None))
+            entries.append(_Entry(pmid, day, day, mdat, day, doi, None))
         self._add(entries)
 
     def inject(self, *faults: Fault, endpoint: str = "efetch", after: int = 0) -> None:

@@ -155,3 +155,39 @@ def test_an_until_after_today_never_moves_the_checkpoint_past_today(eutils, db, 
     assert runs.get_checkpoint(db, "pubmed", TOPIC.name, "edat") == TODAY
     [search] = endpoint_calls(eutils, "esearch")
     assert f'"{TODAY:%Y/%m/%d}"[edat]' in search.params["term"]
+
+
+def test_a_refresh_day_with_more_revisions_than_esearch_lists_is_walked_by_entrez_date(
+    eutils, db, client
+):
+    eutils.add_xml(article_set([article(5000, days_ago(3), title=TYPO_TITLE)]))
+    crawl_pubmed(db, client, [TOPIC], today=TODAY)
+    revised_on = TODAY + timedelta(days=8)
+    # a mass revision: 10,000 records from 2020 modified on one day, besides the stored one
+    eutils.add_synthetic(10_000, date(2020, 1, 1), date(2020, 12, 31), revised=revised_on)
+    eutils.add_xml(article_set([article(5000, days_ago(3), revised=revised_on, title=FIXED_TITLE)]))
+
+    [report] = crawl_pubmed(db, client, [TOPIC], today=revised_on)
+
+    assert report.status == "ok", report.error
+    assert (report.counts.updated, report.warnings) == (1, [])
+    assert db.execute("SELECT title FROM works").fetchall() == [(FIXED_TITLE,)]
+    assert runs.get_checkpoint(db, "pubmed", TOPIC.name, "mdat") == revised_on
+
+
+def test_revisions_esearch_cannot_list_even_by_entrez_date_are_a_warning_not_a_block(
+    eutils, db, client
+):
+    eutils.add_xml(article_set([article(5000, days_ago(3))]))
+    crawl_pubmed(db, client, [TOPIC], today=TODAY)
+    revised_on = TODAY + timedelta(days=8)
+    eutils.add_synthetic(10_000, date(2020, 6, 1), date(2020, 6, 1), revised=revised_on)
+
+    [report] = crawl_pubmed(db, client, [TOPIC], today=revised_on)
+
+    assert report.status == "ok", report.error
+    [warning] = report.warnings
+    assert f"10000 records modified on {revised_on} with Entrez date 2020-06-01" in warning
+    assert runs.get_checkpoint(db, "pubmed", TOPIC.name, "mdat") == revised_on
+    [row, _] = runs.recent_runs(db)
+    assert row["status"] == "ok" and "not refreshed" in row["error"]

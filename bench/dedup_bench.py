@@ -1,8 +1,10 @@
 """Deduplication quality on the labelled benchmark sets in ../shared/dedup-benchmark/.
 
 Each set's records.csv goes through the real pipeline (imports.read_csv ->
-db.store.save_records into a fresh SQLite file); the predicted groups are the works and their
-sightings (possible duplicates are not merges). Scored as the benchmark README says.
+pipeline.ingest.ingest_records into a fresh SQLite file, as `litmon ingest csv` runs it); the
+predicted groups are the works and their sightings (possible duplicates are not merges). A
+row the importer skips (no title) stays a group of its own. Scored as the benchmark README
+says.
 
 "kept apart" counts the missed duplicates (FN) that the product's rules keep apart on purpose:
 the labels group a notice (erratum, retraction, comment or reply) with its article, parts of a
@@ -23,10 +25,11 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
+from litmon.core.records import Record
 from litmon.db import dedup
 from litmon.db.schema import open_db
-from litmon.db.store import save_records
 from litmon.imports import read_csv
+from litmon.pipeline.ingest import ingest_records
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,16 +69,26 @@ def predicted_groups(folder: Path, name: str) -> tuple[list[list[str]], int, flo
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "bench.db")
         started = time.perf_counter()
-        save_records(db, read_csv(folder / "records.csv", source=name))
+        path = folder / "records.csv"
+        ingest_records(db, f"csv:{name}", path, read_csv(path, name))
         seconds = time.perf_counter() - started
         groups: dict[int, list[str]] = defaultdict(list)
         for work_id, source_id in db.execute("SELECT work_id, source_id FROM sightings"):
             groups[work_id].append(source_id)
+        # a row the importer skipped is no work: scored alone, as if kept apart
+        stored = {rid for members in groups.values() for rid in members}
+        missing = [rid for rid in record_ids(path) if rid not in stored]
+        groups.update({-n: [rid] for n, rid in enumerate(missing, start=1)})
         possible = db.execute(
             "SELECT count(*) FROM possible_duplicates WHERE status = 'open'"
         ).fetchone()[0]
         db.conn.close()
     return list(groups.values()), possible, seconds
+
+
+def record_ids(path: Path) -> list[str]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return [row["ID"] for row in csv.DictReader(handle)]
 
 
 def true_groups(folder: Path) -> dict[str, int]:
@@ -89,6 +102,8 @@ def rule_classes(folder: Path, name: str) -> dict[str, tuple]:
     """Record ID -> what the product's rules keep apart: notice kind, series part, preprint."""
     classes = {}
     for record in read_csv(folder / "records.csv", source=name):
+        if not isinstance(record, Record):
+            continue
         found = dedup.profile(record)
         classes[record.source_id] = (found.kind, found.series, found.preprint)
     return classes

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from litmon.core.records import Record, normalize_doi
+from litmon.core.records import Record, Skipped, normalize_doi
 from litmon.imports.authors import parse_authors
 from litmon.imports.files import (
     ImportFileError,
@@ -24,10 +24,11 @@ _OVID = re.compile(r"^\s*ovid\b", re.IGNORECASE)
 _PMID = re.compile(r"^\d{1,9}$")
 
 
-def read_ris(path: str | Path, source: str) -> Iterator[Record]:
+def read_ris(path: str | Path, source: str) -> Iterator[Record | Skipped]:
     """One Record per ``TY`` .. ``ER`` entry; ``source_id`` is the entry's ``ID`` or ``AN``,
     else a fingerprint of the paper (never its position in the file, which another export
-    of the same search gives to another paper)."""
+    of the same search gives to another paper). An entry without a title comes out as
+    :class:`Skipped` (file and line); the entries after it are still read."""
     fields: dict[str, list[str]] = {}
     start = 0
     last_tag = None
@@ -54,13 +55,16 @@ def read_ris(path: str | Path, source: str) -> Iterator[Record]:
         yield _record(path, start, fields, source)
 
 
-def _record(path: str | Path, line: int, fields: dict[str, list[str]], source: str) -> Record:
+def _record(
+    path: str | Path, line: int, fields: dict[str, list[str]], source: str
+) -> Record | Skipped:
     def first(*tags: str) -> str | None:
         return next((v for t in tags for v in fields.get(t, []) if v), None)
 
     title = first("TI", "T1", "CT", "BT")
     if title is None:
-        raise ImportFileError(path, line, "entry has no title (TI or T1)")
+        # one bad entry of an export is reported, and the rest of the file still loads
+        return Skipped(f"{path}: line {line}: entry has no title (TI or T1); skipped")
     start, end = first("SP"), first("EP")
     pages = start if not end or (start and "-" in start) else f"{start or ''}-{end}".strip("-")
     journal, abbrev = first("T2", "JF", "JO", "JA", "J2"), first("JA", "J2", "JO")

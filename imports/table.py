@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from litmon.core.records import Record, normalize_doi
+from litmon.core.records import Record, Skipped, normalize_doi
 from litmon.imports.authors import detex, parse_authors
 from litmon.imports.files import (
     ImportFileError,
@@ -49,14 +49,17 @@ def _simple(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def read_csv(path: str | Path, source: str, id_column: str = DEFAULT_ID_COLUMN) -> Iterator[Record]:
+def read_csv(
+    path: str | Path, source: str, id_column: str = DEFAULT_ID_COLUMN
+) -> Iterator[Record | Skipped]:
     """One Record per row; ``source_id`` is the row's value in ``id_column``, else (no such
     column, or an empty cell) a fingerprint of the paper, never the row's number: another
     export of the same search has another paper on that row.
 
     A column named other than the default must be there: a mistyped name is refused, not
-    silently replaced by fingerprints. A row without a title is refused like a RIS entry
-    without one: the rows before it are read, the rest of the file is not.
+    silently replaced by fingerprints. A row without a title is not a record: it comes out
+    as :class:`Skipped` (file and line), like a RIS entry without one, and the rest of the
+    file is still read.
     """
     reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
     try:
@@ -73,8 +76,10 @@ def read_csv(path: str | Path, source: str, id_column: str = DEFAULT_ID_COLUMN) 
                 continue
             record = _record(columns, row, source)
             if not record.title:
+                # one bad row of an export is reported, and the rest of the file still loads
                 title_column = header[columns["title"]]
-                raise ImportFileError(path, line, f"row has no title ({title_column!r})")
+                yield Skipped(f"{path}: line {line}: row has no title ({title_column!r}); skipped")
+                continue
             if not record.source_id:
                 record.source_id = fingerprint(record)
             elif record.source_id in seen:

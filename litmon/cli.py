@@ -241,6 +241,15 @@ def _exit_for(reports: Iterable[Run]) -> None:
         sys.exit(exits.FAILED)
 
 
+def _print_warnings(run: Run, shown: int = 20) -> None:
+    """A run's warnings (skipped or refused entries), the first ``shown`` of them."""
+    for warning in run.warnings[:shown]:
+        click.echo(f"  warning: {warning}", err=True)
+    if len(run.warnings) > shown:
+        more = len(run.warnings) - shown
+        click.echo(f"  ... and {more} more warnings: litmon runs", err=True)
+
+
 def _print_reports(reports: Iterable[Run]) -> None:
     for report in reports:
         counts = report.counts
@@ -250,6 +259,7 @@ def _print_reports(reports: Iterable[Run]) -> None:
             f" {counts.updated} updated, {counts.unchanged} unchanged;"
             f" {counts.fetched} fetched in {counts.requests} requests"
         )
+        _print_warnings(report)
         if report.error:
             click.echo(f"  error: {report.error}", err=True)
 
@@ -339,6 +349,7 @@ def _ingest(db: sqlite_utils.Database, source: str, path: str, records: Iterable
     """Store one file as one logged run; print its outcome in a line (and the error)."""
     run = ingest_records(db, source, path, records)
     counts = run.counts
+    _print_warnings(run)
     if run.error is not None:
         click.echo(f"{path}: {run.error}", err=True)
     click.echo(

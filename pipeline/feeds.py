@@ -18,12 +18,12 @@ import sqlite_utils
 from litmon.core.errors import SourceError, UsageError
 from litmon.core.http_headers import parse_max_age
 from litmon.db.feed_state import FeedState, load_state, record_failure, record_success
-from litmon.db.store import save_records
 from litmon.feeds import schedule
 from litmon.feeds.config import FeedConfig
 from litmon.feeds.errors import FeedError, FetchError
 from litmon.feeds.fetch import DEFAULT_LIMITS, FetchLimits, fetch_feed
 from litmon.feeds.parse import ParsedFeed, parse_feed
+from litmon.pipeline.ingest import store_items
 from litmon.pipeline.run import Run, recorded_run
 
 log = logging.getLogger(__name__)
@@ -199,8 +199,7 @@ def _store(
 ) -> ParsedFeed:
     """Parse and save one document, counting into the outcome and the run."""
     parsed = parse_feed(data, feed, content_type=content_type)
-    saved = save_records(db, parsed.records, run.id)
-    run.saved(len(parsed.records), saved)
+    saved = store_items(db, parsed.records, run)
     outcome.items = len(parsed.records)
     outcome.new, outcome.updated, outcome.unchanged = saved.new, saved.updated, saved.unchanged
     outcome.warnings = parsed.warnings

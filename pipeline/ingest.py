@@ -9,16 +9,17 @@ from pathlib import Path
 import sqlite_utils
 
 from litmon.core.records import Deletion, Record, Skipped
-from litmon.db.store import delete_works, save_records
+from litmon.db.store import SaveResult, delete_works, save_records
 from litmon.pipeline.run import Run, recorded_run
 
 BATCH = 500  # records per transaction
 Item = Record | Deletion | Skipped
 
 
-def store_items(db: sqlite_utils.Database, items: Iterable[Item], run: Run) -> None:
+def store_items(db: sqlite_utils.Database, items: Iterable[Item], run: Run) -> SaveResult:
     """Save a batch's records (one transaction), apply its deletions, and keep a warning
-    with the run for each entry the source skipped; counts go into ``run``."""
+    with the run for each entry the source skipped or the store refused; counts go into
+    ``run``. Returns what the store made of the records."""
     records: list[Record] = []
     for item in items:
         if isinstance(item, Record):
@@ -27,8 +28,13 @@ def store_items(db: sqlite_utils.Database, items: Iterable[Item], run: Run) -> N
             run.counts.deleted += len(delete_works(db, item, run.id))
         else:
             run.warn(item.reason)
-    if records:
-        run.saved(len(records), save_records(db, records, run.id))
+    if not records:
+        return SaveResult()
+    result = save_records(db, records, run.id)
+    run.saved(len(records), result)
+    for refused in result.refused:  # the source's data is at fault, not the run
+        run.warn(refused.reason or "refused")
+    return result
 
 
 def ingest_records(

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from litmon.cli import cli
+from litmon.core.records import Skipped
 from litmon.imports import ImportFileError, read_csv, read_ris
 
 FIXTURES = Path(__file__).parent / "fixtures" / "imports"
@@ -89,8 +90,9 @@ def test_ris_entries():
 
 
 def test_ris_entry_without_title_names_file_and_line():
-    with pytest.raises(ImportFileError, match=r"no_title\.ris: line 1: entry has no title"):
-        list(read_ris(FIXTURES / "no_title.ris", source="x"))
+    [skipped] = read_ris(FIXTURES / "no_title.ris", source="x")
+    assert isinstance(skipped, Skipped)
+    assert re.search(r"no_title\.ris: line 1: entry has no title", skipped.reason)
 
 
 def test_entries_without_an_id_get_fingerprints_of_the_paper_not_of_their_position():
@@ -143,26 +145,26 @@ def test_a_second_export_under_the_same_source_adds_to_the_first(kind, tmp_path)
         (read_ris, "no_title_second.ris", r"no_title_second\.ris: line 6: entry has no title"),
     ],
 )
-def test_an_entry_without_title_is_refused_after_the_entries_before_it(read, name, message):
-    records = read(FIXTURES / name, "x")
-    first = next(records)
+def test_an_entry_without_title_is_skipped_and_the_entries_around_it_read(read, name, message):
+    first, skipped, after = read(FIXTURES / name, "x")
     assert first.title.startswith(("A row with a title", "An entry with a title"))
-    with pytest.raises(ImportFileError, match=message):
-        next(records)
+    assert isinstance(skipped, Skipped) and re.search(message, skipped.reason)
+    assert after.title.startswith(("A row after", "An entry after"))
 
 
 @pytest.mark.parametrize(
     ("kind", "name"), [("csv", "no_title_row.csv"), ("ris", "no_title_second.ris")]
 )
-def test_a_file_with_an_untitled_entry_loads_as_a_partial_run(kind, name, tmp_path):
+def test_a_file_with_an_untitled_entry_loads_the_rest_and_says_so(kind, name, tmp_path):
+    db = str(tmp_path / "x.db")
     result = CliRunner().invoke(
-        cli,
-        ["--db", str(tmp_path / "x.db"), "ingest", kind, str(FIXTURES / name), "--source", "x"],
-        catch_exceptions=False,
+        cli, ["--db", db, "ingest", kind, str(FIXTURES / name), "--source", "x"]
     )
-    assert result.exit_code != 0
-    assert "has no title" in result.output
-    assert f"{name}: 1 records - 1 new" in result.output
+    assert result.exit_code == 0, result.output
+    assert "has no title" in result.output and "skipped" in result.output
+    assert f"{name}: 2 records - 2 new" in result.output
+    runs = CliRunner().invoke(cli, ["--db", db, "runs"])
+    assert ": ok" in runs.output and "has no title" in runs.output
 
 
 def test_ris_pmid_only_from_the_accession_number_of_a_pubmed_record():

@@ -284,13 +284,15 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
+    # First, so that every statement below waits for another process (switching a new file
+    # to WAL takes an exclusive lock) instead of failing with "database is locked".
+    db.execute("PRAGMA busy_timeout = 30000")
     # A works row or a sighting is ~3 KB (an abstract, as a column and inside the JSON
     # record): a 4 KB page holds one, a 16 KB page five. The file is a third smaller and
     # ingest faster. SQLite applies this only while the file is still empty.
     db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA busy_timeout = 30000")
     db.execute("PRAGMA synchronous = NORMAL")
     # SQLite's default page cache is 2 MB. Dedup lookups during a large ingest reach all
     # over the identifier and block indexes; with 16 MB the per-record cost stays flat

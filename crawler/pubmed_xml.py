@@ -185,7 +185,8 @@ def _check_prolog(head: bytes) -> None:
 
 
 class _NoPMID(PubMedXMLError):
-    pass
+    """An article without a PMID: :func:`_record` (also used on its own) raises it,
+    :func:`iter_items` turns it into a Skipped entry."""
 
 
 def _item(elem: etree._Element) -> Record | Deletion | Skipped:

@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 from defusedxml import ElementTree as DefusedET
 from lxml import etree
 
-from litmon.crawler.pubmed_xml import iter_records
+from litmon.crawler.pubmed_xml import iter_items, iter_records
 from litmon.db.runs import RunCounts
 from litmon.db.schema import open_db
 from litmon.pipeline.ingest import ingest_records
@@ -202,7 +202,7 @@ def ingest(path: Path, db_path: Path) -> tuple[int, RunCounts]:
     """litmon's full ingest, as `litmon ingest pubmed-xml` runs it: parse, then store in
     batches of pipeline.ingest.BATCH records, as one logged run."""
     db = open_db(db_path)
-    run = ingest_records(db, "ingest:pubmed-xml", path, iter_records(path))
+    run = ingest_records(db, "ingest:pubmed-xml", path, iter_items(path))
     db.close()
     return run.counts.fetched, run.counts
 

@@ -99,3 +99,7 @@ class Record:
     @property
     def is_preprint(self) -> bool:
         return "Preprint" in self.publication_types
+
+
+# What a source yields: records, and its word on what it withdrew or could not read.
+Item = Record | Deletion | Skipped

@@ -26,7 +26,7 @@ from litmon.core.errors import SourceError
 from litmon.core.html_page import html_page_title
 from litmon.core.http_headers import parse_retry_after
 from litmon.core.ratelimit import RateLimiter, shared_limiter
-from litmon.core.records import Deletion, Record, Skipped
+from litmon.core.records import Deletion, Item, Record, Skipped
 from litmon.core.version import user_agent
 from litmon.crawler.pubmed_xml import PubMedXMLError, iter_items
 from litmon.crawler.settings import NCBI_EUTILS_URL, NcbiSettings
@@ -122,7 +122,7 @@ class EntrezClient:
             "esearch.fcgi", params, method, functools.partial(_read_search, retmax=retmax)
         )
 
-    def efetch_ids(self, ids: Sequence[str]) -> list[Record | Deletion | Skipped]:
+    def efetch_ids(self, ids: Sequence[str]) -> list[Item]:
         """Fetch PubMed records by PMID (POST, as NCBI asks for long id lists). An answer
         missing some of them is retried, then an :class:`EntrezError` names them."""
         params = {"db": "pubmed", "retmode": "xml", "id": ",".join(ids)}
@@ -130,7 +130,7 @@ class EntrezClient:
 
     def efetch_history(
         self, webenv: str, query_key: str, retstart: int, ids: Sequence[str]
-    ) -> list[Record | Deletion | Skipped]:
+    ) -> list[Item]:
         """Fetch the slice of an esearch result kept on NCBI's history server that starts at
         ``retstart`` and holds ``ids`` (as esearch listed them), checked like :meth:`efetch_ids`."""
         params = {
@@ -217,9 +217,7 @@ def _check_status(response: requests.Response) -> None:
         raise EntrezError(f"HTTP {status} from {urlsplit(response.url).path}: {snippet}")
 
 
-def _read_items(
-    response: requests.Response, ids: Sequence[str]
-) -> list[Record | Deletion | Skipped]:
+def _read_items(response: requests.Response, ids: Sequence[str]) -> list[Item]:
     """The items of an efetch answer, which must account for every PMID in ``ids``.
 
     NCBI's back ends sometimes answer 200 with part of the records; that is retried. An

@@ -30,7 +30,7 @@ from lxml import etree
 
 from litmon.core.errors import SourceError
 from litmon.core.html_page import html_page_title
-from litmon.core.records import Deletion, Link, Record, Skipped
+from litmon.core.records import Deletion, Item, Link, Record, Skipped
 from litmon.crawler.reference_lists import WithoutReferenceLists
 
 __all__ = ["PubMedXMLError", "iter_items", "iter_records"]
@@ -62,7 +62,7 @@ class PubMedXMLError(SourceError):
 
 def iter_items(
     source: str | os.PathLike[str] | BinaryIO,
-) -> Iterator[Record | Deletion | Skipped]:
+) -> Iterator[Item]:
     """Yield what ``source`` holds, streaming, in document order: a :class:`Record` per
     article, a :class:`Skipped` naming the line of an article without a PMID (the rest of the
     file is still read), a :class:`Deletion` of the PMIDs in each ``DeleteCitation``.
@@ -88,7 +88,7 @@ def iter_records(source: str | os.PathLike[str] | BinaryIO) -> Iterator[Record]:
             raise PubMedXMLError(item.reason)
 
 
-def _iter_stream(raw: BinaryIO) -> Iterator[Record | Deletion | Skipped]:
+def _iter_stream(raw: BinaryIO) -> Iterator[Item]:
     try:
         yield from _parse(_decompressed(raw))
     except etree.XMLSyntaxError as exc:
@@ -109,7 +109,7 @@ def _decompressed(raw: BinaryIO) -> _Prefixed:
     return _Prefixed(stream, _read_head(stream, _HEAD_BYTES))
 
 
-def _parse(stream: _Prefixed) -> Iterator[Record | Deletion | Skipped]:
+def _parse(stream: _Prefixed) -> Iterator[Item]:
     _check_prolog(stream.head)
     parser = etree.iterparse(
         WithoutReferenceLists(stream),
@@ -189,7 +189,7 @@ class _NoPMID(PubMedXMLError):
     :func:`iter_items` turns it into a Skipped entry."""
 
 
-def _item(elem: etree._Element) -> Record | Deletion | Skipped:
+def _item(elem: etree._Element) -> Item:
     if elem.tag == "DeleteCitation":
         return Deletion(source="pubmed", source_ids=tuple(_vals(elem, "PMID")))
     try:

@@ -22,7 +22,7 @@ from litmon.core.locks import Locked
 from litmon.core.records import Record
 from litmon.core.version import VERSION
 from litmon.crawler.entrez import EntrezClient
-from litmon.crawler.pubmed_xml import iter_records
+from litmon.crawler.pubmed_xml import iter_items
 from litmon.db import merge, runs
 from litmon.db.export import EXPORT_FIELDS, iter_works
 from litmon.db.feed_state import failing_feeds, feed_status
@@ -280,7 +280,7 @@ def ingest_pubmed_xml(app: App, paths: tuple[str, ...]) -> None:
     that file are kept. Loading the same file again changes nothing.
     """
     db = app.database()
-    _exit_for([_ingest(db, "ingest:pubmed-xml", path, iter_records(path)) for path in paths])
+    _exit_for([_ingest(db, "ingest:pubmed-xml", path, iter_items(path)) for path in paths])
 
 
 @ingest.command("feed")

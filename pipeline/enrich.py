@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from litmon.core.errors import SourceError
+from litmon.core.records import Record
 from litmon.crawler.entrez import EntrezClient
 from litmon.db.lookups import pending_dois, record_lookups
-from litmon.db.store import save_records
+from litmon.pipeline.ingest import store_items
 from litmon.pipeline.run import Run, recorded_run
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def _lookup(
 ) -> None:
     term = " OR ".join(f'"{doi}"[doi]' for doi in dois)
     found = client.esearch(term, usehistory=False, retmax=len(dois) * 2)
-    records = client.efetch_ids(found.ids) if found.ids else []
-    run.saved(len(records), save_records(db, records, run.id))
-    record_lookups(db, dois, {r.doi: r.pmid for r in records if r.doi and r.pmid}, now)
+    items = client.efetch_ids(found.ids) if found.ids else []
+    store_items(db, items, run)
+    pmids = {r.doi: r.pmid for r in items if isinstance(r, Record) and r.doi and r.pmid}
+    record_lookups(db, dois, pmids, now)

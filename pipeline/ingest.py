@@ -8,12 +8,11 @@ from pathlib import Path
 
 import sqlite_utils
 
-from litmon.core.records import Deletion, Record, Skipped
+from litmon.core.records import Deletion, Item, Record
 from litmon.db.store import SaveResult, delete_works, save_records
 from litmon.pipeline.run import Run, recorded_run
 
 BATCH = 500  # records per transaction
-Item = Record | Deletion | Skipped
 
 
 def store_items(db: sqlite_utils.Database, items: Iterable[Item], run: Run) -> SaveResult:

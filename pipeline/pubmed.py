@@ -13,7 +13,7 @@ import sqlite_utils
 
 from litmon.core.clock import today_utc
 from litmon.core.errors import SourceError
-from litmon.core.records import Deletion, Record, Skipped
+from litmon.core.records import Item
 from litmon.crawler.entrez import ESEARCH_MAX_IDS, EntrezClient, SearchResult
 from litmon.crawler.settings import NcbiSettings, Topic
 from litmon.db import runs
@@ -197,7 +197,7 @@ class _TopicCrawl:
         finally:
             self.progress.finish()
 
-    def _store(self, items: list[Record | Deletion | Skipped], run: Run) -> None:
+    def _store(self, items: list[Item], run: Run) -> None:
         store_items(self.db, items, run)
         run.counts.requests = self.client.requests_sent - self.requests_before
         runs.update_run(self.db, run.id, run.counts)

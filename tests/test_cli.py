@@ -124,3 +124,22 @@ def test_until_after_today_is_a_usage_error(run):
     result = CliRunner().invoke(cli, ["crawl", "pubmed", "--until", tomorrow.isoformat()])
     assert result.exit_code == 2
     assert f"--until {tomorrow} is after today ({today_utc()}, UTC)" in result.output
+
+
+def test_an_update_file_deleting_a_citation_hides_its_work_and_runs_count_it(run, tmp_path):
+    """PubMed update files end with <DeleteCitation>: NLM withdrew those PMIDs."""
+    baseline = tmp_path / "baseline.xml"
+    baseline.write_bytes(article_set([article(n, DAY) for n in (41, 42)]))
+    update = tmp_path / "update.xml"
+    deletion = (
+        "<DeleteCitation><PMID Version='1'>41</PMID><PMID Version='1'>99</PMID></DeleteCitation>"
+    )
+    update.write_bytes(article_set([article(43, DAY), deletion]))
+    run("ingest", "pubmed-xml", str(baseline))
+
+    result = run("ingest", "pubmed-xml", str(update))
+
+    assert result.exit_code == 0, result.output
+    exported = [json.loads(line)["pmid"] for line in run("export", "works").output.splitlines()]
+    assert exported == ["42", "43"]  # 41 is kept, but no longer exported; 99 was never seen
+    assert "1 deleted by the source" in run("runs").output.splitlines()[0]

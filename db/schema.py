@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import sqlite_utils
@@ -216,18 +217,17 @@ def migrate(db: sqlite_utils.Database, path: Path | None = None) -> int:
 
     A database whose schema is newer than this code is refused. Before upgrading a
     database that holds data, a copy is written beside it (``<file>.v<N>.bak``, SQLite's
-    backup API, consistent even while others write).
+    backup API, taken under the write lock, by the one process that upgrades).
     """
     if sqlite3.sqlite_version_info < MIN_SQLITE:
         wanted = ".".join(map(str, MIN_SQLITE))
         raise SchemaError(f"SQLite {sqlite3.sqlite_version} is too old: litmon needs {wanted}+")
     conn = db.conn
-    version = _version(conn, path)
-    if version < len(MIGRATIONS) and path is not None and _has_data(conn):
-        _backup(conn, path, version)  # outside the write transaction: a backup reads
     conn.execute("BEGIN IMMEDIATE")  # the version read and the upgrade are one transaction
     try:
         version = _version(conn, path)
+        if version < len(MIGRATIONS) and path is not None and _has_data(conn):
+            _backup(path, version)
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             for statement in _statements(script):
                 conn.execute(statement)
@@ -268,15 +268,38 @@ def _has_data(conn: sqlite3.Connection) -> bool:
     return "works" in tables and conn.execute("SELECT 1 FROM works LIMIT 1").fetchone() is not None
 
 
-def _backup(conn: sqlite3.Connection, path: Path, version: int) -> None:
+def _backup(path: Path, version: int) -> None:
+    """Copy the database as it is before the upgrade. Called while this process holds the
+    write lock, so nothing changes meanwhile; through a connection of its own, since SQLite
+    cannot back up from the connection that holds it (WAL lets that one read)."""
     target = path.with_name(f"{path.name}.v{version}.bak")
-    with sqlite3.connect(target) as copy:
-        conn.backup(copy)
-    copy.close()
+    source = sqlite3.connect(path)
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
 
 
 PAGE_SIZE = 16384
 CACHE_KIB = 16 * 1024
+
+
+def _use_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Switch the file to WAL (it stays so). The switch needs an exclusive lock, and SQLite
+    does not wait for it through the busy timeout: processes opening a new or pre-WAL file
+    together (cron and the daemon at the same minute) retry here for up to ``patience`` s."""
+    deadline = time.monotonic() + patience
+    while conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        if time.monotonic() > deadline:
+            raise SchemaError("cannot switch the database to WAL: another process holds it")
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.05)
 
 
 def open_db(path: str | Path) -> sqlite_utils.Database:
@@ -284,14 +307,14 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
-    # First, so that every statement below waits for another process (switching a new file
-    # to WAL takes an exclusive lock) instead of failing with "database is locked".
+    # First, so that every statement below waits for another process instead of failing
+    # with "database is locked".
     db.execute("PRAGMA busy_timeout = 30000")
     # A works row or a sighting is ~3 KB (an abstract, as a column and inside the JSON
     # record): a 4 KB page holds one, a 16 KB page five. The file is a third smaller and
     # ingest faster. SQLite applies this only while the file is still empty.
     db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-    db.execute("PRAGMA journal_mode = WAL")
+    _use_wal(db.conn)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA synchronous = NORMAL")
     # SQLite's default page cache is 2 MB. Dedup lookups during a large ingest reach all

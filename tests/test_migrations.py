@@ -79,9 +79,15 @@ def test_too_old_sqlite_is_a_one_line_error(tmp_path, monkeypatch):
         open_db(tmp_path / "x.db")
 
 
-def _open(path, barrier):
+def _open(path, barrier, errors):
     barrier.wait()
-    open_db(path)
+    try:
+        open_db(path)
+    except Exception:
+        import traceback
+
+        errors.put(traceback.format_exc())
+        raise
 
 
 def test_processes_opening_an_old_database_together_all_succeed(tmp_path):
@@ -92,11 +98,12 @@ def test_processes_opening_an_old_database_together_all_succeed(tmp_path):
     path = tmp_path / "litmon.db"
     old_database(path, 1)
     context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(4)
-    workers = [context.Process(target=_open, args=(path, barrier)) for _ in range(4)]
+    barrier, errors = context.Barrier(4), context.Queue()
+    workers = [context.Process(target=_open, args=(path, barrier, errors)) for _ in range(4)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(60)
-    assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
+    exits = [worker.exitcode for worker in workers]
+    assert exits == [0, 0, 0, 0], errors.get(timeout=5)
     assert version_of(path) == len(MIGRATIONS)

@@ -2,29 +2,13 @@
 transaction; each reader keeps its own place in them."""
 
 import pytest
+from invented import TRIAL_TITLE as TITLE
+from invented import trial_row as record
 
-from litmon.core.records import Deletion, Link, Record
+from litmon.core.records import Deletion, Link
 from litmon.db import events, merge, store
 from litmon.db.runs import start_run
 from litmon.db.store import delete_works, save_records
-
-TITLE = "Early mobilisation after stroke: a randomised trial"
-
-
-def record(source_id: str = "1", **fields) -> Record:
-    values = dict(
-        source="csv:review",
-        source_id=source_id,
-        title=TITLE,
-        authors=["Bernhardt, J.", "Langhorne, P."],
-        journal="Lancet",
-        volume="386",
-        pages="46-55",
-        pub_date="2015",
-    )
-    values.update(fields)
-    return Record(**values)
-
 
 RETRACTED = [Link("RetractionIn", "39000002")]
 

@@ -3,28 +3,12 @@
 import multiprocessing
 
 import pytest
+from invented import trial_row as record
 
 from litmon.core.errors import UsageError
-from litmon.core.records import Record
 from litmon.db import merge
 from litmon.db.schema import open_db
 from litmon.db.store import save_records
-
-
-def record(source_id: str, **fields) -> Record:
-    values = dict(
-        source="csv:review",
-        source_id=source_id,
-        title="Early mobilisation after stroke: a randomised trial",
-        authors=["Bernhardt, J.", "Langhorne, P."],
-        journal="Lancet",
-        volume="386",
-        pages="46-55",
-        pub_date="2015",
-    )
-    values.update(fields)
-    return Record(**values)
-
 
 # Same title and authors, but the first page differs: an editor has to decide.
 PAIR = [record("1"), record("2", pages="146-155", doi="10.1016/s0140-6736(15)60690-0")]

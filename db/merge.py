@@ -106,6 +106,17 @@ def undo_merge(db: sqlite_utils.Database, merge_id: int) -> None:
             writer.event(work_id, "unmerged", f"merge #{merge_id} of work {merged_id} undone")
 
 
+def split_works(db: sqlite_utils.Database, work_id: int, other_id: int) -> int | None:
+    """Two works are different papers: undo their merge if they were merged (returns its
+    id), else mark them distinct (returns None)."""
+    merge_id = active_merge(db, work_id, other_id)
+    if merge_id is None:
+        mark_distinct(db, work_id, other_id)
+    else:
+        undo_merge(db, merge_id)
+    return merge_id
+
+
 def mark_distinct(db: sqlite_utils.Database, work_id: int, other_id: int) -> None:
     """Record that two works are different papers; the store will not propose them again."""
     conn = db.conn

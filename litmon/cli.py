@@ -21,7 +21,6 @@ from litmon.core.errors import UsageError
 from litmon.core.locks import Locked
 from litmon.core.records import Record
 from litmon.core.version import VERSION
-from litmon.crawler.entrez import EntrezClient
 from litmon.crawler.pubmed_xml import iter_items
 from litmon.db import merge, runs
 from litmon.db.export import EXPORT_FIELDS, iter_works
@@ -29,11 +28,11 @@ from litmon.db.feed_state import failing_feeds, feed_status
 from litmon.db.schema import SchemaError, open_db
 from litmon.imports.ris import read_ris
 from litmon.imports.table import DEFAULT_ID_COLUMN, read_csv
-from litmon.jobs import feeds_job, pubmed_job
+from litmon.jobs import demo_job, feeds_job, pubmed_job
 from litmon.pipeline.feeds import ingest_feed_sources
 from litmon.pipeline.ingest import ingest_records
-from litmon.pipeline.pubmed import crawl_pubmed
 from litmon.pipeline.run import Run
+from litmon.replay.server import serve_demo
 from litmon.scheduler import build_scheduler
 from litmon.settings import Config, ConfigError, load_config, write_deployment
 
@@ -507,13 +506,10 @@ def dupes_merge(app: App, kept_id: int, merged_id: int, reason: str) -> None:
 @pass_app
 def dupes_split(app: App, work_id: int, other_id: int) -> None:
     """Mark two works as different papers; if they were merged, undo the merge."""
-    db = app.database()
-    merge_id = merge.active_merge(db, work_id, other_id)
+    merge_id = merge.split_works(app.database(), work_id, other_id)
     if merge_id is None:
-        merge.mark_distinct(db, work_id, other_id)
         click.echo(f"works {work_id} and {other_id} marked as different papers")
     else:
-        merge.undo_merge(db, merge_id)
         click.echo(f"undid merge #{merge_id}: works {work_id} and {other_id} are apart")
 
 
@@ -561,8 +557,6 @@ def demo(app: App, serve: bool, port: int) -> None:
       litmon demo --serve
       LITMON_EUTILS_URL=http://127.0.0.1:PORT/ litmon crawl pubmed
     """
-    from litmon.replay.server import serve_demo
-
     if serve:
         with serve_demo(port) as server:
             click.echo(f"replay server at {server.url}")
@@ -572,17 +566,11 @@ def demo(app: App, serve: bool, port: int) -> None:
             except KeyboardInterrupt:
                 pass
         return
-    config = app.config
     demo_db = app.db_override or "litmon-demo.db"
-    with serve_demo() as server:
-        settings = replace(config.ncbi, eutils_url=server.url)
-        db = open_db(demo_db)
-        click.echo(f"replay server at {server.url}; database {demo_db}")
-        reports = crawl_pubmed(
-            db, EntrezClient(settings), list(config.topics.values()), progress=BarProgress()
-        )
+    click.echo(f"crawling the bundled PubMed responses into {demo_db}")
+    reports = demo_job(app.config, Path(demo_db), progress=BarProgress())
     _print_reports(reports)
-    works = list(iter_works(db))
+    works = list(iter_works(open_db(demo_db)))
     click.echo(f"\n{len(works)} works stored in {demo_db}:")
     for work in works[:10]:
         title = work["title"] if len(work["title"]) <= 90 else work["title"][:89] + "…"

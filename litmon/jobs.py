@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from litmon.pipeline.enrich import enrich_from_pubmed
 from litmon.pipeline.feeds import FeedOutcome, poll_feeds
 from litmon.pipeline.pubmed import Progress, crawl_pubmed
 from litmon.pipeline.run import Run
+from litmon.replay.server import serve_demo
 from litmon.settings import Config
 
 log = logging.getLogger(__name__)
@@ -73,3 +74,13 @@ def feeds_job(
         outcomes = poll_feeds(db, feeds, user_agent=config.user_agent, only=only, force=force)
         enrichment = enrich_from_pubmed(db, EntrezClient(config.ncbi))
     return FeedsResult(outcomes, enrichment)
+
+
+def demo_job(config: Config, db_path: Path, *, progress: Progress | None = None) -> list[Run]:
+    """Crawl the config's topics from a local replay server of the bundled recorded PubMed
+    responses (``litmon demo``): the real crawl, offline."""
+    with serve_demo() as server:
+        settings = replace(config.ncbi, eutils_url=server.url)
+        client = EntrezClient(settings)
+        topics = list(config.topics.values())
+        return crawl_pubmed(open_db(db_path), client, topics, progress=progress)

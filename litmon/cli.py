@@ -236,8 +236,10 @@ def crawl_feeds_command(app: App, only: str | None, force: bool) -> None:
 
 
 def _exit_for(reports: Iterable[Run]) -> None:
-    if not all(report.ok for report in reports):
-        sys.exit(exits.FAILED)
+    """Exit with the worst of the runs' codes (0 when all were ok)."""
+    code = exits.worst(*(exits.OK if report.ok else exits.FAILED for report in reports))
+    if code != exits.OK:
+        sys.exit(code)
 
 
 def _print_warnings(run: Run, shown: int = 20) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import date
@@ -11,7 +12,16 @@ import sqlite_utils
 from litmon.core.clock import now
 from litmon.db.store import SaveResult
 
-COUNTERS = ("requests", "fetched", "new", "updated", "unchanged", "deleted", "errors")
+COUNTERS = (
+    "requests",
+    "fetched",
+    "new",
+    "updated",
+    "unchanged",
+    "deleted",
+    "refused",
+    "errors",
+)
 # A run is 'running' until it ends ok, partial (some of it committed) or failed; one whose
 # process died is closed 'abandoned' by the next run that starts.
 STATUSES = ("running", "ok", "partial", "failed", "abandoned")
@@ -25,6 +35,7 @@ class RunCounts:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    refused: int = 0  # records the store would not write over another paper's sighting
     errors: int = 0
 
     def add_saved(self, fetched: int, saved: SaveResult) -> None:
@@ -33,6 +44,7 @@ class RunCounts:
         self.new += saved.new
         self.updated += saved.updated
         self.unchanged += saved.unchanged
+        self.refused += len(saved.refused)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +89,16 @@ def finish_run(
     counts: RunCounts,
     status: str,
     error: str | None = None,
+    warnings: list[str] | None = None,
 ) -> None:
-    """Close a run as ok, partial or failed, with its final counts and error text."""
-    values = [*(getattr(counts, c) for c in COUNTERS), status, error, now(), run_id]
+    """Close a run as ok, partial or failed, with its final counts, error text and the
+    warnings it noted (kept as a JSON list)."""
+    noted = json.dumps(warnings, ensure_ascii=False) if warnings else None
+    values = [*(getattr(counts, c) for c in COUNTERS), status, error, noted, now(), run_id]
     with db.conn:
         db.conn.execute(
             f"UPDATE crawl_runs SET {', '.join(f'{c} = ?' for c in COUNTERS)},"
-            " status = ?, error = ?, finished_at = ? WHERE id = ?",
+            " status = ?, error = ?, warnings = ?, finished_at = ? WHERE id = ?",
             values,
         )
 
@@ -112,8 +127,11 @@ def database_file(db: sqlite_utils.Database) -> str:
 
 
 def recent_runs(db: sqlite_utils.Database, limit: int = 20) -> list[dict]:
-    """The last runs, newest first."""
-    return list(db.query("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT ?", [limit]))
+    """The last runs, newest first; ``warnings`` as a list."""
+    rows = list(db.query("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT ?", [limit]))
+    for row in rows:
+        row["warnings"] = json.loads(row["warnings"]) if row["warnings"] else []
+    return rows
 
 
 def get_checkpoint(db: sqlite_utils.Database, source: str, topic: str, kind: str) -> date | None:

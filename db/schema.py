@@ -194,6 +194,16 @@ ALTER TABLE crawl_runs ADD COLUMN lock_path TEXT;
 ALTER TABLE crawl_runs ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0
 """
 
+_V6_RUN_WARNINGS_AND_NO_FUTURE_CHECKPOINTS = """
+-- What a run noted without failing (skipped entries, feed warnings), apart from its error.
+ALTER TABLE crawl_runs ADD COLUMN warnings TEXT;
+-- Records the store refused (their sighting is stored as another paper).
+ALTER TABLE crawl_runs ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
+-- An earlier litmon let `crawl pubmed --until` move a checkpoint past today, where it
+-- stayed and late-indexed records were never fetched again: bring such ones back to today.
+UPDATE checkpoints SET watermark = date('now') WHERE watermark > date('now')
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
     _V1,
@@ -201,6 +211,7 @@ MIGRATIONS: list[str] = [
     _V3_PUBMED_LOOKUPS,
     _V4_NO_TITLE_KEY_COLUMN,
     _V5_EVENTS_AND_RUN_OWNERS,
+    _V6_RUN_WARNINGS_AND_NO_FUTURE_CHECKPOINTS,
 ]
 
 

@@ -231,6 +231,10 @@ def delete_works(
     sightings keep them): NLM deletes a PMID mostly as a duplicate of another record, and
     a new record with that DOI or title belongs with the live one, or is a work of its own
     (its PMID then free for it), not swallowed into a hidden work.
+
+    A work other sources saw too (a feed item, an import row) stays live: only the
+    withdrawn sighting leaves it, for a deleted work of its own, and the work is re-derived
+    from the sightings it keeps (``updated``).
     """
     conn = db.conn
     deleted = []
@@ -239,22 +243,53 @@ def delete_works(
         for chunk in chunks(list(deletion.source_ids)):
             marks = ",".join("?" * len(chunk))
             rows = conn.execute(
-                "SELECT DISTINCT work_id FROM sightings"
+                "SELECT id, work_id, record FROM sightings"
                 f" WHERE source = ? AND source_id IN ({marks})",
                 [deletion.source, *chunk],
             ).fetchall()
-            for (work_id,) in rows:
+            for sighting_id, work_id, payload in rows:
                 live = _live(conn, work_id)
-                cursor = conn.execute(
-                    "UPDATE works SET deleted_at = ?, updated_at = ?, pmid = NULL, doi = NULL,"
-                    " pmcid = NULL WHERE id = ? AND deleted_at IS NULL",
-                    (writer.stamp, writer.stamp, live),
-                )
-                if cursor.rowcount:
-                    conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (live,))
+                (others,) = conn.execute(
+                    "SELECT count(*) FROM sightings WHERE work_id = ? AND id != ?",
+                    (live, sighting_id),
+                ).fetchone()
+                if others:
+                    deleted.append(_detach_deleted(writer, live, sighting_id, payload, deletion))
+                elif _mark_deleted(writer, live):
                     writer.event(live, "deleted", f"{deletion.source} withdrew it")
                     deleted.append(live)
     return deleted
+
+
+def _mark_deleted(writer: Writer, work_id: int) -> bool:
+    """Hide a work; False when it already was."""
+    cursor = writer.conn.execute(
+        "UPDATE works SET deleted_at = ?, updated_at = ?, pmid = NULL, doi = NULL,"
+        " pmcid = NULL WHERE id = ? AND deleted_at IS NULL",
+        (writer.stamp, writer.stamp, work_id),
+    )
+    writer.conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (work_id,))
+    return bool(cursor.rowcount)
+
+
+def _detach_deleted(
+    writer: Writer, work_id: int, sighting_id: int, payload: str, deletion: Deletion
+) -> int:
+    """Move a withdrawn sighting off a work other sources saw, into a deleted work of its
+    own; returns that work's id."""
+    conn = writer.conn
+    values = _work_columns(record_from_dict(json.loads(payload)))
+    values.update(dict.fromkeys(_IDENTIFIERS))  # the live work keeps them
+    values["created_at"] = values["updated_at"] = values["deleted_at"] = writer.stamp
+    cursor = conn.execute(
+        f"INSERT INTO works ({','.join(values)}) VALUES ({','.join('?' * len(values))})",
+        list(values.values()),
+    )
+    withdrawn = cursor.lastrowid
+    conn.execute("UPDATE sightings SET work_id = ? WHERE id = ?", (withdrawn, sighting_id))
+    writer.event(withdrawn, "deleted", f"{deletion.source} withdrew it from work {work_id}")
+    _updated(writer, work_id)
+    return withdrawn
 
 
 def sighted_ids(db: sqlite_utils.Database, source: str, source_ids: list[str]) -> set[str]:

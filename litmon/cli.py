@@ -425,10 +425,14 @@ def runs_command(app: App, limit: int, as_json: bool) -> None:
             f" - {row['new']} new, {row['updated']} updated, {row['unchanged']} unchanged,"
             f" {row['fetched']} fetched, {row['requests']} requests, {row['errors']} errors"
             + (f", {row['deleted']} deleted by the source" if row["deleted"] else "")
+            + (f", {row['refused']} refused" if row["refused"] else "")
         )
         if row["error"]:
-            label = "note" if row["status"] == "ok" else "error"
-            click.echo(f"    {label}: {row['error']}")
+            click.echo(f"    error: {row['error']}")
+        for warning in row["warnings"][:5]:
+            click.echo(f"    warning: {warning}")
+        if len(row["warnings"]) > 5:
+            click.echo(f"    ... and {len(row['warnings']) - 5} more warnings (--json)")
 
 
 @cli.command("feeds")

@@ -16,23 +16,31 @@ BATCH = 500  # records per transaction
 
 
 def store_items(db: sqlite_utils.Database, items: Iterable[Item], run: Run) -> SaveResult:
-    """Save a batch's records (one transaction), apply its deletions, and keep a warning
-    with the run for each entry the source skipped or the store refused; counts go into
-    ``run``. Returns what the store made of the records."""
+    """Save a batch's records, apply its deletions in the order the source gave them (a
+    deletion after a record applies to it), and keep a warning with the run for each entry
+    the source skipped or the store refused; counts go into ``run``. Returns what the store
+    made of the records."""
+    result = SaveResult()
     records: list[Record] = []
+
+    def save() -> None:
+        if records:
+            saved = save_records(db, records, run.id)
+            run.saved(len(records), saved)
+            result.records.extend(saved.records)
+            for refused in saved.refused:
+                run.warn(refused.reason or "refused")
+            records.clear()
+
     for item in items:
         if isinstance(item, Record):
             records.append(item)
         elif isinstance(item, Deletion):
+            save()
             run.counts.deleted += len(delete_works(db, item, run.id))
         else:
             run.warn(item.reason)
-    if not records:
-        return SaveResult()
-    result = save_records(db, records, run.id)
-    run.saved(len(records), result)
-    for refused in result.refused:  # the source's data is at fault, not the run
-        run.warn(refused.reason or "refused")
+    save()
     return result
 
 

@@ -98,14 +98,18 @@ def recorded_run(
 
 
 def _finish(db: sqlite_utils.Database, run: Run) -> None:
+    if run.error is None and run.counts.refused:
+        # a refused record is a conflict a person must look at, not a note
+        run.fail(
+            f"{run.counts.refused} records refused: their source id is stored as another"
+            " paper (see the warnings)"
+        )
     if run.error is None:
         run.status = "ok"
-        text = "; ".join(f"warning: {w}" for w in run.warnings) or None
     else:
         run.status = "partial" if run.counts.fetched else "failed"
-        text = run.error
         log.error("%s%s: %s", run.source, f" {run.topic}" if run.topic else "", run.error)
-    runs.finish_run(db, run.id, run.counts, run.status, text)
+    runs.finish_run(db, run.id, run.counts, run.status, run.error, run.warnings)
 
 
 def close_abandoned_runs(db: sqlite_utils.Database) -> int:

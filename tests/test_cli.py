@@ -143,3 +143,14 @@ def test_an_update_file_deleting_a_citation_hides_its_work_and_runs_count_it(run
     exported = [json.loads(line)["pmid"] for line in run("export", "works").output.splitlines()]
     assert exported == ["42", "43"]  # 41 is kept, but no longer exported; 99 was never seen
     assert "1 deleted by the source" in run("runs").output.splitlines()[0]
+
+
+def test_a_deletion_later_in_the_same_file_applies_to_a_record_before_it(run, tmp_path):
+    update = tmp_path / "update.xml"
+    deletion = "<DeleteCitation><PMID Version='1'>51</PMID></DeleteCitation>"
+    update.write_bytes(article_set([article(51, DAY), article(52, DAY), deletion]))
+
+    assert run("ingest", "pubmed-xml", str(update)).exit_code == 0
+
+    exported = [json.loads(line)["pmid"] for line in run("export", "works").output.splitlines()]
+    assert exported == ["52"]

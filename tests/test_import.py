@@ -197,3 +197,23 @@ def test_csv_doi_from_the_doi_column_or_a_doi_org_link_never_from_free_text():
     linked, publisher = read_csv(FIXTURES / "doi.csv", source="x")
     assert linked.doi == "10.5555/inv.7"
     assert publisher.doi is None
+
+
+def test_a_row_whose_id_is_stored_as_another_paper_fails_the_run_and_is_counted(tmp_path):
+    db = str(tmp_path / "refuse.db")
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("ID,title,year,authors\n1,Iron rims in multiple sclerosis,2021,Okafor N\n")
+    second.write_text("ID,title,year,authors\n1,Gut microbiome and NMOSD relapses,2023,Lind E\n")
+    runner = CliRunner()
+    assert (
+        runner.invoke(cli, ["--db", db, "ingest", "csv", str(first), "--source", "s"]).exit_code
+        == 0
+    )
+
+    result = runner.invoke(cli, ["--db", db, "ingest", "csv", str(second), "--source", "s"])
+
+    assert result.exit_code == 1
+    assert "Iron rims in multiple sclerosis" in result.output  # the stored paper, named
+    assert "Gut microbiome and NMOSD relapses" in result.output  # and the refused one
+    runs = runner.invoke(cli, ["--db", db, "runs"]).output.splitlines()
+    assert ": partial" in runs[0] and "1 refused" in runs[0]

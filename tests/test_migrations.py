@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 import sqlite_utils
 
+from litmon.core.clock import today_utc
 from litmon.db import schema
 from litmon.db.schema import MIGRATIONS, SchemaError, open_db
 
@@ -107,3 +108,22 @@ def test_processes_opening_an_old_database_together_all_succeed(tmp_path):
     exits = [worker.exitcode for worker in workers]
     assert exits == [0, 0, 0, 0], errors.get(timeout=5)
     assert version_of(path) == len(MIGRATIONS)
+
+
+def test_a_checkpoint_left_in_the_future_is_brought_back_to_today(tmp_path):
+    """An earlier litmon let --until move a checkpoint past today, which skipped every record
+    indexed late from then on."""
+    path = tmp_path / "litmon.db"
+    old_database(path, 5, with_work=False)
+    conn = sqlite3.connect(path)
+    conn.executemany(
+        "INSERT INTO checkpoints (source, topic, kind, watermark, updated_at) VALUES (?, ?, ?, ?, 'x')",
+        [("pubmed", "future", "edat", "2999-01-01"), ("pubmed", "past", "edat", "2020-05-01")],
+    )
+    conn.commit()
+    conn.close()
+
+    db = open_db(path)
+
+    marks = dict(db.execute("SELECT topic, watermark FROM checkpoints").fetchall())
+    assert marks == {"future": today_utc().isoformat(), "past": "2020-05-01"}

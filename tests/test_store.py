@@ -367,3 +367,24 @@ def test_two_writers_never_make_two_works_of_one_doi(tmp_path: Path):
     assert len(per_doi) == ROUNDS
     assert {count for _, count in per_doi} == {1}
     assert db.execute("SELECT count(*) FROM sightings").fetchone()[0] == 2 * ROUNDS
+
+
+def test_a_deletion_of_a_work_other_sources_saw_keeps_it_live_without_pubmeds_sighting(db):
+    """NLM withdrawing its citation does not withdraw the article a journal feed shows."""
+    feed = row(source="feed:jrr", source_id="guid-7", doi="10.1000/robots.100")
+    (kept,) = save_records(db, [pubmed(), feed]).records[:1]
+
+    (withdrawn,) = delete_works(db, Deletion("pubmed", ("37000100",)))
+
+    assert withdrawn != kept.work_id
+    [work] = [w for w in iter_works(db)]
+    assert work["id"] == kept.work_id and work["pmid"] is None  # PubMed's PMID left with it
+    assert work["sources"] == [{"source": "feed:jrr", "id": "guid-7"}]
+    hidden = db.execute("SELECT deleted_at FROM works WHERE id = ?", (withdrawn,)).fetchone()
+    assert hidden[0] is not None
+
+
+def test_a_deletion_of_a_work_only_pubmed_saw_hides_it(db):
+    (saved,) = save_records(db, [pubmed()]).records
+    assert delete_works(db, Deletion("pubmed", ("37000100",))) == [saved.work_id]
+    assert list(iter_works(db)) == []

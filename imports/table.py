@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from litmon.core.errors import UsageError
 from litmon.core.records import Record, Skipped, normalize_doi
 from litmon.imports.authors import detex, parse_authors
 from litmon.imports.files import (
@@ -97,7 +98,11 @@ def _map_columns(path: str | Path, header: list[str], id_column: str) -> dict[st
     if _simple(id_column) in positions:
         columns["id"] = positions[_simple(id_column)]
     elif id_column != DEFAULT_ID_COLUMN:
-        raise ImportFileError(path, 1, f"no {id_column!r} column (columns: {', '.join(header)})")
+        # the command line named a column the file lacks: a usage error, not bad data
+        columns_found = ", ".join(header)
+        raise UsageError(
+            f"{path}: no {id_column!r} column for --id-column (columns: {columns_found})"
+        )
     for name, aliases in _COLUMNS.items():
         found = next((positions[a] for a in aliases if a in positions), None)
         if found is not None:

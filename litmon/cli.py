@@ -151,7 +151,8 @@ def cli(
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # -v shows each request urllib3 sends (the API key is masked in those lines)
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = App(config_path, db_path)
 
 
@@ -242,6 +243,10 @@ def _exit_for(reports: Iterable[Run]) -> None:
         sys.exit(code)
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _print_warnings(run: Run, shown: int = 20) -> None:
     """A run's warnings (skipped or refused entries), the first ``shown`` of them."""
     for warning in run.warnings[:shown]:
@@ -323,7 +328,7 @@ def ingest_csv(app: App, path: str, source_name: str, id_column: str) -> None:
     Each row's sighting is kept as csv:SOURCE with the row's id; a row without one gets a
     fingerprint of the paper (DOI, title, year, first author), never its position, so a
     second export under the same --source adds to the first instead of overwriting it.
-    A row without a title stops the file there (what came before is kept).
+    A row without a title is skipped and reported with its line; the rest still loads.
     """
     _ingest_file(app, f"csv:{source_name}", path, read_csv(path, source_name, id_column))
 
@@ -352,9 +357,10 @@ def _ingest(db: sqlite_utils.Database, source: str, path: str, records: Iterable
     counts = run.counts
     _print_warnings(run)
     if run.error is not None:
-        click.echo(f"{path}: {run.error}", err=True)
+        shown = run.error if run.error.startswith(str(path)) else f"{path}: {run.error}"
+        click.echo(shown, err=True)
     click.echo(
-        f"{path}: {counts.fetched} records - {counts.new} new, {counts.updated} updated,"
+        f"{path}: {_plural(counts.fetched, 'record')} - {counts.new} new, {counts.updated} updated,"
         f" {counts.unchanged} unchanged"
     )
     return run

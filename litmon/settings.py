@@ -199,7 +199,8 @@ def write_deployment(directory: Path, *, force: bool = False) -> list[Path]:
     targets = [directory / name for name in names]
     existing = [str(path) for path in targets if path.exists()]
     if existing and not force:
-        raise UsageError(f"{', '.join(existing)} already exists; use --force to overwrite")
+        verb = "exists" if len(existing) == 1 else "exist"
+        raise UsageError(f"{' and '.join(existing)} already {verb}; use --force to overwrite")
     directory.mkdir(parents=True, exist_ok=True)
     for name, target in zip(names, targets, strict=True):
         target.write_bytes(shipped_file(name).read_bytes())

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from litmon.core.errors import SourceError
+from litmon.core.errors import SourceError, UsageError
 from litmon.core.locks import file_lock, is_held
 from litmon.db import runs
 from litmon.db.runs import RunCounts, RunOwner
@@ -82,6 +82,9 @@ def recorded_run(
         run = Run(runs.start_run(db, source, topic, window, owner), source, topic, window)
         try:
             yield run
+        except UsageError as exc:  # the request was wrong, not the source: the shell says so
+            run.fail(str(exc))
+            raise
         except (SourceError, OSError) as exc:
             run.fail(str(exc) or type(exc).__name__)
         except Exception as exc:

@@ -60,7 +60,7 @@ def test_a_broken_file_is_reported_and_the_others_still_load(run, tmp_path):
 
     assert result.exit_code == 1
     assert "good.xml: 2 records - 2 new" in result.output
-    assert "broken.xml: 1 records - 1 new" in result.output  # what came before the break stays
+    assert "broken.xml: 1 record - 1 new" in result.output  # what came before the break stays
     runs = run("runs").output.splitlines()
     assert "ingest:pubmed-xml good.xml" in runs[0] and ": ok" in runs[0]
     assert "broken.xml" in runs[1] and ": partial" in runs[1]

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from litmon.cli import cli
+from litmon.core.errors import UsageError
 from litmon.core.records import Skipped
 from litmon.imports import ImportFileError, read_csv, read_ris
 
@@ -40,9 +41,16 @@ def test_csv_with_other_id_column_and_semicolon_authors():
     assert record.doi == "10.1016/s0140-6736(15)60690-0"
 
 
-def test_csv_without_a_named_id_column_names_it():
-    with pytest.raises(ImportFileError, match=r"scopus\.csv: line 1: no 'Accession' column"):
+def test_csv_without_a_named_id_column_names_it(tmp_path):
+    with pytest.raises(UsageError, match=r"scopus\.csv: no 'Accession' column for --id-column"):
         list(read_csv(FIXTURES / "scopus.csv", source="scopus", id_column="Accession"))
+    result = CliRunner().invoke(
+        cli,
+        ["--db", str(tmp_path / "x.db"), "ingest", "csv", str(FIXTURES / "scopus.csv")]
+        + ["--source", "scopus", "--id-column", "Accession"],
+    )
+    assert result.exit_code == 2 and "no 'Accession' column" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_csv_without_the_default_id_column_gets_fingerprints():

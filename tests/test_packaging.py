@@ -56,7 +56,7 @@ def test_init_writes_an_editable_deployment_and_refuses_to_overwrite(tmp_path):
     (target / "litmon.toml").write_text("# edited\n")
     again = runner.invoke(cli, ["init", str(target)])
     assert again.exit_code == 2
-    assert "already exists; use --force" in again.output
+    assert "already exist; use --force" in again.output
     assert (target / "litmon.toml").read_text() == "# edited\n"
 
     forced = runner.invoke(cli, ["init", str(target), "--force"])

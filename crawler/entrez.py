@@ -24,6 +24,7 @@ from Bio import Entrez
 
 from litmon.core.errors import SourceError
 from litmon.core.html_page import html_page_title
+from litmon.core.http_body import BodyError, MiB, read_capped
 from litmon.core.http_headers import parse_retry_after
 from litmon.core.ratelimit import RateLimiter, shared_limiter
 from litmon.core.records import Deletion, Item, Record, Skipped
@@ -38,6 +39,8 @@ T = TypeVar("T")
 ESEARCH_MAX_IDS = 9_999
 _LONGEST_WAIT = 600.0  # a Retry-After beyond this fails the request instead of stalling cron
 _BACKOFF_CAP = 120.0
+_ESEARCH_MAX_BYTES = 16 * MiB
+_ESEARCH_SECONDS = 300.0  # whole body, against a server dripping bytes
 _SHOWN_MISSING = 20  # PMIDs named in the error of a short efetch; the rest are counted
 
 
@@ -250,7 +253,11 @@ def _read_items(response: requests.Response, ids: Sequence[str]) -> list[Item]:
 
 
 def _read_search(response: requests.Response, retmax: int) -> SearchResult:
-    body = response.content
+    # 9,999 ids are about 250 KB of XML: anything far larger is not an esearch answer
+    try:
+        body = read_capped(response, time.monotonic() + _ESEARCH_SECONDS, _ESEARCH_MAX_BYTES)
+    except BodyError as exc:
+        raise _Retryable(str(exc)) from None
     head = body[:2048]
     if b"<eSearchResult" not in head or b"<!ENTITY" in head:
         if html_page_title(head) is not None:

@@ -314,8 +314,21 @@ def _use_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
 
 
 def open_db(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed) a litmon database: WAL journal, foreign keys on, migrated."""
+    """Open (creating if needed) a litmon database: WAL journal, foreign keys on, migrated.
+    A file that is not a database, or a place where none can be made, is a
+    :class:`SchemaError` naming the file."""
     path = Path(path)
+    try:
+        return _open(path)
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise
+        raise SchemaError(f"{path}: cannot use it as a litmon database: {exc}") from exc
+    except OSError as exc:
+        raise SchemaError(f"{path}: cannot create the database: {exc.strerror or exc}") from exc
+
+
+def _open(path: Path) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
     # First, so that every statement below waits for another process instead of failing

@@ -570,7 +570,11 @@ def demo(app: App, serve: bool, port: int) -> None:
       LITMON_EUTILS_URL=http://127.0.0.1:PORT/ litmon crawl pubmed
     """
     if serve:
-        with serve_demo(port) as server:
+        try:
+            server = serve_demo(port)
+        except OSError as exc:
+            raise UsageError(f"cannot serve on port {port}: {exc.strerror or exc}") from exc
+        with server:
             click.echo(f"replay server at {server.url}")
             click.echo(f"try: LITMON_EUTILS_URL={server.url} litmon crawl pubmed")
             try:

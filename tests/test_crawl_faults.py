@@ -133,7 +133,7 @@ def test_an_article_without_a_pmid_is_a_warning_not_a_retried_batch(corpus, db):
     assert "without a PMID at line" in report.warnings[0]
     assert "PMID 7004 came back without a readable record" in report.warnings[1]
     [row] = runs.recent_runs(db)
-    assert row["status"] == "ok" and "7004" in row["error"]
+    assert row["status"] == "ok" and "7004" in row["warnings"][1]
 
 
 def test_a_search_that_keeps_failing_is_a_failed_run_with_nothing_stored(corpus, db):

@@ -190,4 +190,4 @@ def test_revisions_esearch_cannot_list_even_by_entrez_date_are_a_warning_not_a_b
     assert f"10000 records modified on {revised_on} with Entrez date 2020-06-01" in warning
     assert runs.get_checkpoint(db, "pubmed", TOPIC.name, "mdat") == revised_on
     [row, _] = runs.recent_runs(db)
-    assert row["status"] == "ok" and "not refreshed" in row["error"]
+    assert row["status"] == "ok" and "not refreshed" in row["warnings"][0]

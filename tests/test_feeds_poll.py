@@ -269,8 +269,9 @@ def test_a_served_feed_in_the_wrong_declared_encoding_is_read_with_a_warning(db,
     assert outcome.status == "ok" and outcome.new == 1
     assert "declares utf-8" in " ".join(outcome.warnings)
     assert db.execute("SELECT title FROM works").fetchone() == ("Les lésions corticales en IRM 7T",)
-    [run] = db.query("SELECT status, error FROM crawl_runs")
-    assert run["status"] == "ok" and run["error"].startswith("warning:")
+    [run] = db.query("SELECT status, error, warnings FROM crawl_runs")
+    assert run["status"] == "ok" and run["error"] is None
+    assert "declares utf-8" in run["warnings"]
 
 
 def test_utf16_and_utf32_feeds_end_ok_and_an_undecodable_one_fails_in_one_line(db, server):

@@ -67,7 +67,7 @@ def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path, monkeypatch
     old_database(path, len(MIGRATIONS))
     broken = "CREATE TABLE half_done (x);\nINSERT INTO no_such_table VALUES (1)"
     monkeypatch.setattr(schema, "MIGRATIONS", [*MIGRATIONS, broken])
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(SchemaError, match="no such table: no_such_table"):
         open_db(path)
     assert version_of(path) == len(MIGRATIONS)
     tables = sqlite_utils.Database(path).table_names()

@@ -124,3 +124,33 @@ def test_a_deployment_crawls_the_replay_server_the_install_starts(tmp_path, repl
     assert stored > 10
     runs = runner.invoke(cli, ["--config", config, "runs"], env=env)
     assert "pubmed ms_neuroimaging" in runs.output and ": ok" in runs.output
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (
+            lambda d: (d / "junk.db").write_text("not a database, a note\n" * 200),
+            "junk.db: cannot use",
+        ),
+        (lambda d: (d / "afile").write_text(""), "cannot create the database"),
+    ],
+)
+def test_a_database_path_that_cannot_be_used_is_a_one_line_error(tmp_path, setup, message):
+    setup(tmp_path)
+    target = tmp_path / "junk.db" if "junk" in message else tmp_path / "afile" / "x.db"
+    result = CliRunner().invoke(cli, ["--db", str(target), "runs"])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_demo_serve_on_a_port_in_use_is_a_one_line_error():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["demo", "--serve", "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"cannot serve on port {port}" in result.output

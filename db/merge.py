@@ -31,7 +31,8 @@ FROM possible_duplicates p
 JOIN works a ON a.id = p.work_id
 JOIN works b ON b.id = p.other_id
 WHERE p.status = :status
-  AND (:status = 'merged' OR (a.merged_into IS NULL AND b.merged_into IS NULL))
+  AND (:status = 'merged' OR (a.merged_into IS NULL AND b.merged_into IS NULL
+                             AND a.deleted_at IS NULL AND b.deleted_at IS NULL))
 ORDER BY p.score DESC, p.id
 """
 _COLUMNS = ("id", "work_id", "other_id", "score", "reason", "status", "created_at", "decided_at")

@@ -69,6 +69,9 @@ def feeds_job(
     if config.feeds_file is None:
         raise UsageError(f"no [feeds] file configured in {config.source or 'the config'}")
     feeds = load_feeds(config.feeds_file)
+    if only is not None and only not in {feed.name for feed in feeds}:
+        # before the lock and the database: nothing is touched for a mistyped name
+        raise UsageError(f"no feed named {only!r} in {config.feeds_file}")
     with crawl_lock(config):
         db = open_db(config.db_path)
         outcomes = poll_feeds(db, feeds, user_agent=config.user_agent, only=only, force=force)

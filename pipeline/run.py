@@ -7,6 +7,7 @@ Every job (a PubMed topic, a feed poll, a file ingest, the DOI lookup) runs insi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -98,6 +99,8 @@ def recorded_run(
         finally:
             _finish(db, run)
     lock_path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # another run may be using the folder
+        lock_path.parent.rmdir()
 
 
 def _finish(db: sqlite_utils.Database, run: Run) -> None:

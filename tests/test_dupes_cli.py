@@ -103,3 +103,12 @@ def test_merged_pairs_are_listed_automatic_and_editors(litmon, tmp_path):
     assert "works 1 and 2: similarity" in listing  # the editor's
     assert "works 1 and 3: similarity 1.00 (automatic: title exact 1.00)" in listing
     assert listing.count("works 1 and ") == 2
+
+
+def test_a_pair_with_a_deleted_work_is_no_longer_offered(litmon, tmp_path):
+    from litmon.core.records import Deletion
+    from litmon.db.store import delete_works
+
+    assert "works 1 and 2" in litmon("dupes", "list").output
+    delete_works(open_db(tmp_path / "dupes.db"), Deletion("pubmed", ("39000001",)))
+    assert litmon("dupes", "list").output.strip() == "no open possible duplicates"

@@ -51,7 +51,8 @@ def test_feeds_lists_state_and_the_check_trips_on_failing_feeds(litmon):
     assert "FAILING for 0.0 days: broken" in tripped.output
 
 
-def test_an_unknown_feed_name_is_a_usage_error(litmon):
+def test_an_unknown_feed_name_is_a_usage_error_that_touches_nothing(litmon, tmp_path):
     result = litmon("crawl", "feeds", "--feed", "nope")
     assert result.exit_code == 2
-    assert "no feed named 'nope'" in result.output
+    assert "no feed named 'nope' in" in result.output and "feeds.toml" in result.output
+    assert not (tmp_path / "feeds.db").exists()

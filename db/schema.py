@@ -204,6 +204,68 @@ ALTER TABLE crawl_runs ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
 UPDATE checkpoints SET watermark = date('now') WHERE watermark > date('now')
 """
 
+_V7_SCORES = """
+-- A work's relevance to each topic, with the explanation (JSON list of components: what
+-- matched, where, what it added) and the profile it was computed with.
+CREATE TABLE work_scores (
+    work_id INTEGER NOT NULL REFERENCES works(id),
+    topic TEXT NOT NULL,
+    score REAL NOT NULL,
+    explanation TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    scored_at TEXT NOT NULL,
+    PRIMARY KEY (work_id, topic)
+) WITHOUT ROWID;
+CREATE INDEX work_scores_topic ON work_scores(topic, score DESC)
+"""
+
+_V8_QUEUE = """
+-- One candidate per work; state per litmon.review (README, "A candidate's life").
+CREATE TABLE candidates (
+    id INTEGER PRIMARY KEY,
+    work_id INTEGER NOT NULL UNIQUE REFERENCES works(id),
+    state TEXT NOT NULL DEFAULT 'new',
+    score REAL NOT NULL,
+    topics TEXT NOT NULL DEFAULT '[]',
+    version INTEGER NOT NULL DEFAULT 1,
+    deferred_until TEXT,
+    lease_token TEXT,
+    lease_expires TEXT,
+    leased_by TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    changed_since_decision INTEGER NOT NULL DEFAULT 0,
+    flag TEXT,
+    merged_into INTEGER REFERENCES candidates(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX candidates_ranked ON candidates(state, score DESC, id);
+
+-- Every transition of a candidate: who, when, from, to, why, and an editor's note.
+CREATE TABLE candidate_audit (
+    id INTEGER PRIMARY KEY,
+    candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+    at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    reason TEXT,
+    note TEXT
+);
+CREATE INDEX candidate_audit_candidate ON candidate_audit(candidate_id);
+
+-- What a summarizer wrote, stored against the work (idempotent per lease token).
+CREATE TABLE summaries (
+    id INTEGER PRIMARY KEY,
+    work_id INTEGER NOT NULL REFERENCES works(id),
+    candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+    lease_token TEXT NOT NULL UNIQUE,
+    worker TEXT,
+    summary TEXT NOT NULL,
+    created_at TEXT NOT NULL
+)
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
     _V1,
@@ -212,6 +274,8 @@ MIGRATIONS: list[str] = [
     _V4_NO_TITLE_KEY_COLUMN,
     _V5_EVENTS_AND_RUN_OWNERS,
     _V6_RUN_WARNINGS_AND_NO_FUTURE_CHECKPOINTS,
+    _V7_SCORES,
+    _V8_QUEUE,
 ]
 
 

@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -16,6 +15,7 @@ import click
 import sqlite_utils
 
 from litmon import exits
+from litmon.app import App, BarProgress, pass_app
 from litmon.core.clock import today_utc
 from litmon.core.errors import UsageError
 from litmon.core.locks import Locked
@@ -34,66 +34,9 @@ from litmon.pipeline.ingest import ingest_records
 from litmon.pipeline.run import Run
 from litmon.replay.server import serve_demo
 from litmon.scheduler import build_scheduler
-from litmon.settings import Config, ConfigError, load_config, write_deployment
+from litmon.settings import ConfigError, write_deployment
 
 log = logging.getLogger("litmon")
-
-
-class App:
-    """What every command needs: the config (loaded on first use) and the database."""
-
-    def __init__(self, config_path: str | None, db_path: str | None) -> None:
-        self._config_path = config_path
-        self._db_path = db_path
-        self._config: Config | None = None
-
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            try:
-                config = load_config(self._config_path)
-            except ConfigError as exc:
-                click.echo(f"litmon: config error: {exc}", err=True)
-                sys.exit(exits.USAGE)
-            if self._db_path:
-                config = replace(config, db_path=Path(self._db_path))
-            self._config = config
-        return self._config
-
-    @property
-    def db_override(self) -> str | None:
-        """The --db given on the command line, if any."""
-        return self._db_path
-
-    def database(self) -> sqlite_utils.Database:
-        return open_db(self.config.db_path)
-
-
-class BarProgress:
-    """A progress bar on a terminal; a log line per batch otherwise (cron, pipes)."""
-
-    def __init__(self) -> None:
-        self._bar = None
-        self._label = ""
-        self._done = self._total = 0
-
-    def start(self, label: str, total: int) -> None:
-        self._label, self._done, self._total = label, 0, total
-        if sys.stderr.isatty():
-            self._bar = click.progressbar(length=total, label=label, file=sys.stderr)
-            self._bar.__enter__()
-
-    def advance(self, done: int) -> None:
-        self._done += done
-        if self._bar is not None:
-            self._bar.update(done)
-        else:
-            log.info("%s: %d/%d records", self._label, self._done, self._total)
-
-    def finish(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
 
 
 class _Litmon(click.Group):
@@ -154,9 +97,6 @@ def cli(
     # -v shows each request urllib3 sends (the API key is masked in those lines)
     logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = App(config_path, db_path)
-
-
-pass_app = click.make_pass_decorator(App)
 
 
 def _date(value: str | None) -> date | None:

@@ -1,0 +1,78 @@
+"""What every command shares: the config and database of this invocation, progress output,
+and the decorator that hands them to a command. Command modules import this, never cli."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+import sqlite_utils
+
+from litmon import exits
+from litmon.db.schema import open_db
+from litmon.settings import Config, ConfigError, load_config
+
+log = logging.getLogger("litmon")
+
+
+class App:
+    """What every command needs: the config (loaded on first use) and the database."""
+
+    def __init__(self, config_path: str | None, db_path: str | None) -> None:
+        self._config_path = config_path
+        self._db_path = db_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                config = load_config(self._config_path)
+            except ConfigError as exc:
+                click.echo(f"litmon: config error: {exc}", err=True)
+                sys.exit(exits.USAGE)
+            if self._db_path:
+                config = replace(config, db_path=Path(self._db_path))
+            self._config = config
+        return self._config
+
+    @property
+    def db_override(self) -> str | None:
+        """The --db given on the command line, if any."""
+        return self._db_path
+
+    def database(self) -> sqlite_utils.Database:
+        return open_db(self.config.db_path)
+
+
+class BarProgress:
+    """A progress bar on a terminal; a log line per batch otherwise (cron, pipes)."""
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._label = ""
+        self._done = self._total = 0
+
+    def start(self, label: str, total: int) -> None:
+        self._label, self._done, self._total = label, 0, total
+        if sys.stderr.isatty():
+            self._bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            self._bar.__enter__()
+
+    def advance(self, done: int) -> None:
+        self._done += done
+        if self._bar is not None:
+            self._bar.update(done)
+        else:
+            log.info("%s: %d/%d records", self._label, self._done, self._total)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+pass_app = click.make_pass_decorator(App)

@@ -82,6 +82,7 @@ def cli(
 
     \b
     Try it offline:      litmon demo
+    Set up a deployment: litmon init ./deploy   (then --config ./deploy/litmon.toml)
     Crawl PubMed:        NCBI_EMAIL=you@example.org litmon crawl pubmed
     See what happened:   litmon runs
     Get the records:     litmon export works --format jsonl

@@ -15,3 +15,9 @@ class SourceError(Exception):
 
 class UsageError(Exception):
     """A request that cannot be carried out as asked; the message says what to change."""
+
+
+class Conflict(Exception):
+    """A normal race, not a mistake: a stale lease token, or a decision on a candidate that
+    changed since the editor saw it. Nothing was changed; the message gives the current
+    state. The command line exits 4 (HTTP 409 later)."""

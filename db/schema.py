@@ -240,6 +240,8 @@ CREATE TABLE candidates (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX candidates_ranked ON candidates(state, score DESC, id);
+-- The ranked list over every state, paged by (score, id) from either end.
+CREATE INDEX candidates_by_score ON candidates(score DESC, id);
 
 -- Every transition of a candidate: who, when, from, to, why, and an editor's note.
 CREATE TABLE candidate_audit (
@@ -247,12 +249,16 @@ CREATE TABLE candidate_audit (
     candidate_id INTEGER NOT NULL REFERENCES candidates(id),
     at TEXT NOT NULL,
     by TEXT NOT NULL,
+    action TEXT NOT NULL,
     from_state TEXT,
     to_state TEXT NOT NULL,
     reason TEXT,
     note TEXT
 );
 CREATE INDEX candidate_audit_candidate ON candidate_audit(candidate_id);
+
+-- Leases to expire, looked up on every claim.
+CREATE INDEX candidates_leases ON candidates(lease_expires) WHERE state = 'leased';
 
 -- What a summarizer wrote, stored against the work (idempotent per lease token).
 CREATE TABLE summaries (

@@ -1,0 +1,318 @@
+"""The SQL of the candidate queue (``candidates``, ``candidate_audit``, ``summaries``).
+
+Plain reads and writes only: which transitions are allowed, and when, is decided by
+``litmon.review``, which calls these inside its own write transactions.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+# Columns a transition may set; the rest (id, work_id, created_at) never change.
+_SETTABLE = frozenset(
+    {
+        "state",
+        "score",
+        "topics",
+        "deferred_until",
+        "lease_token",
+        "lease_expires",
+        "leased_by",
+        "attempts",
+        "changed_since_decision",
+        "flag",
+        "merged_into",
+    }
+)
+
+# A work is retracted when it carries PubMed's RetractionIn link (db/store.py writes it so).
+_RETRACTED = """(w.links LIKE '%"RetractionIn"%')"""
+
+
+def _rows(cursor: sqlite3.Cursor) -> list[dict]:
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _one(cursor: sqlite3.Cursor) -> dict | None:
+    rows = _rows(cursor)
+    return rows[0] if rows else None
+
+
+_CANDIDATE = f"""
+SELECT c.*, w.pmid, w.doi, w.title, w.deleted_at AS work_deleted_at,
+       {_RETRACTED} AS retracted
+FROM candidates c JOIN works w ON w.id = c.work_id
+"""
+
+
+def get(conn: sqlite3.Connection, candidate_id: int) -> dict | None:
+    return _one(conn.execute(_CANDIDATE + "WHERE c.id = ?", (candidate_id,)))
+
+
+def by_work(conn: sqlite3.Connection, work_id: int) -> dict | None:
+    return _one(conn.execute(_CANDIDATE + "WHERE c.work_id = ?", (work_id,)))
+
+
+def work_ids_by(conn: sqlite3.Connection, column: str, value: str) -> list[int]:
+    """Works with this PMID or DOI (``column`` is "pmid" or "doi"), live ones first."""
+    if column not in ("pmid", "doi"):
+        raise ValueError(column)
+    rows = conn.execute(
+        f"SELECT id FROM works WHERE {column} = ? ORDER BY merged_into IS NOT NULL, id",
+        (value,),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def live_work(conn: sqlite3.Connection, work_id: int) -> tuple[int, str | None] | None:
+    """The work a work id stands for now (following merges) and its deletion time."""
+    seen = set()
+    while work_id not in seen:
+        seen.add(work_id)
+        row = conn.execute(
+            "SELECT merged_into, deleted_at FROM works WHERE id = ?", (work_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        if row[0] is None:
+            return work_id, row[1]
+        work_id = row[0]
+    return None
+
+
+def insert(conn: sqlite3.Connection, work_id: int, score: float, topics: str, at: str) -> int:
+    cursor = conn.execute(
+        "INSERT INTO candidates (work_id, state, score, topics, created_at, updated_at)"
+        " VALUES (?, 'new', ?, ?, ?, ?)",
+        (work_id, score, topics, at, at),
+    )
+    return int(cursor.lastrowid)
+
+
+def update(conn: sqlite3.Connection, candidate_id: int, at: str, **values: object) -> None:
+    """Set columns and bump the version, so an editor who saw the old one is refused."""
+    unknown = set(values) - _SETTABLE
+    if unknown:
+        raise ValueError(f"not settable: {sorted(unknown)}")
+    assignments = "".join(f"{name} = ?, " for name in values)
+    conn.execute(
+        f"UPDATE candidates SET {assignments}version = version + 1, updated_at = ? WHERE id = ?",
+        (*values.values(), at, candidate_id),
+    )
+
+
+def set_lease_expiry(conn: sqlite3.Connection, candidate_id: int, expires: str) -> None:
+    """A renewed lease is not a change an editor needs to see: the version stays."""
+    conn.execute("UPDATE candidates SET lease_expires = ? WHERE id = ?", (expires, candidate_id))
+
+
+def audit(
+    conn: sqlite3.Connection,
+    candidate_id: int,
+    *,
+    at: str,
+    by: str,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    reason: str | None = None,
+    note: str | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO candidate_audit"
+        " (candidate_id, at, by, action, from_state, to_state, reason, note)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (candidate_id, at, by, action, from_state, to_state, reason, note),
+    )
+
+
+def history(conn: sqlite3.Connection, candidate_ids: list[int]) -> list[dict]:
+    """The audit rows of these candidates (one, or one and those merged into it), in order."""
+    marks = ",".join("?" * len(candidate_ids))
+    return _rows(
+        conn.execute(
+            "SELECT id, candidate_id, at, by, action, from_state, to_state, reason, note"
+            f" FROM candidate_audit WHERE candidate_id IN ({marks}) ORDER BY id",
+            candidate_ids,
+        )
+    )
+
+
+def notes(conn: sqlite3.Connection, candidate_id: int) -> list[dict]:
+    return _rows(
+        conn.execute(
+            "SELECT at, by, note FROM candidate_audit"
+            " WHERE candidate_id = ? AND note IS NOT NULL ORDER BY id",
+            (candidate_id,),
+        )
+    )
+
+
+def due_deferred(conn: sqlite3.Connection, today: str) -> list[dict]:
+    return _rows(
+        conn.execute(
+            "SELECT id, state FROM candidates"
+            " WHERE state = 'deferred' AND deferred_until <= ? AND merged_into IS NULL",
+            (today,),
+        )
+    )
+
+
+def expired_leases(conn: sqlite3.Connection, at: str) -> list[dict]:
+    return _rows(
+        conn.execute(
+            "SELECT id, attempts, leased_by FROM candidates"
+            " WHERE state = 'leased' AND lease_expires < ?",
+            (at,),
+        )
+    )
+
+
+def best_approved(conn: sqlite3.Connection) -> dict | None:
+    """The best-ranked approved candidate whose work may be handed out (live, not
+    retracted), walking the ranked index."""
+    return _one(
+        conn.execute(
+            "SELECT c.id, c.attempts FROM candidates c JOIN works w ON w.id = c.work_id"
+            " WHERE c.state = 'approved' AND c.merged_into IS NULL"
+            f" AND w.deleted_at IS NULL AND NOT {_RETRACTED}"
+            " ORDER BY c.score DESC, c.id LIMIT 1"
+        )
+    )
+
+
+def page(
+    conn: sqlite3.Connection,
+    *,
+    state: str | None,
+    topic: str | None,
+    min_score: float | None,
+    after: tuple[float, int] | None,
+    from_end: bool,
+    limit: int,
+) -> list[dict]:
+    """One page of the ranked list (score descending, then id), keyset-paged: ``after`` is
+    the (score, id) of the last row of the previous page; ``from_end`` reads the ranking
+    backwards from its end (the last page first), still through the index."""
+    where = ["c.merged_into IS NULL"]
+    params: list[object] = []
+    if state is not None:
+        where.append("c.state = ?")
+        params.append(state)
+    if topic is not None:
+        where.append(
+            "EXISTS (SELECT 1 FROM json_each(c.topics) t"
+            " WHERE json_extract(t.value, '$.topic') = ?)"
+        )
+        params.append(topic)
+    if min_score is not None:
+        where.append("c.score >= ?")
+        params.append(min_score)
+    if after is not None:
+        # Written as a range on score plus a tie-break, so SQLite seeks the index to the
+        # page's start. Backwards, "after" means before in the ranking.
+        if from_end:
+            where.append("c.score >= ? AND (c.score > ? OR c.id < ?)")
+        else:
+            where.append("c.score <= ? AND (c.score < ? OR c.id > ?)")
+        params.extend((after[0], after[0], after[1]))
+    order = "c.score ASC, c.id DESC" if from_end else "c.score DESC, c.id ASC"
+    rows = _rows(
+        conn.execute(
+            _CANDIDATE + f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
+            (*params, limit),
+        )
+    )
+    return rows[::-1] if from_end else rows
+
+
+def scored_works(conn: sqlite3.Connection, thresholds: dict[str, float]) -> Iterator[tuple]:
+    """(work_id, topic, score) of every live work at or above its topic's threshold, grouped
+    by work."""
+    for topic, threshold in sorted(thresholds.items()):
+        yield from conn.execute(
+            "SELECT s.work_id, s.topic, s.score FROM work_scores s"
+            " JOIN works w ON w.id = s.work_id"
+            " WHERE s.topic = ? AND s.score >= ? AND w.merged_into IS NULL"
+            " AND w.deleted_at IS NULL",
+            (topic, threshold),
+        )
+
+
+def explanations(conn: sqlite3.Connection, work_id: int) -> dict[str, str]:
+    """Each topic's stored score explanation (JSON text) for a work."""
+    rows = conn.execute(
+        "SELECT topic, explanation FROM work_scores WHERE work_id = ?", (work_id,)
+    ).fetchall()
+    return dict(rows)
+
+
+def to_withdraw(conn: sqlite3.Connection) -> list[dict]:
+    """Candidates whose work NLM deleted or that were retracted, not yet withdrawn."""
+    return _rows(
+        conn.execute(
+            "SELECT c.id, c.state, w.deleted_at IS NOT NULL AS deleted"
+            " FROM candidates c JOIN works w ON w.id = c.work_id"
+            " WHERE c.state != 'withdrawn' AND c.merged_into IS NULL"
+            f" AND (w.deleted_at IS NOT NULL OR {_RETRACTED})"
+        )
+    )
+
+
+def summary_by_token(conn: sqlite3.Connection, token: str) -> dict | None:
+    return _one(
+        conn.execute(
+            "SELECT id, candidate_id, work_id, summary FROM summaries WHERE lease_token = ?",
+            (token,),
+        )
+    )
+
+
+def insert_summary(
+    conn: sqlite3.Connection,
+    *,
+    work_id: int,
+    candidate_id: int,
+    token: str,
+    worker: str | None,
+    summary: str,
+    at: str,
+) -> None:
+    conn.execute(
+        "INSERT INTO summaries (work_id, candidate_id, lease_token, worker, summary, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (work_id, candidate_id, token, worker, summary, at),
+    )
+
+
+def summaries(conn: sqlite3.Connection, candidate_id: int) -> list[dict]:
+    return _rows(
+        conn.execute(
+            "SELECT worker, summary, created_at FROM summaries WHERE candidate_id = ? ORDER BY id",
+            (candidate_id,),
+        )
+    )
+
+
+def work(conn: sqlite3.Connection, work_id: int) -> dict | None:
+    return _one(
+        conn.execute(
+            "SELECT id, pmid, doi, pmcid, title, abstract, authors, journal, journal_abbrev,"
+            " issn, volume, issue, pages, pub_date, publication_types, mesh, keywords,"
+            " language, links, url, deleted_at FROM works WHERE id = ?",
+            (work_id,),
+        )
+    )
+
+
+def works_by_pmids(conn: sqlite3.Connection, pmids: list[str]) -> dict[str, int]:
+    """Stored (live) works for PMIDs, e.g. the retraction notices a work links to."""
+    if not pmids:
+        return {}
+    marks = ",".join("?" * len(pmids))
+    rows = conn.execute(
+        f"SELECT pmid, id FROM works WHERE pmid IN ({marks}) AND merged_into IS NULL", pmids
+    ).fetchall()
+    return dict(rows)

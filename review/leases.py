@@ -1,0 +1,114 @@
+"""The summarizer hand-off, with SQS-like leases: a worker claims the best-ranked approved
+candidate for a while, then reports done (with its summary) or failed, presenting the
+lease token; a token that is wrong, revoked or expired changes nothing (a Conflict)."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from datetime import timedelta
+
+import sqlite_utils
+
+from litmon.core.clock import now, parse_stamp, stamp
+from litmon.core.errors import Conflict, UsageError
+from litmon.db import candidates as sql
+from litmon.db.store import write_transaction
+from litmon.review.packet import build_packet
+from litmon.review.queue import MAX_ATTEMPTS, apply, housekeep
+
+DEFAULT_LEASE = 600  # seconds
+
+
+def _later(at: str, seconds: float) -> str:
+    return stamp(parse_stamp(at) + timedelta(seconds=seconds))
+
+
+def _check_seconds(seconds: float) -> None:
+    if not 1 <= seconds <= 86_400:
+        raise UsageError(f"a lease lasts 1 to 86400 seconds, not {seconds}")
+
+
+def claim(
+    db: sqlite_utils.Database, worker: str, lease_seconds: float = DEFAULT_LEASE
+) -> dict | None:
+    """Lease the best-ranked approved candidate whose work may be handed out (never a
+    retracted or deleted one) to ``worker``, and return its summarization packet; None when
+    nothing is waiting. Taken inside ``BEGIN IMMEDIATE``, so two workers never get the same."""
+    if not worker.strip():
+        raise UsageError("a claim needs the worker's name")
+    _check_seconds(lease_seconds)
+    conn = db.conn
+    with write_transaction(conn):
+        at = now()
+        housekeep(conn, at)
+        best = sql.best_approved(conn)
+        if best is None:
+            return None
+        token = secrets.token_urlsafe(18)
+        expires = _later(at, lease_seconds)
+        row = sql.get(conn, best["id"])
+        apply(conn, row, "claim", by=worker, at=at, lease_token=token, lease_expires=expires,
+              leased_by=worker, attempts=row["attempts"] + 1)  # fmt: skip
+    return build_packet(conn, best["id"]) | {"lease_token": token, "lease_expires": expires}
+
+
+def _held(conn: sqlite3.Connection, candidate_id: int, token: str, at: str) -> dict:
+    """The candidate, if ``token`` is its live lease; else a Conflict with its state."""
+    row = sql.get(conn, candidate_id)
+    if row is None:
+        raise UsageError(f"{candidate_id}: no such candidate")
+    if row["state"] != "leased" or row["lease_token"] != token:
+        raise Conflict(
+            f"candidate {candidate_id}: this lease token is not (or no longer) valid;"
+            f" the candidate is {row['state']}"
+            + (f", leased by {row['leased_by']}" if row["state"] == "leased" else "")
+        )
+    if row["lease_expires"] < at:
+        raise Conflict(f"candidate {candidate_id}: the lease expired at {row['lease_expires']}")
+    return row
+
+
+def done(db: sqlite_utils.Database, candidate_id: int, token: str, summary: str) -> dict:
+    """Store the summary against the work and mark the candidate summarized. A second done
+    with the same token changes nothing and returns the same answer."""
+    if not summary.strip():
+        raise UsageError("the summary is empty")
+    conn = db.conn
+    with write_transaction(conn):
+        at = now()
+        stored = sql.summary_by_token(conn, token)
+        if stored is not None and stored["candidate_id"] == candidate_id:
+            return {"id": candidate_id, "state": "summarized", "repeated": True}
+        row = _held(conn, candidate_id, token, at)
+        sql.insert_summary(conn, work_id=row["work_id"], candidate_id=candidate_id, token=token,
+                           worker=row["leased_by"], summary=summary, at=at)  # fmt: skip
+        apply(conn, row, "done", by=row["leased_by"], at=at)
+    return {"id": candidate_id, "state": "summarized", "repeated": False}
+
+
+def fail(db: sqlite_utils.Database, candidate_id: int, token: str, error: str) -> dict:
+    """The worker gave up: back to approved for another attempt, or dead after the last."""
+    if not error.strip():
+        raise UsageError("say what failed (--error)")
+    conn = db.conn
+    with write_transaction(conn):
+        at = now()
+        row = _held(conn, candidate_id, token, at)
+        action = "give_up" if row["attempts"] >= MAX_ATTEMPTS else "fail"
+        state = apply(conn, row, action, by=row["leased_by"], at=at, reason=error.strip()[:500])
+    return {"id": candidate_id, "state": state, "attempts": row["attempts"]}
+
+
+def extend(
+    db: sqlite_utils.Database, candidate_id: int, token: str, seconds: float = DEFAULT_LEASE
+) -> dict:
+    """Renew a live lease to ``seconds`` from now."""
+    _check_seconds(seconds)
+    conn = db.conn
+    with write_transaction(conn):
+        at = now()
+        _held(conn, candidate_id, token, at)
+        expires = _later(at, seconds)
+        sql.set_lease_expiry(conn, candidate_id, expires)
+    return {"id": candidate_id, "state": "leased", "lease_expires": expires}

@@ -1,0 +1,405 @@
+"""The candidate queue: enqueueing scored works, editors' decisions and their undo, the
+ranked list, and the audit trail. Every change goes through :func:`apply` (the transition
+table of :mod:`litmon.review.states`) inside one ``BEGIN IMMEDIATE`` transaction."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+import sqlite_utils
+
+from litmon.core.clock import now, today_utc
+from litmon.core.errors import Conflict, UsageError
+from litmon.db import candidates as sql
+from litmon.db.store import write_transaction
+from litmon.review.states import DECISIONS, PREVIOUS, STATES, target
+
+# Why an editor rejects; a constant until the config grows a [review] section.
+REJECTION_REASONS = (
+    "off-topic",
+    "not-new-research",
+    "animal-or-in-vitro-only",
+    "duplicate",
+    "retracted-or-corrected",
+    "low-quality",
+    "other",
+)
+
+# Attempts a summarizer gets (claims that failed or expired) before a candidate is dead.
+MAX_ATTEMPTS = 3
+
+# Who the system's own transitions (wake, expire, withdraw) are recorded as.
+SYSTEM = "litmon"
+
+
+def default_editor() -> str:
+    """Who a decision is recorded as without --by: $LITMON_EDITOR, else the login name."""
+    return os.environ.get("LITMON_EDITOR") or getpass.getuser()
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of the ranked list; ``next_after`` continues it (None: this was the last)."""
+
+    items: list[dict]
+    next_after: tuple[float, int] | None
+
+
+def view(row: dict) -> dict:
+    """A candidate as the API and ``--json`` show it (never the lease token)."""
+    return {
+        "id": row["id"],
+        "work_id": row["work_id"],
+        "state": row["state"],
+        "score": row["score"],
+        "topics": json.loads(row["topics"]),
+        "version": row["version"],
+        "title": row["title"],
+        "pmid": row["pmid"],
+        "doi": row["doi"],
+        "retracted": bool(row["retracted"]),
+        "deferred_until": row["deferred_until"] if row["state"] == "deferred" else None,
+        "leased_by": row["leased_by"],
+        "lease_expires": row["lease_expires"],
+        "attempts": row["attempts"],
+        "changed_since_decision": bool(row["changed_since_decision"]),
+        "flag": row["flag"],
+    }
+
+
+def apply(
+    conn: sqlite3.Connection,
+    row: dict,
+    action: str,
+    *,
+    by: str,
+    at: str,
+    to: str | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    **values: object,
+) -> str:
+    """Move a candidate by ``action`` if the table allows it from its state (else a
+    UsageError), set ``values``, bump its version and append the audit row. ``to`` is only
+    for an undo, whose target is read from the trail. Returns the new state."""
+    new_state = target(action, row["state"])
+    if new_state == PREVIOUS:
+        if to is None:
+            raise ValueError("an undo needs the state it returns to")
+        new_state = to
+    if row["state"] == "leased" and new_state != "leased":
+        # Leaving "leased" always ends the lease: the holder's done/fail is then refused.
+        values = {"lease_token": None, "lease_expires": None, "leased_by": None, **values}
+    sql.update(conn, row["id"], at, state=new_state, **values)
+    sql.audit(
+        conn,
+        row["id"],
+        at=at,
+        by=by,
+        action=action,
+        from_state=row["state"],
+        to_state=new_state,
+        reason=reason,
+        note=note,
+    )
+    return new_state
+
+
+# -- enqueueing ------------------------------------------------------------------------------
+
+
+def enqueue(db: sqlite_utils.Database, work_id: int, topics: list[tuple[str, float]]) -> int | None:
+    """Make ``work_id`` a candidate with these (topic, score) pairs, or update the scores of
+    its candidate: one candidate per work, whatever the topics. Returns the candidate id
+    (None for a deleted or unknown work)."""
+    with write_transaction(db.conn):
+        outcome = _enqueue(db.conn, work_id, topics, now())
+    return outcome[1] if outcome else None
+
+
+def enqueue_scored(db: sqlite_utils.Database, thresholds: dict[str, float]) -> dict[str, int]:
+    """Enqueue every live work scored at or above its topic's threshold (``work_scores``),
+    then withdraw candidates whose work was deleted or retracted. Returns counts of
+    candidates new, updated (scores changed) and withdrawn."""
+    counts = {"new": 0, "updated": 0, "withdrawn": 0}
+    with write_transaction(db.conn):
+        at = now()
+        per_work: dict[int, list[tuple[str, float]]] = defaultdict(list)
+        for work_id, topic, score in sql.scored_works(db.conn, thresholds):
+            per_work[work_id].append((topic, score))
+        for work_id, topics in per_work.items():
+            outcome = _enqueue(db.conn, work_id, topics, at)
+            if outcome and outcome[0] in counts:
+                counts[outcome[0]] += 1
+        counts["withdrawn"] = _withdraw_gone(db.conn, at)
+    return counts
+
+
+def _enqueue(
+    conn: sqlite3.Connection, work_id: int, topics: list[tuple[str, float]], at: str
+) -> tuple[str, int] | None:
+    if not topics:
+        raise UsageError(f"work {work_id}: a candidate needs at least one topic with its score")
+    live = sql.live_work(conn, work_id)
+    if live is None or live[1] is not None:
+        return None
+    work_id = live[0]
+    existing = sql.by_work(conn, work_id)
+    merged = {} if existing is None else _topic_scores(existing["topics"])
+    merged.update({topic: float(score) for topic, score in topics})
+    encoded = json.dumps(
+        [{"topic": t, "score": s} for t, s in sorted(merged.items(), key=lambda i: (-i[1], i[0]))]
+    )
+    best = max(merged.values())
+    if existing is None:
+        candidate_id = sql.insert(conn, work_id, best, encoded, at)
+        sql.audit(
+            conn, candidate_id, at=at, by=SYSTEM, action="enqueue", from_state=None, to_state="new"
+        )
+        return "new", candidate_id
+    if existing["topics"] == encoded:
+        return "unchanged", existing["id"]
+    # A rescore after the editor decided (a revised abstract) is shown, not acted on.
+    changed = existing["changed_since_decision"] or existing["state"] != "new"
+    sql.update(conn, existing["id"], at, score=best, topics=encoded, changed_since_decision=changed)
+    return "updated", existing["id"]
+
+
+def _topic_scores(encoded: str) -> dict[str, float]:
+    return {item["topic"]: item["score"] for item in json.loads(encoded)}
+
+
+def _withdraw_gone(conn: sqlite3.Connection, at: str) -> int:
+    rows = sql.to_withdraw(conn)
+    for row in rows:
+        reason = "deleted by NLM" if row["deleted"] else "retracted"
+        apply(conn, row, "withdraw", by=SYSTEM, at=at, reason=reason)
+    return len(rows)
+
+
+def withdraw_gone(db: sqlite_utils.Database) -> int:
+    """Withdraw candidates whose work NLM deleted or that were retracted; returns how many."""
+    with write_transaction(db.conn):
+        return _withdraw_gone(db.conn, now())
+
+
+# -- what the system does lazily -----------------------------------------------------------
+
+
+def housekeep(conn: sqlite3.Connection, at: str) -> None:
+    """Inside a write transaction: deferrals whose date came return to new; expired leases
+    return their candidate to approved, or make it dead on its last attempt."""
+    for row in sql.due_deferred(conn, today_utc().isoformat()):
+        apply(conn, row, "wake", by=SYSTEM, at=at, reason="deferral date reached")
+    for row in sql.expired_leases(conn, at):
+        current = sql.get(conn, row["id"])
+        action = "give_up" if row["attempts"] >= MAX_ATTEMPTS else "expire"
+        reason = f"lease of {row['leased_by']} expired"
+        apply(conn, current, action, by=SYSTEM, at=at, reason=reason)
+
+
+def refresh(db: sqlite_utils.Database) -> None:
+    """Apply what is due before a read (listing, showing): a write only when something is."""
+    at = now()
+    if sql.due_deferred(db.conn, today_utc().isoformat()) or sql.expired_leases(db.conn, at):
+        with write_transaction(db.conn):
+            housekeep(db.conn, now())
+
+
+# -- finding candidates ----------------------------------------------------------------------
+
+
+def resolve(conn: sqlite3.Connection, ref: str) -> tuple[dict, int | None]:
+    """A candidate by its id, ``pmid:N`` or ``doi:…``, each optionally ``@VERSION`` (the
+    version the editor saw). A candidate merged into another stands for that one."""
+    text, _, version_text = ref.strip().partition("@")
+    version = None
+    if version_text:
+        if not version_text.isdigit():
+            raise UsageError(f"{ref}: the version after @ must be a number")
+        version = int(version_text)
+    kind, colon, value = text.partition(":")
+    if not colon:
+        if not text.isdigit():
+            raise UsageError(f"{ref}: not a candidate id, pmid:N or doi:…")
+        row = sql.get(conn, int(text))
+    else:
+        if kind.lower() not in ("pmid", "doi") or not value:
+            raise UsageError(f"{ref}: not a candidate id, pmid:N or doi:…")
+        column = kind.lower()
+        value = value.strip().lower() if column == "doi" else value.strip()
+        row = None
+        for work_id in sql.work_ids_by(conn, column, value):
+            live = sql.live_work(conn, work_id)
+            if live and (row := sql.by_work(conn, live[0])):
+                break
+    seen = set()
+    while row is not None and row["merged_into"] is not None and row["id"] not in seen:
+        seen.add(row["id"])
+        row = sql.get(conn, row["merged_into"])
+    if row is None:
+        raise UsageError(f"{ref}: no such candidate")
+    return row, version
+
+
+def _check_version(row: dict, version: int | None) -> None:
+    if version is not None and version != row["version"]:
+        raise Conflict(
+            f"candidate {row['id']} changed since version {version}: it is now {row['state']}"
+            f" (version {row['version']})"
+        )
+
+
+def show(db: sqlite_utils.Database, ref: str) -> dict:
+    """A candidate with its audit trail, notes and summaries."""
+    refresh(db)
+    row, _ = resolve(db.conn, ref)
+    shown = view(row)
+    shown["history"] = history(db, str(row["id"]))
+    shown["summaries"] = sql.summaries(db.conn, row["id"])
+    return shown
+
+
+def history(db: sqlite_utils.Database, ref: str) -> list[dict]:
+    """Every transition of a candidate, oldest first."""
+    row, _ = resolve(db.conn, ref)
+    return sql.history(db.conn, [row["id"]])
+
+
+def list_candidates(
+    db: sqlite_utils.Database,
+    *,
+    state: str | None = None,
+    topic: str | None = None,
+    min_score: float | None = None,
+    after: tuple[float, int] | None = None,
+    from_end: bool = False,
+    limit: int = 50,
+) -> Page:
+    """One page of candidates ranked by score (best first). Pass ``next_after`` of a page
+    as ``after`` for the next; ``from_end`` gives the last page (and pages backwards)."""
+    if state is not None and state not in STATES:
+        raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
+    if limit < 1:
+        raise UsageError("the page size must be at least 1")
+    refresh(db)
+    rows = sql.page(
+        db.conn,
+        state=state,
+        topic=topic,
+        min_score=min_score,
+        after=after,
+        from_end=from_end,
+        limit=limit + 1,
+    )
+    more = len(rows) > limit
+    if more:
+        rows = rows[1:] if from_end else rows[:limit]
+    items = [view(row) for row in rows]
+    edge = items[0] if from_end else (items[-1] if items else None)
+    next_after = (edge["score"], edge["id"]) if more and edge else None
+    return Page(items, next_after)
+
+
+# -- editors' decisions --------------------------------------------------------------------
+
+
+def decide(
+    db: sqlite_utils.Database,
+    refs: list[str],
+    action: str,
+    *,
+    by: str | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    until: date | None = None,
+) -> list[dict]:
+    """Approve, reject or defer candidates, all or none: one refused candidate (a
+    UsageError) or one changed since the version given with its ref (a Conflict) changes
+    nothing. Returns the candidates as they now are."""
+    if action not in DECISIONS:
+        raise UsageError(f"unknown decision {action!r} (one of {', '.join(DECISIONS)})")
+    if not refs:
+        raise UsageError("name at least one candidate")
+    values: dict[str, object] = {"changed_since_decision": 0}
+    if action == "reject":
+        if reason not in REJECTION_REASONS:
+            raise UsageError(
+                f"a rejection needs --reason, one of: {', '.join(REJECTION_REASONS)}"
+                + (f" (not {reason!r})" if reason else "")
+            )
+    if action == "defer":
+        if until is None:
+            raise UsageError("defer needs --until DATE (YYYY-MM-DD)")
+        if until <= today_utc():
+            raise UsageError(f"--until {until.isoformat()} is not after today (UTC)")
+        values["deferred_until"] = until.isoformat()
+    elif until is not None:
+        raise UsageError("--until goes with defer only")
+    editor = by or default_editor()
+    with write_transaction(db.conn):
+        at = now()
+        housekeep(db.conn, at)
+        ids = []
+        for ref in refs:
+            row, version = resolve(db.conn, ref)
+            _check_version(row, version)
+            if row["id"] in ids:
+                raise UsageError(f"{ref}: candidate {row['id']} is named twice")
+            apply(db.conn, row, action, by=editor, at=at, reason=reason, note=note, **values)
+            ids.append(row["id"])
+    return [view(sql.get(db.conn, candidate_id)) for candidate_id in ids]
+
+
+def undo(
+    db: sqlite_utils.Database, ref: str, *, by: str | None = None, note: str | None = None
+) -> dict:
+    """Undo the latest decision on a candidate, if nothing happened to it since: it returns
+    to the state before (approved, if the decision had revoked a lease). Audited as a
+    transition of its own."""
+    with write_transaction(db.conn):
+        at = now()
+        housekeep(db.conn, at)
+        row, version = resolve(db.conn, ref)
+        _check_version(row, version)
+        trail = sql.history(db.conn, [row["id"]])
+        last = trail[-1] if trail else None
+        if last is None or last["action"] not in DECISIONS or last["to_state"] != row["state"]:
+            done = f"{last['action']}" if last else "nothing"
+            raise UsageError(
+                f"candidate {row['id']}: nothing to undo (its last transition was {done})"
+            )
+        previous = last["from_state"]
+        # The revoked lease is gone; its worker's token is refused.
+        back = "approved" if previous == "leased" else previous
+        apply(db.conn, row, "undo", by=by or default_editor(), at=at, to=back, note=note,
+              reason=f"undo {last['action']}")  # fmt: skip
+        return view(sql.get(db.conn, row["id"]))
+
+
+def retry(db: sqlite_utils.Database, ref: str, *, by: str | None = None) -> dict:
+    """A dead candidate goes back to approved with its attempts reset."""
+    return _dead_end(db, ref, "retry", by, attempts=0)
+
+
+def discard(db: sqlite_utils.Database, ref: str, *, by: str | None = None) -> dict:
+    """A dead candidate is given up for good."""
+    return _dead_end(db, ref, "discard", by)
+
+
+def _dead_end(
+    db: sqlite_utils.Database, ref: str, action: str, by: str | None, **values: object
+) -> dict:
+    with write_transaction(db.conn):
+        at = now()
+        housekeep(db.conn, at)
+        row, version = resolve(db.conn, ref)
+        _check_version(row, version)
+        apply(db.conn, row, action, by=by or default_editor(), at=at, **values)
+        return view(sql.get(db.conn, row["id"]))

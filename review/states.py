@@ -1,0 +1,60 @@
+"""A candidate's life: the one transition table every operation of the queue goes through.
+
+README.md ("The candidate queue") prints this table; tests/test_queue.py tries every cell.
+"""
+
+from __future__ import annotations
+
+from litmon.core.errors import UsageError
+
+STATES = (
+    "new",
+    "approved",
+    "rejected",
+    "deferred",
+    "leased",
+    "summarized",
+    "dead",
+    "discarded",
+    "withdrawn",
+)
+
+# An undo returns to the state before the decision it undoes (from its audit row).
+PREVIOUS = "(previous)"
+
+# action → {from state: to state}. Anything not listed is refused.
+TRANSITIONS: dict[str, dict[str, str]] = {
+    # Editors' decisions; one on a leased candidate revokes the lease.
+    "approve": {"new": "approved", "rejected": "approved", "deferred": "approved",
+                "leased": "approved"},
+    "reject": {"new": "rejected", "approved": "rejected", "deferred": "rejected",
+               "leased": "rejected"},
+    "defer": {"new": "deferred", "approved": "deferred", "rejected": "deferred",
+              "deferred": "deferred", "leased": "deferred"},
+    "undo": {"approved": PREVIOUS, "rejected": PREVIOUS, "deferred": PREVIOUS},
+    # The date of a deferral came (applied when the queue is next listed or claimed from).
+    "wake": {"deferred": "new"},
+    # Summarizers.
+    "claim": {"approved": "leased"},
+    "done": {"leased": "summarized"},
+    "fail": {"leased": "approved"},
+    "expire": {"leased": "approved"},
+    # A failure or an expired lease on the last allowed attempt.
+    "give_up": {"leased": "dead"},
+    "retry": {"dead": "approved"},
+    "discard": {"dead": "discarded"},
+    # NLM deleted the work, or it was retracted.
+    "withdraw": {state: "withdrawn" for state in STATES if state != "withdrawn"},
+}  # fmt: skip
+
+DECISIONS = ("approve", "reject", "defer")
+
+
+def target(action: str, state: str) -> str:
+    """The state ``action`` leads to from ``state``; a refused cell is a UsageError saying
+    what is allowed instead."""
+    cells = TRANSITIONS[action]
+    if state not in cells:
+        allowed = ", ".join(sorted(cells))
+        raise UsageError(f"cannot {action} a candidate that is {state} (only {allowed})")
+    return cells[state]

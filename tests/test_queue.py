@@ -1,0 +1,370 @@
+"""The candidate queue through its Python API: one candidate per work, every cell of the
+transition table (allowed and refused), versions, all-or-nothing decisions, undo, the audit
+trail and the ranked, keyset-paged list."""
+
+from datetime import timedelta
+
+import pytest
+
+from litmon import review
+from litmon.core.clock import today_utc
+from litmon.core.errors import Conflict, UsageError
+from litmon.core.records import Link, Record
+from litmon.db.store import save_records
+from litmon.review.states import PREVIOUS, STATES, TRANSITIONS
+
+TOMORROW = today_utc() + timedelta(days=1)
+
+
+def make_works(db, count: int, **fields) -> list[int]:
+    """``count`` PubMed works (PMIDs 40000001…), their ids in order."""
+    records = [
+        Record(
+            source="pubmed",
+            source_id=str(40_000_001 + n),
+            pmid=str(40_000_001 + n),
+            doi=f"10.1000/ms.{n}",
+            title=f"Paramagnetic rim lesions on QSM in multiple sclerosis, cohort {n}",
+            authors=[f"Author{n}, A"],
+            journal="Multiple Sclerosis Journal",
+            pub_date="2026-10",
+            **fields,
+        )
+        for n in range(count)
+    ]
+    save_records(db, records)
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM works WHERE pmid >= '40000001' ORDER BY pmid LIMIT ?", (count,)
+        )
+    ]
+
+
+def candidate(db, candidate_id: int) -> dict:
+    row = db.execute(
+        "SELECT state, version, lease_token, attempts, changed_since_decision, score, topics"
+        " FROM candidates WHERE id = ?",
+        (candidate_id,),
+    ).fetchone()
+    keys = ("state", "version", "lease_token", "attempts", "changed", "score", "topics")
+    return dict(zip(keys, row, strict=True))
+
+
+def audit_count(db, candidate_id: int) -> int:
+    return db.execute(
+        "SELECT count(*) FROM candidate_audit WHERE candidate_id = ?", (candidate_id,)
+    ).fetchone()[0]
+
+
+def force(db, candidate_id: int, state: str, **values) -> None:
+    """Put a candidate straight into a state (test set-up, not a transition)."""
+    values = {"state": state, **values}
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    with db.conn:
+        db.execute(
+            f"UPDATE candidates SET {assignments} WHERE id = ?", (*values.values(), candidate_id)
+        )
+
+
+@pytest.fixture
+def one(db):
+    (work_id,) = make_works(db, 1)
+    return review.enqueue(db, work_id, [("ms_imaging", 7.5)])
+
+
+def test_one_candidate_per_work_with_every_topic_and_enqueueing_twice_changes_nothing(db):
+    (work_id,) = make_works(db, 1)
+    first = review.enqueue(db, work_id, [("ms_imaging", 7.5), ("ms_broad", 3.0)])
+    before = candidate(db, first)
+    again = review.enqueue(db, work_id, [("ms_broad", 3.0), ("ms_imaging", 7.5)])
+    assert again == first
+    assert candidate(db, first) == before
+    assert db.execute("SELECT count(*) FROM candidates").fetchone()[0] == 1
+    shown = review.show(db, str(first))
+    assert shown["score"] == 7.5
+    assert shown["topics"] == [
+        {"topic": "ms_imaging", "score": 7.5},
+        {"topic": "ms_broad", "score": 3.0},
+    ]
+
+
+def test_a_rescore_updates_scores_and_marks_a_decided_candidate_changed(db, one):
+    work_id = review.show(db, str(one))["work_id"]
+    review.enqueue(db, work_id, [("ms_imaging", 8.0)])
+    assert candidate(db, one)["changed"] == 0  # undecided: nothing to flag
+    review.decide(db, [str(one)], "approve", by="ed")
+    review.enqueue(db, work_id, [("ms_imaging", 5.0)])
+    shown = review.show(db, str(one))
+    assert shown["changed_since_decision"] is True
+    assert shown["score"] == 5.0
+    review.decide(db, [str(one)], "reject", reason="off-topic", by="ed")
+    assert review.show(db, str(one))["changed_since_decision"] is False
+
+
+def test_enqueue_scored_takes_works_at_or_above_each_topics_threshold(db):
+    works = make_works(db, 4)
+    rows = [
+        (works[0], "ms_imaging", 5.0),  # at the threshold
+        (works[0], "ms_broad", 1.0),  # below its own: not listed on the candidate
+        (works[1], "ms_imaging", 4.9),
+        (works[2], "ms_broad", 2.0),
+        (works[3], "other", 99.0),  # a topic without threshold
+    ]
+    with db.conn:
+        db.conn.executemany(
+            "INSERT INTO work_scores VALUES (?, ?, ?, '[]', 'p1', '2026-11-01T00:00:00Z')", rows
+        )
+    counts = review.enqueue_scored(db, {"ms_imaging": 5.0, "ms_broad": 2.0})
+    assert counts == {"new": 2, "updated": 0, "withdrawn": 0}
+    listed = {item["work_id"]: item["topics"] for item in review.list_candidates(db).items}
+    assert listed == {
+        works[0]: [{"topic": "ms_imaging", "score": 5.0}],
+        works[2]: [{"topic": "ms_broad", "score": 2.0}],
+    }
+    assert review.enqueue_scored(db, {"ms_imaging": 5.0, "ms_broad": 2.0})["new"] == 0
+
+
+# -- every cell of the transition table ---------------------------------------------------
+
+CELLS = [(action, state) for action in TRANSITIONS for state in STATES]
+
+
+def _act(db, candidate_id: int, action: str, state: str) -> None:
+    """Set a candidate up in ``state`` as ``action`` needs it, then try the action through
+    the public API. Refused cells raise (UsageError or Conflict) or leave it unchanged."""
+    past = "2020-01-01T00:00:00Z"
+    lease = {"lease_token": "tok", "lease_expires": "2999-01-01T00:00:00Z", "leased_by": "w"}
+    ref = str(candidate_id)
+    if action in ("approve", "reject", "defer"):
+        force(db, candidate_id, state, **(lease if state == "leased" else {}))
+        _decide(db, ref, action)
+    elif action == "undo":
+        if state in TRANSITIONS["undo"]:
+            _decide(
+                db, ref, {"approved": "approve", "rejected": "reject", "deferred": "defer"}[state]
+            )
+        else:
+            force(db, candidate_id, state)
+        review.undo(db, ref, by="ed")
+    elif action == "wake":
+        force(db, candidate_id, state, deferred_until="2020-01-01")
+        review.list_candidates(db)
+    elif action == "claim":
+        force(db, candidate_id, state)
+        review.claim(db, "w", 5)
+    elif action in ("done", "fail"):
+        force(db, candidate_id, state, **lease, attempts=1)
+        if action == "done":
+            review.done(db, candidate_id, "tok", "A plain-language summary.")
+        else:
+            review.fail(db, candidate_id, "tok", "model timed out")
+    elif action == "expire":
+        force(db, candidate_id, state, **lease | {"lease_expires": past}, attempts=1)
+        review.list_candidates(db)
+    elif action == "give_up":
+        force(db, candidate_id, state, **lease, attempts=review.MAX_ATTEMPTS)
+        review.fail(db, candidate_id, "tok", "model timed out")
+    elif action in ("retry", "discard"):
+        force(db, candidate_id, state)
+        getattr(review, action)(db, ref, by="ed")
+    elif action == "withdraw":
+        force(db, candidate_id, state)
+        db.execute("UPDATE works SET deleted_at = ?", (past,))
+        db.conn.commit()
+        review.withdraw_gone(db)
+    else:
+        raise AssertionError(f"no test for {action}")
+
+
+def _decide(db, ref: str, action: str) -> None:
+    extra = {"reject": {"reason": "off-topic"}, "defer": {"until": TOMORROW}}.get(action, {})
+    review.decide(db, [ref], action, by="ed", **extra)
+
+
+@pytest.mark.parametrize(("action", "state"), CELLS)
+def test_every_cell_of_the_transition_table(db, one, action, state):
+    allowed = TRANSITIONS[action].get(state)
+    if allowed is None:
+        _refused_cell(db, one, action, state)
+        return
+    _act(db, one, action, state)
+    after = candidate(db, one)
+    expected = "new" if allowed == PREVIOUS else allowed  # each undo set-up starts from new
+    assert after["state"] == expected
+    last = review.history(db, str(one))[-1]
+    assert (last["action"], last["to_state"]) == (action, expected)
+    if expected != "leased":
+        assert after["lease_token"] is None  # leaving "leased" always ends the lease
+
+
+def _refused_cell(db, candidate_id: int, action: str, state: str) -> None:
+    try:
+        _act(db, candidate_id, action, state)
+    except (UsageError, Conflict):
+        pass
+    after = candidate(db, candidate_id)
+    assert after["state"] == state
+    assert not any(row["action"] == action for row in review.history(db, str(candidate_id)))
+
+
+def test_decision_on_a_leased_candidate_revokes_the_lease(db, one):
+    review.decide(db, [str(one)], "approve", by="ed")
+    packet = review.claim(db, "worker-1", 30)
+    review.decide(db, [str(one)], "reject", reason="duplicate", by="ed")
+    with pytest.raises(Conflict, match="rejected"):
+        review.done(db, one, packet["lease_token"], "summary")
+    assert db.execute("SELECT count(*) FROM summaries").fetchone()[0] == 0
+    # An undo of that decision does not bring the revoked lease back.
+    assert review.undo(db, str(one), by="ed")["state"] == "approved"
+    with pytest.raises(Conflict):
+        review.done(db, one, packet["lease_token"], "summary")
+
+
+# -- decisions -----------------------------------------------------------------------------
+
+
+def test_a_decision_on_a_changed_candidate_is_a_conflict_and_changes_nothing(db, one):
+    seen = review.show(db, str(one))["version"]
+    review.decide(db, [f"{one}@{seen}"], "approve", by="alice")
+    before = (candidate(db, one), audit_count(db, one))
+    with pytest.raises(Conflict, match=f"now approved \\(version {seen + 1}\\)"):
+        review.decide(db, [f"{one}@{seen}"], "reject", reason="off-topic", by="bob")
+    assert (candidate(db, one), audit_count(db, one)) == before
+
+
+def test_review_of_several_is_all_or_nothing(db):
+    works = make_works(db, 3)
+    ids = [review.enqueue(db, work_id, [("t", 5.0 + n)]) for n, work_id in enumerate(works)]
+    force(db, ids[2], "summarized")
+    before = [candidate(db, i) for i in ids]
+    with pytest.raises(UsageError, match="cannot approve a candidate that is summarized"):
+        review.decide(db, [str(i) for i in ids], "approve", by="ed")
+    assert [candidate(db, i) for i in ids] == before
+    with pytest.raises(UsageError, match="no such candidate"):
+        review.decide(db, [str(ids[0]), "999"], "approve", by="ed")
+    assert candidate(db, ids[0]) == before[0]
+
+
+def test_candidates_are_named_by_id_pmid_or_doi(db):
+    works = make_works(db, 3)
+    ids = [review.enqueue(db, work_id, [("t", 5.0)]) for work_id in works]
+    decided = review.decide(
+        db, [str(ids[0]), "pmid:40000002", "doi:10.1000/MS.2"], "approve", by="ed"
+    )
+    assert [item["id"] for item in decided] == ids
+    for bad in ("pmid:1", "doi:10.9/none", "x12", "issn:1", "12@x"):
+        with pytest.raises(UsageError):
+            review.decide(db, [bad], "approve", by="ed")
+
+
+def test_rejections_need_a_reason_from_the_list(db, one):
+    with pytest.raises(UsageError, match="off-topic"):
+        review.decide(db, [str(one)], "reject", by="ed")
+    with pytest.raises(UsageError, match="not 'boring'"):
+        review.decide(db, [str(one)], "reject", reason="boring", by="ed")
+    review.decide(db, [str(one)], "reject", reason="animal-or-in-vitro-only", by="ed")
+    assert review.history(db, str(one))[-1]["reason"] == "animal-or-in-vitro-only"
+
+
+def test_defer_until_a_date_returns_to_new_on_that_date(db, one):
+    with pytest.raises(UsageError, match="--until"):
+        review.decide(db, [str(one)], "defer", by="ed")
+    with pytest.raises(UsageError, match="not after today"):
+        review.decide(db, [str(one)], "defer", by="ed", until=today_utc())
+    review.decide(db, [str(one)], "defer", by="ed", until=TOMORROW, note="wait for the paper")
+    assert review.list_candidates(db, state="deferred").items[0]["deferred_until"] == str(TOMORROW)
+    # The date comes (the stored date moved back, rather than the clock forward).
+    db.execute("UPDATE candidates SET deferred_until = ?", (str(today_utc()),))
+    db.conn.commit()
+    assert review.list_candidates(db).items[0]["state"] == "new"
+    last = review.history(db, str(one))[-1]
+    assert (last["action"], last["by"], last["from_state"]) == ("wake", "litmon", "deferred")
+
+
+def test_the_audit_trail_records_who_when_from_to_why_and_notes(db, one, monkeypatch):
+    monkeypatch.setenv("LITMON_EDITOR", "maria")
+    review.decide(db, [str(one)], "reject", reason="off-topic", note="liver QSM")
+    review.decide(db, [str(one)], "approve", by="jo", note="on second reading: MS cohort")
+    review.undo(db, str(one))
+    trail = review.history(db, str(one))
+    assert [(r["action"], r["by"], r["from_state"], r["to_state"]) for r in trail] == [
+        ("enqueue", "litmon", None, "new"),
+        ("reject", "maria", "new", "rejected"),
+        ("approve", "jo", "rejected", "approved"),
+        ("undo", "maria", "approved", "rejected"),
+    ]
+    assert trail[1]["reason"] == "off-topic" and trail[1]["note"] == "liver QSM"
+    assert all(row["at"].endswith("Z") for row in trail)
+    assert candidate(db, one)["state"] == "rejected"
+    # An undo is undone by deciding again, not by a second undo.
+    with pytest.raises(UsageError, match="nothing to undo"):
+        review.undo(db, str(one))
+
+
+def test_who_defaults_to_the_login_name(db, one, monkeypatch):
+    monkeypatch.delenv("LITMON_EDITOR", raising=False)
+    monkeypatch.setattr("getpass.getuser", lambda: "login-name")
+    review.decide(db, [str(one)], "approve")
+    assert review.history(db, str(one))[-1]["by"] == "login-name"
+
+
+def test_dead_candidates_are_retried_or_discarded(db, one):
+    review.decide(db, [str(one)], "approve", by="ed")
+    for attempt in range(1, review.MAX_ATTEMPTS + 1):
+        packet = review.claim(db, "w", 5)
+        outcome = review.fail(db, one, packet["lease_token"], f"error {attempt}")
+    assert outcome["state"] == "dead"
+    assert review.claim(db, "w", 5) is None
+    assert review.retry(db, str(one), by="ed")["state"] == "approved"
+    assert candidate(db, one)["attempts"] == 0
+    assert review.claim(db, "w", 5)["id"] == one
+
+
+# -- the ranked list -----------------------------------------------------------------------
+
+
+def test_the_list_is_ranked_and_keyset_paged_from_both_ends(db):
+    works = make_works(db, 23)
+    # Ties on purpose: the id breaks them, so no page repeats or skips a row.
+    for n, work_id in enumerate(works):
+        review.enqueue(db, work_id, [("ms_imaging" if n % 2 else "ms_broad", float(n % 5))])
+    ranked = [item["id"] for item in review.list_candidates(db, limit=100).items]
+    scores = [item["score"] for item in review.list_candidates(db, limit=100).items]
+    assert scores == sorted(scores, reverse=True) and len(ranked) == 23
+    seen, after = [], None
+    while True:
+        page = review.list_candidates(db, limit=5, after=after)
+        seen += [item["id"] for item in page.items]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert seen == ranked
+    backwards, after = [], None
+    while True:
+        page = review.list_candidates(db, limit=5, after=after, from_end=True)
+        backwards = [item["id"] for item in page.items] + backwards
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert backwards == ranked
+    assert [i["id"] for i in review.list_candidates(db, limit=3, from_end=True).items] == ranked[
+        -3:
+    ]
+    imaging = review.list_candidates(db, topic="ms_imaging", min_score=3, limit=100).items
+    assert imaging and all(
+        i["score"] >= 3 and i["topics"][0]["topic"] == "ms_imaging" for i in imaging
+    )
+    with pytest.raises(UsageError, match="unknown state"):
+        review.list_candidates(db, state="pending")
+
+
+def test_retracted_works_are_flagged_and_never_handed_out(db):
+    (retracted,) = make_works(db, 1, links=[Link(type="RetractionIn", pmid="41000000")])
+    candidate_id = review.enqueue(db, retracted, [("t", 9.0)])
+    review.decide(db, [str(candidate_id)], "approve", by="ed")
+    assert review.list_candidates(db).items[0]["retracted"] is True
+    assert review.claim(db, "w", 5) is None
+    assert review.withdraw_gone(db) == 1
+    assert candidate(db, candidate_id)["state"] == "withdrawn"
+    assert review.history(db, str(candidate_id))[-1]["reason"] == "retracted"

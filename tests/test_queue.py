@@ -18,8 +18,9 @@ TOMORROW = today_utc() + timedelta(days=1)
 
 def make_works(db, count: int, **fields) -> list[int]:
     """``count`` PubMed works (PMIDs 40000001…), their ids in order."""
-    records = [
-        Record(
+    records = []
+    for n in range(count):
+        values = dict(
             source="pubmed",
             source_id=str(40_000_001 + n),
             pmid=str(40_000_001 + n),
@@ -28,10 +29,8 @@ def make_works(db, count: int, **fields) -> list[int]:
             authors=[f"Author{n}, A"],
             journal="Multiple Sclerosis Journal",
             pub_date="2026-10",
-            **fields,
         )
-        for n in range(count)
-    ]
+        records.append(Record(**values | fields))
     save_records(db, records)
     return [
         row[0]

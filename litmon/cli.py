@@ -17,7 +17,7 @@ import sqlite_utils
 from litmon import exits
 from litmon.app import App, BarProgress, pass_app
 from litmon.core.clock import today_utc
-from litmon.core.errors import UsageError
+from litmon.core.errors import Conflict, UsageError
 from litmon.core.locks import Locked
 from litmon.core.records import Record
 from litmon.core.version import VERSION
@@ -32,6 +32,7 @@ from litmon.jobs import demo_job, feeds_job, pubmed_job
 from litmon.pipeline.feeds import ingest_feed_sources
 from litmon.pipeline.ingest import ingest_records
 from litmon.pipeline.run import Run
+from litmon.queue_cli import queue, review_command
 from litmon.replay.server import serve_demo
 from litmon.scheduler import build_scheduler
 from litmon.settings import ConfigError, write_deployment
@@ -52,6 +53,9 @@ class _Litmon(click.Group):
         except Locked as exc:
             click.echo(f"litmon: {exc}", err=True)
             ctx.exit(exits.LOCKED)
+        except Conflict as exc:
+            click.echo(f"litmon: conflict: {exc}", err=True)
+            ctx.exit(exits.CONFLICT)
 
 
 @click.group(cls=_Litmon, context_settings={"help_option_names": ["-h", "--help"]})
@@ -553,6 +557,10 @@ def init(directory: str, force: bool) -> None:
     click.echo(
         f"next: edit {Path(directory) / 'litmon.toml'} (ncbi.email, [topics], database.path)"
     )
+
+
+cli.add_command(queue)
+cli.add_command(review_command)
 
 
 def main() -> None:

@@ -1,0 +1,305 @@
+"""``litmon queue`` and ``litmon review``: the candidate queue on the command line, a thin
+layer over :mod:`litmon.review` (which the web page and summarizer workers call too)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import click
+
+from litmon import exits
+from litmon.app import App, pass_app
+from litmon.core.errors import UsageError
+from litmon.review import (
+    REJECTION_REASONS,
+    STATES,
+    claim,
+    decide,
+    discard,
+    done,
+    extend,
+    fail,
+    history,
+    list_candidates,
+    retry,
+    show,
+    undo,
+)
+from litmon.review.leases import DEFAULT_LEASE
+
+ACTIONS = ("approve", "reject", "defer", "undo")
+
+
+def _print_rows(rows: Iterable[dict], as_json: bool, nl: bool) -> bool:
+    """JSON as sqlite-utils prints it (one array, or one object per line with --nl);
+    False when the caller should print text instead."""
+    if nl:
+        for row in rows:
+            click.echo(json.dumps(row))
+        return True
+    if as_json:
+        click.echo(json.dumps(list(rows), indent=2))
+        return True
+    return False
+
+
+def _line(item: dict) -> str:
+    topics = ", ".join(f"{t['topic']} {t['score']:g}" for t in item["topics"])
+    marks = [
+        "RETRACTED" if item["retracted"] else "",
+        "changed since decision" if item["changed_since_decision"] else "",
+        f"flag: {item['flag']}" if item["flag"] else "",
+        f"until {item['deferred_until']}" if item["deferred_until"] else "",
+        f"leased by {item['leased_by']} until {item['lease_expires']}"
+        if item["state"] == "leased"
+        else "",
+    ]
+    ident = f"pmid:{item['pmid']}" if item["pmid"] else f"doi:{item['doi']}"
+    extra = "".join(f" [{mark}]" for mark in marks if mark)
+    return (
+        f"#{item['id']}@{item['version']} {item['state']:<10} {item['score']:7.2f}"
+        f"  {ident}  {item['title'][:90]}\n    topics: {topics}{extra}"
+    )
+
+
+def _candidate_id(text: str) -> int:
+    if not text.isdigit():
+        raise UsageError(f"{text}: a candidate id is a number")
+    return int(text)
+
+
+def _after(text: str | None) -> tuple[float, int] | None:
+    if text is None:
+        return None
+    score, comma, ident = text.partition(",")
+    try:
+        return float(score), int(ident)
+    except ValueError:
+        raise UsageError(f"--after {text}: expected SCORE,ID as the last page printed") from None
+
+
+@click.group()
+def queue() -> None:
+    """The candidate queue: ranked works waiting for editors, and the summarizer hand-off.
+
+    \b
+    Editors:      litmon queue list, litmon queue show ID, litmon review ID... approve
+    Summarizers:  litmon queue claim --worker W, then done / fail / extend with the token
+    """
+
+
+@queue.command("list")
+@click.option("--state", type=click.Choice(STATES), help="Only candidates in this state.")
+@click.option("--topic", help="Only candidates that matched this topic.")
+@click.option("--min-score", type=float, help="Only candidates scoring at least this.")
+@click.option("-n", "--limit", default=50, show_default=True, help="Rows per page.")
+@click.option("--after", help="Continue after this SCORE,ID (printed at the end of a page).")
+@click.option("--last", "from_end", is_flag=True, help="The last page of the ranking.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+@click.option("--nl", is_flag=True, help="One JSON object per line.")
+@pass_app
+def queue_list(
+    app: App,
+    state: str | None,
+    topic: str | None,
+    min_score: float | None,
+    limit: int,
+    after: str | None,
+    from_end: bool,
+    as_json: bool,
+    nl: bool,
+) -> None:
+    """Candidates ranked by score, best first (a page at a time)."""
+    page = list_candidates(
+        app.database(),
+        state=state,
+        topic=topic,
+        min_score=min_score,
+        after=_after(after),
+        from_end=from_end,
+        limit=limit,
+    )
+    if _print_rows(page.items, as_json, nl):
+        return
+    if not page.items:
+        click.echo("no candidates" + (f" {state}" if state else ""))
+    for item in page.items:
+        click.echo(_line(item))
+    if page.next_after is not None:
+        direction = " --last" if from_end else ""
+        score, ident = page.next_after
+        click.echo(f"more: litmon queue list{direction} --after {score!r},{ident}")
+
+
+@queue.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@pass_app
+def queue_show(app: App, ref: str, as_json: bool) -> None:
+    """One candidate (ID, pmid:N or doi:…) with its trail and summaries."""
+    item = show(app.database(), ref)
+    if as_json:
+        click.echo(json.dumps(item, indent=2))
+        return
+    click.echo(_line(item))
+    _print_trail(item["history"])
+    for summary in item["summaries"]:
+        click.echo(f"summary by {summary['worker']} at {summary['created_at']}:")
+        click.echo(summary["summary"])
+
+
+def _print_trail(rows: list[dict]) -> None:
+    for row in rows:
+        why = f" ({row['reason']})" if row["reason"] else ""
+        note = f"\n        note: {row['note']}" if row["note"] else ""
+        click.echo(
+            f"    {row['at']} {row['by']}: {row['action']}"
+            f" {row['from_state'] or '-'} -> {row['to_state']}{why}{note}"
+        )
+
+
+@queue.command("history")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+@click.option("--nl", is_flag=True, help="One JSON object per line.")
+@pass_app
+def queue_history(app: App, ref: str, as_json: bool, nl: bool) -> None:
+    """Every transition of a candidate: when, who, from, to, why, notes."""
+    rows = history(app.database(), ref)
+    if not _print_rows(rows, as_json, nl):
+        _print_trail(rows)
+
+
+@queue.command("claim")
+@click.option("--worker", required=True, help="This summarizer's name (in the audit trail).")
+@click.option("--lease", "lease_seconds", default=DEFAULT_LEASE, show_default=True, type=float,
+              help="Seconds before the candidate goes back to the queue unless done.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="The packet on one line.")
+@pass_app
+def queue_claim(app: App, worker: str, lease_seconds: float, as_json: bool) -> None:
+    """Lease the best-ranked approved candidate and print its summarization packet (JSON:
+    id, lease_token, lease_expires, work, topics, editor_notes, facts). Exit 3 when
+    nothing is waiting."""
+    packet = claim(app.database(), worker, lease_seconds)
+    if packet is None:
+        click.echo("nothing to claim", err=True)
+        sys.exit(exits.NOTHING_TO_DO)
+    click.echo(json.dumps(packet) if as_json else json.dumps(packet, indent=2))
+
+
+def _read_summary(path: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if not text.strip():
+        raise UsageError(f"{path}: the summary is empty")
+    return text
+
+
+@queue.command("done")
+@click.argument("candidate")
+@click.option("--token", required=True, help="The lease token the claim printed.")
+@click.option("--summary-file", required=True, help="The summary, UTF-8 text.")
+@pass_app
+def queue_done(app: App, candidate: str, token: str, summary_file: str) -> None:
+    """Hand in the summary of a leased candidate (again with the same token: no change)."""
+    summary = _read_summary(summary_file)
+    outcome = done(app.database(), _candidate_id(candidate), token, summary)
+    again = " (already: nothing changed)" if outcome["repeated"] else ""
+    click.echo(f"candidate {candidate}: summarized{again}")
+
+
+@queue.command("fail")
+@click.argument("candidate")
+@click.option("--token", required=True, help="The lease token the claim printed.")
+@click.option("--error", "error", required=True, help="What went wrong (in the audit trail).")
+@pass_app
+def queue_fail(app: App, candidate: str, token: str, error: str) -> None:
+    """Give a leased candidate back: approved again, or dead after its last attempt."""
+    outcome = fail(app.database(), _candidate_id(candidate), token, error)
+    click.echo(f"candidate {candidate}: {outcome['state']} after {outcome['attempts']} attempts")
+
+
+@queue.command("extend")
+@click.argument("candidate")
+@click.option("--token", required=True, help="The lease token the claim printed.")
+@click.option("--lease", "lease_seconds", default=DEFAULT_LEASE, show_default=True, type=float,
+              help="Seconds from now.")  # fmt: skip
+@pass_app
+def queue_extend(app: App, candidate: str, token: str, lease_seconds: float) -> None:
+    """Renew a lease: the candidate stays this worker's for --lease seconds from now."""
+    outcome = extend(app.database(), _candidate_id(candidate), token, lease_seconds)
+    click.echo(f"candidate {candidate}: leased until {outcome['lease_expires']}")
+
+
+@queue.command("retry")
+@click.argument("ref")
+@click.option("--by", help="Who (default: $LITMON_EDITOR, else the login name).")
+@pass_app
+def queue_retry(app: App, ref: str, by: str | None) -> None:
+    """A dead candidate goes back to approved with fresh attempts."""
+    click.echo(_line(retry(app.database(), ref, by=by)))
+
+
+@queue.command("discard")
+@click.argument("ref")
+@click.option("--by", help="Who (default: $LITMON_EDITOR, else the login name).")
+@pass_app
+def queue_discard(app: App, ref: str, by: str | None) -> None:
+    """Give a dead candidate up for good."""
+    click.echo(_line(discard(app.database(), ref, by=by)))
+
+
+@click.command("review")
+@click.argument("words", nargs=-1, required=True, metavar="ID... approve|reject|defer|undo")
+@click.option("--reason", help=f"Why; a rejection needs one of: {', '.join(REJECTION_REASONS)}.")
+@click.option("--note", help="A note for the trail (and the summarizer's packet).")
+@click.option("--by", help="Who (default: $LITMON_EDITOR, else the login name).")
+@click.option("--until", help="With defer: the date (YYYY-MM-DD) it returns to new.")
+@pass_app
+def review_command(
+    app: App,
+    words: tuple[str, ...],
+    reason: str | None,
+    note: str | None,
+    by: str | None,
+    until: str | None,
+) -> None:
+    """Decide on candidates, all or none. IDs are candidate ids, pmid:N or doi:…; add
+    @VERSION (as `queue list` prints it) to refuse the decision (exit 4) if the candidate
+    changed since.
+
+    \b
+    litmon review 12@3 14 approve --note "lead with the MRI finding"
+    litmon review pmid:40000001 reject --reason off-topic
+    litmon review 12 defer --until 2027-01-15
+    litmon review 12 undo
+    """
+    *refs, action = words
+    if action not in ACTIONS:
+        raise UsageError(f"the last word must be one of {', '.join(ACTIONS)}, not {action!r}")
+    if not refs:
+        raise UsageError(f"name the candidates to {action}")
+    db = app.database()
+    if action == "undo":
+        if len(refs) != 1 or reason or until:
+            raise UsageError("undo takes one candidate (and at most --note, --by)")
+        click.echo(_line(undo(db, refs[0], by=by, note=note)))
+        return
+    when = None
+    if until is not None:
+        try:
+            when = date.fromisoformat(until)
+        except ValueError:
+            raise UsageError(f"--until {until}: expected a date YYYY-MM-DD") from None
+    for item in decide(db, refs, action, by=by, reason=reason, note=note, until=when):
+        click.echo(_line(item))

@@ -1,0 +1,143 @@
+"""`litmon queue` and `litmon review` as an editor and a worker loop use them: JSON output,
+exit codes (2 bad input, 3 nothing to claim, 4 conflict), one-line errors, nothing changed."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from test_queue import candidate, make_works
+
+from litmon import review
+from litmon.cli import cli
+from litmon.db.schema import open_db
+
+
+@pytest.fixture
+def queue_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("LITMON_DB", str(tmp_path / "queue.db"))
+    monkeypatch.setenv("LITMON_EDITOR", "maria")
+    db = open_db(tmp_path / "queue.db")
+    for n, work_id in enumerate(make_works(db, 3)):
+        review.enqueue(db, work_id, [("ms_imaging", 9.0 - n), ("ms_broad", 1.0)])
+    return db
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def one_line_error(result, code: int) -> str:
+    assert result.exit_code == code, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("litmon: "), result.output
+    return lines[0]
+
+
+def test_list_as_json_and_nl(queue_db):
+    listed = json.loads(run("queue", "list", "--json").output)
+    assert [item["score"] for item in listed] == [9.0, 8.0, 7.0]
+    assert set(listed[0]) >= {"id", "work_id", "state", "score", "topics"}
+    lines = run("queue", "list", "--nl", "--min-score", "8").output.splitlines()
+    assert [json.loads(line)["score"] for line in lines] == [9.0, 8.0]
+    text = run("queue", "list", "-n", "2").output
+    assert "ms_imaging 9" in text and "more: litmon queue list --after 8.0," in text
+    rest = run("queue", "list", "--after", text.split("--after ")[1].strip(), "--json")
+    assert [item["score"] for item in json.loads(rest.output)] == [7.0]
+
+
+def test_an_editor_approves_and_a_worker_claims_and_finishes(queue_db, tmp_path):
+    first = json.loads(run("queue", "list", "--json").output)[0]
+    approved = run("review", f"{first['id']}@{first['version']}", "approve", "--note", "MRI")
+    assert approved.exit_code == 0 and "approved" in approved.output
+    claimed = run("queue", "claim", "--worker", "w1", "--lease", "30", "--json")
+    packet = json.loads(claimed.output)
+    assert packet["id"] == first["id"] and packet["editor_notes"][0]["note"] == "MRI"
+    summary = tmp_path / "summary.txt"
+    summary.write_text("A type of MRI (QSM) may show brain changes.", encoding="utf-8")
+    args = ("queue", "done", str(packet["id"]), "--token", packet["lease_token"])
+    assert run(*args, "--summary-file", str(summary)).exit_code == 0
+    again = run(*args, "--summary-file", str(summary))
+    assert again.exit_code == 0 and "nothing changed" in again.output
+    shown = json.loads(run("queue", "show", str(packet["id"]), "--json").output)
+    assert shown["state"] == "summarized" and shown["summaries"][0]["worker"] == "w1"
+    history = json.loads(run("queue", "history", f"pmid:{shown['pmid']}", "--json").output)
+    assert [(r["action"], r["by"]) for r in history] == [
+        ("enqueue", "litmon"),
+        ("approve", "maria"),
+        ("claim", "w1"),
+        ("done", "w1"),
+    ]
+    empty = run("queue", "claim", "--worker", "w1", "--json")
+    assert empty.exit_code == 3 and empty.stdout == ""
+
+
+def test_a_stale_token_or_version_exits_4_and_changes_nothing(queue_db, tmp_path):
+    first = json.loads(run("queue", "list", "--json").output)[0]
+    run("review", str(first["id"]), "approve")
+    packet = json.loads(run("queue", "claim", "--worker", "w1", "--json").output)
+    before = candidate(queue_db, first["id"])
+    summary = tmp_path / "s.txt"
+    summary.write_text("text", encoding="utf-8")
+    cid = str(first["id"])
+    for args in (
+        ("queue", "done", cid, "--token", "stale", "--summary-file", str(summary)),
+        ("queue", "fail", cid, "--token", "stale", "--error", "boom"),
+        ("queue", "extend", cid, "--token", "stale"),
+        ("review", f"{cid}@{first['version']}", "reject", "--reason", "off-topic"),
+    ):
+        line = one_line_error(run(*args), 4)
+        assert "leased" in line
+    assert candidate(queue_db, first["id"]) == before
+    assert (
+        run("queue", "fail", cid, "--token", packet["lease_token"], "--error", "x").exit_code == 0
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("review", "999", "approve"),
+        ("review", "1", "2", "frobnicate"),
+        ("review", "1", "reject"),
+        ("review", "1", "reject", "--reason", "boring"),
+        ("review", "1", "defer", "--until", "someday"),
+        ("review", "1", "defer", "--until", "2001-01-01"),
+        ("review", "1", "undo"),
+        ("review", "1", "999", "approve"),
+        ("queue", "retry", "1"),
+        ("queue", "show", "pmid:1"),
+        ("queue", "done", "x", "--token", "t", "--summary-file", "nope.txt"),
+        ("queue", "list", "--after", "high"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(queue_db, args):
+    before = [candidate(queue_db, i) for i in (1, 2, 3)]
+    one_line_error(run(*args), 2)
+    assert [candidate(queue_db, i) for i in (1, 2, 3)] == before
+
+
+def test_a_malformed_summary_file_is_refused(queue_db, tmp_path):
+    run("review", "1", "approve")
+    packet = json.loads(run("queue", "claim", "--worker", "w1", "--json").output)
+    for content in (b"\xff\xfe\x00bad", b"   \n"):
+        path = tmp_path / "bad.txt"
+        path.write_bytes(content)
+        result = run(
+            "queue", "done", "1", "--token", packet["lease_token"], "--summary-file", str(path)
+        )
+        one_line_error(result, 2)
+    assert candidate(queue_db, 1)["state"] == "leased"
+
+
+def test_defer_undo_and_dead_ends_from_the_command_line(queue_db):
+    assert "deferred" in run("review", "1", "defer", "--until", "2999-01-01", "--by", "jo").output
+    assert "new" in run("review", "1", "undo").output
+    trail = run("queue", "history", "1").output
+    assert "jo: defer new -> deferred" in trail and "maria: undo deferred -> new" in trail
+    queue_db.execute("UPDATE candidates SET state = 'dead' WHERE id = 2")
+    queue_db.conn.commit()
+    assert "approved" in run("queue", "retry", "2").output
+    queue_db.execute("UPDATE candidates SET state = 'dead' WHERE id = 3")
+    queue_db.conn.commit()
+    assert "discarded" in run("queue", "discard", "3").output
+    assert json.loads(run("queue", "list", "--state", "discarded", "--json").output)[0]["id"] == 3

@@ -35,6 +35,7 @@ from litmon.pipeline.run import Run
 from litmon.queue_cli import queue, review_command
 from litmon.replay.server import serve_demo
 from litmon.scheduler import build_scheduler
+from litmon.score_cli import score_command
 from litmon.settings import ConfigError, write_deployment
 
 log = logging.getLogger("litmon")
@@ -559,6 +560,7 @@ def init(directory: str, force: bool) -> None:
     )
 
 
+cli.add_command(score_command)
 cli.add_command(queue)
 cli.add_command(review_command)
 

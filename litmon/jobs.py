@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+import sqlite_utils
+
 from litmon.core.errors import UsageError
 from litmon.core.locks import file_lock
 from litmon.crawler.entrez import EntrezClient
@@ -19,6 +21,7 @@ from litmon.pipeline.feeds import FeedOutcome, poll_feeds
 from litmon.pipeline.pubmed import Progress, crawl_pubmed
 from litmon.pipeline.run import Run
 from litmon.replay.server import serve_demo
+from litmon.scoring.run import ScoreSummary, rescore_all, score_pending
 from litmon.settings import Config
 
 log = logging.getLogger(__name__)
@@ -56,7 +59,9 @@ def pubmed_job(
         db = open_db(config.db_path)
         client = EntrezClient(config.ncbi)
         chosen = topics if topics is not None else list(config.topics.values())
-        return crawl_pubmed(db, client, chosen, since=since, until=until, progress=progress)
+        runs = crawl_pubmed(db, client, chosen, since=since, until=until, progress=progress)
+    _score_after_crawl(config, db)
+    return runs
 
 
 def feeds_job(
@@ -76,6 +81,7 @@ def feeds_job(
         db = open_db(config.db_path)
         outcomes = poll_feeds(db, feeds, user_agent=config.user_agent, only=only, force=force)
         enrichment = enrich_from_pubmed(db, EntrezClient(config.ncbi))
+    _score_after_crawl(config, db)
     return FeedsResult(outcomes, enrichment)
 
 
@@ -86,4 +92,26 @@ def demo_job(config: Config, db_path: Path, *, progress: Progress | None = None)
         settings = replace(config.ncbi, eutils_url=server.url)
         client = EntrezClient(settings)
         topics = list(config.topics.values())
-        return crawl_pubmed(open_db(db_path), client, topics, progress=progress)
+        db = open_db(db_path)
+        runs = crawl_pubmed(db, client, topics, progress=progress)
+    _score_after_crawl(config, db)
+    return runs
+
+
+def score_job(config: Config, *, rescore: bool = False) -> ScoreSummary:
+    """Score the works changed since scoring last ran (``rescore``: every live work, as
+    after a profile change) against the config's topic profiles."""
+    profiles = list(config.profiles.values())
+    if not profiles:
+        # scoring without profiles would pass the events by and score nothing
+        raise UsageError(f"no topic in {config.source or 'the config'} has a profile to score")
+    db = open_db(config.db_path)
+    return rescore_all(db, profiles) if rescore else score_pending(db, profiles)
+
+
+def _score_after_crawl(config: Config, db: sqlite_utils.Database) -> None:
+    """Score what a crawl committed, after the crawl lock is released: scoring takes its own
+    write transactions, and events it has not read stay for the next run."""
+    if config.profiles:
+        summary = score_pending(db, list(config.profiles.values()))
+        log.info("%s", summary.line())

@@ -15,6 +15,7 @@ from litmon.core.errors import UsageError
 from litmon.core.version import user_agent
 from litmon.crawler.settings import NCBI_EUTILS_URL, NcbiSettings, Topic
 from litmon.crontab import cron_trigger
+from litmon.scoring.profile import Group, Negative, Profile, Term
 
 
 class ConfigError(Exception):
@@ -29,6 +30,8 @@ class Config:
     lock_wait: float = 900.0
     ncbi: NcbiSettings = NcbiSettings()
     topics: dict[str, Topic] = field(default_factory=dict)
+    # topic -> its relevance profile; a topic without one is crawled but not scored
+    profiles: dict[str, Profile] = field(default_factory=dict)
     feeds_file: Path | Traversable | None = None
     contact: str = ""  # who to tell about a misbehaving crawler: goes into the User-Agent
     schedule: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULE))
@@ -124,11 +127,11 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
     url = ncbi_values.get("eutils_url", NCBI_EUTILS_URL)
     ncbi_values["eutils_url"] = url if url.endswith("/") else url + "/"
 
-    topics = {}
+    topics, profiles = {}, {}
     for name, table in _table(data, "topics", fail).items():
         if not isinstance(table, dict):
             raise fail(f"topics.{name}", "must be a table with a 'query' key")
-        _only_keys(table, {"query", "title"}, f"topics.{name}.", fail)
+        _only_keys(table, {"query", "title", "profile"}, f"topics.{name}.", fail)
         query = table.get("query")
         if not isinstance(query, str) or not query.strip():
             raise fail(f"topics.{name}.query", "must be a non-empty Entrez query string")
@@ -136,6 +139,8 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         if not isinstance(title, str):
             raise fail(f"topics.{name}.title", "must be a string")
         topics[name] = Topic(name=name, query=" ".join(query.split()), title=title)
+        if "profile" in table:
+            profiles[name] = _profile(name, table["profile"], f"topics.{name}.profile", fail)
 
     feeds = _table(data, "feeds", fail)
     _only_keys(feeds, {"file"}, "feeds.", fail)
@@ -163,10 +168,127 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         lock_wait=float(lock_wait),
         ncbi=NcbiSettings(**ncbi_values),
         topics=topics,
+        profiles=profiles,
         feeds_file=_beside(source, feeds_file) if feeds_file else None,
         contact=contact,
         schedule=schedule,
     )
+
+
+# components every profile has besides its groups, so no group may take their names
+_FIXED_COMPONENTS = ("study_type", "negative")
+
+
+def _profile(topic: str, table: Any, key: str, fail: Any) -> Profile:
+    """``[topics.NAME.profile]``: threshold, groups of weighted terms and MeSH headings,
+    study types, negative signals (README, "Scoring")."""
+    if not isinstance(table, dict):
+        raise fail(key, "must be a table (threshold, groups, study_types, negative)")
+    _only_keys(table, {"threshold", "groups", "study_types", "negative"}, f"{key}.", fail)
+    if "threshold" not in table:
+        raise fail(f"{key}.threshold", "missing: the score at which a work becomes a candidate")
+    threshold = _number(table["threshold"], f"{key}.threshold", "a number", None, fail)
+    groups = []
+    for name, group in _sub(table, "groups", key, fail).items():
+        where = f"{key}.groups.{name}"
+        if name in _FIXED_COMPONENTS:
+            raise fail(where, f"is the name of a fixed component ({', '.join(_FIXED_COMPONENTS)})")
+        if not isinstance(group, dict):
+            raise fail(where, "must be a table (cap, terms, mesh)")
+        _only_keys(group, {"cap", "terms", "mesh"}, f"{where}.", fail)
+        cap = group.get("cap")
+        if cap is not None:
+            cap = _number(cap, f"{where}.cap", "a number > 0", lambda v: v > 0, fail)
+        terms = _terms(_sub(group, "terms", where, fail), f"{where}.terms", True, fail)
+        mesh = _weights(_sub(group, "mesh", where, fail), f"{where}.mesh", True, fail)
+        if not terms and not mesh:
+            raise fail(where, "has no terms and no mesh headings")
+        groups.append(Group(name=name, cap=cap, terms=terms, mesh=mesh))
+    if not groups:
+        raise fail(f"{key}.groups", "missing: at least one group of weighted terms")
+    study_types = _weights(_sub(table, "study_types", key, fail), f"{key}.study_types", None, fail)
+    negative = _sub(table, "negative", key, fail)
+    where = f"{key}.negative"
+    _only_keys(negative, {"animal_only", "publication_types", "terms"}, f"{where}.", fail)
+    animal_only = _number(
+        negative.get("animal_only", 0), f"{where}.animal_only", "a number <= 0", _not_positive, fail
+    )
+    return Profile(
+        topic=topic,
+        threshold=threshold,
+        groups=tuple(groups),
+        study_types=study_types,
+        negative=Negative(
+            publication_types=_weights(
+                _sub(negative, "publication_types", where, fail),
+                f"{where}.publication_types",
+                False,
+                fail,
+            ),
+            animal_only=animal_only,
+            terms=_terms(_sub(negative, "terms", where, fail), f"{where}.terms", False, fail),
+        ),
+    )
+
+
+def _sub(table: dict, name: str, key: str, fail: Any) -> dict:
+    value = table.get(name, {})
+    if not isinstance(value, dict):
+        raise fail(f"{key}.{name}", "must be a table")
+    return value
+
+
+def _not_positive(value: float) -> bool:
+    return value <= 0
+
+
+def _number(value: Any, key: str, wanted: str, check: Any, fail: Any) -> float:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or (check and not check(value)):
+        raise fail(key, f"must be {wanted}, got {value!r}")
+    return float(value)
+
+
+def _signed(positive: bool | None) -> tuple[str, Any]:
+    """How a weight must look: > 0 (positive groups), < 0 (negative signals), or any."""
+    if positive is None:
+        return "a number", None
+    if positive:
+        return "a number > 0", lambda v: v > 0
+    return "a number < 0", lambda v: v < 0
+
+
+def _weights(table: dict, key: str, positive: bool | None, fail: Any) -> tuple:
+    wanted, check = _signed(positive)
+    return tuple(
+        (name, _number(value, f"{key}.{name}", wanted, check, fail))
+        for name, value in table.items()
+    )
+
+
+def _terms(table: dict, key: str, positive: bool, fail: Any) -> tuple[Term, ...]:
+    """Each term is a weight, or ``{ weight = W, variants = ["spelling", ...] }``."""
+    wanted, check = _signed(positive)
+    terms = []
+    for name, value in table.items():
+        where = f"{key}.{name}"
+        if not name.strip().rstrip("*"):
+            raise fail(where, "a term must have letters")
+        variants: list = []
+        if isinstance(value, dict):
+            _only_keys(value, {"weight", "variants"}, f"{where}.", fail)
+            if "weight" not in value:
+                raise fail(f"{where}.weight", "missing")
+            variants = value.get("variants", [])
+            if not isinstance(variants, list) or not all(
+                isinstance(v, str) and v.strip().rstrip("*") for v in variants
+            ):
+                raise fail(f"{where}.variants", "must be a list of non-empty spellings")
+            weight = _number(value["weight"], f"{where}.weight", wanted, check, fail)
+        else:
+            weight = _number(value, where, f"{wanted} or {{ weight, variants }}", check, fail)
+        terms.append(Term(name=name, weight=weight, variants=tuple(variants)))
+    return tuple(terms)
 
 
 def _beside(source: Path | None, name: str) -> Path | Traversable:

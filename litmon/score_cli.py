@@ -1,0 +1,29 @@
+"""``litmon score``: score new and revised works against the topic profiles."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import click
+
+from litmon.app import App, pass_app
+from litmon.jobs import score_job
+
+
+@click.command("score")
+@click.option(
+    "--rescore", is_flag=True, help="Score every live work again (after editing a profile)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@pass_app
+def score_command(app: App, rescore: bool, as_json: bool) -> None:
+    """Score the works stored or changed since scoring last ran against each topic's profile
+    ([topics.NAME.profile] in the config), keeping each score with its explanation.
+
+    Crawls score what they stored on their own; run this after `litmon ingest`, or with
+    --rescore after editing a profile. Works at or above a topic's threshold are the
+    candidates for review.
+    """
+    summary = score_job(app.config, rescore=rescore)
+    click.echo(json.dumps(asdict(summary)) if as_json else summary.line())

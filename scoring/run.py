@@ -1,0 +1,111 @@
+"""Scoring as a stage: follows ``work_events`` from its own position, or rescans every work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from litmon.core.clock import now
+from litmon.db import events
+from litmon.db.scores import (
+    ScoreRow,
+    WorkRow,
+    drop_scores,
+    drop_stale,
+    iter_live_works,
+    live_works,
+    replace_scores,
+    scores_at_least,
+)
+from litmon.db.store import write_transaction
+from litmon.scoring.profile import Profile
+from litmon.scoring.score import Scorer, WorkText
+
+READER = "scoring"
+
+
+@dataclass(slots=True)
+class ScoreSummary:
+    scored: int = 0  # works scored
+    dropped: int = 0  # works whose scores went (merged away, deleted)
+    above: dict[str, int] = field(default_factory=dict)  # topic -> works at/above threshold
+
+    def line(self) -> str:
+        counts = ", ".join(f"{topic} {count}" for topic, count in self.above.items()) or "none"
+        dropped = f", {self.dropped} dropped (merged away or deleted)" if self.dropped else ""
+        return f"scored {self.scored} works{dropped}; at or above threshold: {counts}"
+
+
+def score_pending(
+    db: sqlite_utils.Database, profiles: Sequence[Profile], batch: int = 1000
+) -> ScoreSummary:
+    """Score the works named by the events since the scoring reader's position; each batch of
+    events is read, scored, stored and passed in one write transaction, so a crash re-reads
+    it and two scorers never score the same events twice.
+
+    Every event names a work whose text or liveness may have changed: a live work is
+    (re)scored, one merged away or deleted loses its scores."""
+    summary = _summary(profiles)
+    scorer = Scorer(profiles)
+    while True:
+        with write_transaction(db.conn):
+            pending = events.read_events(db, READER, batch)
+            if not pending:
+                return summary
+            work_ids = sorted({event.work_id for event in pending})
+            live = live_works(db.conn, work_ids)
+            live_ids = {row[0] for row in live}
+            gone = [work_id for work_id in work_ids if work_id not in live_ids]
+            summary.dropped += drop_scores(db.conn, gone)
+            _store(db, scorer, live, summary)
+            events.advance(db.conn, READER, pending[-1].id)
+
+
+def rescore_all(
+    db: sqlite_utils.Database, profiles: Sequence[Profile], batch: int = 1000
+) -> ScoreSummary:
+    """Score every live work again (after a profile change), then follow the events as
+    usual; scores of topics without a profile and of works no longer live are dropped."""
+    summary = _summary(profiles)
+    scorer = Scorer(profiles)
+    with write_transaction(db.conn):
+        drop_stale(db.conn, [profile.topic for profile in profiles])
+    for rows in iter_live_works(db, batch):
+        with write_transaction(db.conn):
+            _store(db, scorer, rows, summary)
+    pending = score_pending(db, profiles, batch)
+    summary.dropped += pending.dropped
+    return summary
+
+
+def candidates(
+    db: sqlite_utils.Database, profiles: Iterable[Profile], work_ids: Sequence[int] | None = None
+) -> list[tuple[int, str, float]]:
+    """(work_id, topic, score) for each stored score at or above its topic's threshold, best
+    first per topic (profile order); only of ``work_ids`` when given. The queue's entry point."""
+    found = []
+    for profile in profiles:
+        found += scores_at_least(db, profile.topic, profile.threshold, work_ids)
+    return found
+
+
+def _summary(profiles: Sequence[Profile]) -> ScoreSummary:
+    return ScoreSummary(above={profile.topic: 0 for profile in profiles})
+
+
+def _store(
+    db: sqlite_utils.Database, scorer: Scorer, rows: list[WorkRow], summary: ScoreSummary
+) -> None:
+    stamp = now()
+    thresholds = {profile.topic: profile.threshold for profile in scorer.profiles}
+    out: list[ScoreRow] = []
+    for row in rows:
+        for score in scorer.score(WorkText(*row)):
+            stored = (score.work_id, score.topic, score.score, score.components, score.profile)
+            out.append((*stored, stamp))
+            if score.above(thresholds[score.topic]):
+                summary.above[score.topic] += 1
+    replace_scores(db.conn, [row[0] for row in rows], out)
+    summary.scored += len(rows)

@@ -1,0 +1,150 @@
+"""Scoring a work against the profiles: a sum of named components, each with the matches
+that made it (term, field, points), computed from title, abstract, keywords and MeSH."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from litmon.scoring.match import Matcher
+from litmon.scoring.profile import Profile, Term
+
+# What a concept adds, by where it was found: the title says what a paper is about; an
+# abstract mentions much in passing (background, comparisons); author keywords are chosen.
+FIELD_FACTORS = {"title": 1.0, "abstract": 0.5, "keywords": 0.75}
+TEXT_FIELDS = tuple(FIELD_FACTORS)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkText:
+    """What scoring reads of a work."""
+
+    id: int
+    title: str
+    abstract: str
+    keywords: Sequence[str]
+    mesh: Sequence[str]
+    publication_types: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    work_id: int
+    topic: str
+    score: float
+    components: list[dict]  # the explanation: [{component, points, [cap], matches: [...]}]
+    profile: str  # the profile's hash
+
+    def above(self, threshold: float) -> bool:
+        return self.score >= threshold
+
+
+class Scorer:
+    """The profiles compiled once: one text pass per field finds every term of every profile."""
+
+    def __init__(self, profiles: Sequence[Profile]) -> None:
+        self.profiles = tuple(profiles)
+        self._hashes = [profile.hash for profile in self.profiles]
+        spellings = []
+        # a term's key: (profile index, component name, term)
+        for index, profile in enumerate(self.profiles):
+            for group in profile.groups:
+                for term in group.terms:
+                    spellings += [(v, (index, group.name, term)) for v in _spellings(term)]
+            for term in profile.negative.terms:
+                spellings += [(v, (index, "negative", term)) for v in _spellings(term)]
+        self._matcher = Matcher(spellings)
+
+    def score(self, work: WorkText) -> list[Score]:
+        texts = {
+            "title": work.title or "",
+            "abstract": work.abstract or "",
+            "keywords": " ; ".join(work.keywords),
+        }
+        found = {name: self._matcher.find(text) if text else set() for name, text in texts.items()}
+        mesh = {heading.casefold() for heading in work.mesh}
+        types = {kind.casefold() for kind in work.publication_types}
+        return [
+            self._score_one(index, profile, work.id, found, mesh, types)
+            for index, profile in enumerate(self.profiles)
+        ]
+
+    def _score_one(
+        self,
+        index: int,
+        profile: Profile,
+        work_id: int,
+        found: dict[str, set],
+        mesh: set[str],
+        types: set[str],
+    ) -> Score:
+        components = []
+        for group in profile.groups:
+            matches = _term_matches(index, group.name, group.terms, found)
+            matches += [
+                {"term": heading, "field": "mesh", "points": weight}
+                for heading, weight in group.mesh
+                if heading.casefold() in mesh
+            ]
+            total = sum(match["points"] for match in matches)
+            component = {"component": group.name, "points": round(float(total), 4)}
+            if group.cap is not None and total > group.cap:
+                component.update(points=group.cap, cap=group.cap)
+            components.append({**component, "matches": matches})
+        components.append(_study_type(profile, mesh, types))
+        components.append(_negative(index, profile, found, mesh, types))
+        score = round(sum(component["points"] for component in components), 4)
+        return Score(work_id, profile.topic, score, components, self._hashes[index])
+
+
+def _spellings(term: Term) -> list[str]:
+    return [term.name, *term.variants]
+
+
+def _term_matches(index: int, component: str, terms: Sequence[Term], found: dict) -> list[dict]:
+    matches = []
+    for term in terms:
+        key = (index, component, term)
+        for field in TEXT_FIELDS:
+            if key in found[field]:
+                points = round(term.weight * FIELD_FACTORS[field], 4)
+                matches.append({"term": term.name, "field": field, "points": points})
+    return matches
+
+
+def _study_type(profile: Profile, mesh: set[str], types: set[str]) -> dict:
+    """Only the best design counts (an RCT is also a clinical trial); the rest add 0."""
+    matches = []
+    for name, weight in profile.study_types:
+        key = name.casefold()
+        if key in types:
+            matches.append({"term": name, "field": "publication_type", "points": weight})
+        elif key in mesh:
+            matches.append({"term": name, "field": "mesh", "points": weight})
+    best = max(matches, key=lambda match: match["points"], default=None)
+    for match in matches:
+        if match is not best:
+            match["points"] = 0.0
+    return {
+        "component": "study_type",
+        "points": best["points"] if best else 0.0,
+        "matches": matches,
+    }
+
+
+def _negative(index: int, profile: Profile, found: dict, mesh: set[str], types: set[str]) -> dict:
+    negative = profile.negative
+    matches = _term_matches(index, "negative", negative.terms, found)
+    matches += [
+        {"term": name, "field": "publication_type", "points": weight}
+        for name, weight in negative.publication_types
+        if name.casefold() in types
+    ]
+    # MEDLINE indexers tag every study with its population; "Animals" alone means no humans
+    # were studied. Without MeSH (new records) nothing is assumed.
+    if negative.animal_only and "animals" in mesh and "humans" not in mesh:
+        matches.append(
+            {"term": "Animals without Humans", "field": "mesh", "points": negative.animal_only}
+        )
+    points = round(float(sum(match["points"] for match in matches)), 4)
+    return {"component": "negative", "points": points, "matches": matches}

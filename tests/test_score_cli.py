@@ -1,0 +1,138 @@
+"""``litmon score [--rescore]``: a one-line summary, events consumed once, a rescore after a
+profile change, and profile errors in one line naming the key (exit 2)."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from litmon.cli import cli
+from litmon.core.records import Record
+from litmon.db.schema import open_db
+from litmon.db.store import save_records
+
+PROFILE = """
+[topics.imaging]
+query = "ms"
+[topics.imaging.profile]
+threshold = 6
+[topics.imaging.profile.groups.disease]
+cap = 4
+terms = { "multiple sclerosis" = { weight = 3, variants = ["MS"] } }
+[topics.imaging.profile.groups.imaging]
+terms = { "QSM" = 4 }
+mesh = { "Magnetic Resonance Imaging" = 1 }
+[topics.imaging.profile.negative]
+animal_only = -5
+publication_types = { "Editorial" = -8 }
+"""
+
+
+def record(pmid, title, **fields):
+    return Record(
+        source="pubmed",
+        source_id=pmid,
+        pmid=pmid,
+        title=title,
+        authors=[f"Writer{pmid}, B."],
+        pub_date="2026",
+        **fields,
+    )
+
+
+@pytest.fixture
+def litmon(tmp_path, monkeypatch):
+    db_path = tmp_path / "score.db"
+    monkeypatch.setenv("LITMON_DB", str(db_path))
+    save_records(
+        open_db(db_path),
+        [
+            record("1", "QSM of rim lesions in multiple sclerosis", mesh=["Humans"]),
+            record("2", "QSM of the deep grey matter in healthy ageing"),
+            record("3", "Cognitive rehabilitation in MS"),
+        ],
+    )
+    config = tmp_path / "litmon.toml"
+    config.write_text(PROFILE)
+
+    def run(*args, text=None):
+        if text is not None:
+            config.write_text(text)
+        return CliRunner().invoke(cli, ["--config", str(config), *args])
+
+    run.db = db_path
+    return run
+
+
+def test_score_prints_one_line_and_a_rerun_scores_nothing_new(litmon):
+    first = litmon("score")
+    assert first.exit_code == 0, first.output
+    assert first.output == "scored 3 works; at or above threshold: imaging 1\n"
+    again = litmon("score", "--json")
+    assert again.exit_code == 0
+    assert json.loads(again.output) == {"scored": 0, "dropped": 0, "above": {"imaging": 0}}
+
+
+def test_rescore_after_a_profile_change_changes_the_profile_hash(litmon):
+    litmon("score")
+    before = {row[0] for row in open_db(litmon.db).execute("SELECT profile FROM work_scores")}
+    lower = PROFILE.replace("threshold = 6", "threshold = 3")
+    result = litmon("score", "--rescore", text=lower)
+    assert result.exit_code == 0, result.output
+    assert result.output == "scored 3 works; at or above threshold: imaging 3\n"
+    after = {row[0] for row in open_db(litmon.db).execute("SELECT profile FROM work_scores")}
+    assert len(before) == len(after) == 1 and before != after
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (("threshold = 6", "threshold = 'high'"), "topics.imaging.profile.threshold"),
+        (("threshold = 6\n", ""), "topics.imaging.profile.threshold"),
+        (("cap = 4", "cap = -1"), "topics.imaging.profile.groups.disease.cap"),
+        (("weight = 3", "weight = -3"), "groups.disease.terms.multiple sclerosis.weight"),
+        (('variants = ["MS"]', 'variants = "MS"'), "terms.multiple sclerosis.variants"),
+        (('"QSM" = 4', '"QSM" = "four"'), "topics.imaging.profile.groups.imaging.terms.QSM"),
+        (("animal_only = -5", "animal_only = 5"), "topics.imaging.profile.negative.animal_only"),
+        (('"Editorial" = -8', '"Editorial" = 8'), "negative.publication_types.Editorial"),
+        (("[topics.imaging.profile.negative]", "[topics.imaging.profile.nagative]"), "nagative"),
+        (("groups.imaging]", "groups.negative]"), "topics.imaging.profile.groups.negative"),
+    ],
+)
+def test_a_bad_profile_is_one_line_naming_the_key_and_nothing_is_scored(litmon, change, key):
+    result = litmon("score", text=PROFILE.replace(*change))
+    assert result.exit_code == 2
+    (line,) = result.output.splitlines()
+    assert key in line and "litmon.toml" in line
+    assert open_db(litmon.db).execute("SELECT count(*) FROM work_scores").fetchone()[0] == 0
+
+
+def test_a_config_without_profiles_refuses_to_score(litmon):
+    result = litmon("score", text='[topics.imaging]\nquery = "ms"\n')
+    assert result.exit_code == 2
+    assert "has a profile" in result.output
+
+
+def test_an_initialized_deployment_scores_with_the_shipped_profiles(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", str(tmp_path / "deploy")]).exit_code == 0
+    config = str(tmp_path / "deploy" / "litmon.toml")
+    result = runner.invoke(cli, ["--config", config, "--db", str(tmp_path / "d.db"), "score"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "scored 0 works; at or above threshold: ms_neuroimaging 0, ms_clinical 0\n"
+    )
+
+
+def test_a_crawl_scores_what_it_stored(tmp_path):
+    """The demo crawl (the real PubMed crawl job, offline) leaves every stored work scored,
+    so `litmon score` afterwards has nothing new."""
+    db_path = tmp_path / "demo.db"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", str(db_path), "demo"]).exit_code == 0
+    db = open_db(db_path)
+    (works,) = db.execute("SELECT count(*) FROM works WHERE merged_into IS NULL").fetchone()
+    (scored,) = db.execute("SELECT count(DISTINCT work_id) FROM work_scores").fetchone()
+    assert works == scored > 10
+    again = runner.invoke(cli, ["--db", str(db_path), "score", "--json"])
+    assert json.loads(again.output)["scored"] == 0

@@ -2,7 +2,9 @@
 transition table (allowed and refused), versions, all-or-nothing decisions, undo, the audit
 trail and the ranked, keyset-paged list."""
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -174,6 +176,19 @@ def _act(db, candidate_id: int, action: str, state: str) -> None:
         review.withdraw_gone(db)
     else:
         raise AssertionError(f"no test for {action}")
+
+
+def test_the_readme_prints_the_table_the_code_enforces():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## The candidate queue", 1)[1].split("\n## ", 1)[0]
+    printed = {}
+    for action, cells in re.findall(r"^\| `(\w+)` \| ([^|]+) \|", section, re.MULTILINE):
+        printed[action] = {}
+        for group in cells.split(";"):
+            sources, target = group.split("→")
+            for state in sources.split(","):
+                printed[action][state.strip()] = target.strip()
+    assert printed == TRANSITIONS
 
 
 def _decide(db, ref: str, action: str) -> None:

@@ -23,6 +23,7 @@ _SETTABLE = frozenset(
         "changed_since_decision",
         "flag",
         "merged_into",
+        "work_id",
     }
 )
 
@@ -52,7 +53,10 @@ def get(conn: sqlite3.Connection, candidate_id: int) -> dict | None:
 
 
 def by_work(conn: sqlite3.Connection, work_id: int) -> dict | None:
-    return _one(conn.execute(_CANDIDATE + "WHERE c.work_id = ?", (work_id,)))
+    """The live candidate of a work (not one merged into another candidate)."""
+    return _one(
+        conn.execute(_CANDIDATE + "WHERE c.work_id = ? AND c.merged_into IS NULL", (work_id,))
+    )
 
 
 def work_ids_by(conn: sqlite3.Connection, column: str, value: str) -> list[int]:
@@ -84,9 +88,10 @@ def live_work(conn: sqlite3.Connection, work_id: int) -> tuple[int, str | None] 
 
 def insert(conn: sqlite3.Connection, work_id: int, score: float, topics: str, at: str) -> int:
     cursor = conn.execute(
-        "INSERT INTO candidates (work_id, state, score, topics, created_at, updated_at)"
-        " VALUES (?, 'new', ?, ?, ?, ?)",
-        (work_id, score, topics, at, at),
+        "INSERT INTO candidates"
+        " (work_id, origin_work_id, state, score, topics, created_at, updated_at)"
+        " VALUES (?, ?, 'new', ?, ?, ?, ?)",
+        (work_id, work_id, score, topics, at, at),
     )
     return int(cursor.lastrowid)
 
@@ -259,6 +264,25 @@ def to_withdraw(conn: sqlite3.Connection) -> list[dict]:
             f" AND (w.deleted_at IS NOT NULL OR {_RETRACTED})"
         )
     )
+
+
+def displaced(conn: sqlite3.Connection) -> list[dict]:
+    """Candidates away from the work they were made for (moved with a merge, or merged into
+    another candidate) whose work is live again: a merge was undone. Moved ones first, so
+    that each work has one live candidate at every step of putting them back."""
+    return _rows(
+        conn.execute(
+            "SELECT c.id, c.state, c.origin_work_id, c.merged_into FROM candidates c"
+            " JOIN works w ON w.id = c.origin_work_id"
+            " WHERE (c.merged_into IS NOT NULL OR c.work_id != c.origin_work_id)"
+            " AND w.merged_into IS NULL ORDER BY c.merged_into IS NOT NULL, c.id"
+        )
+    )
+
+
+def merged_into(conn: sqlite3.Connection, work_id: int) -> int | None:
+    row = conn.execute("SELECT merged_into FROM works WHERE id = ?", (work_id,)).fetchone()
+    return row[0] if row else None
 
 
 def summary_by_token(conn: sqlite3.Connection, token: str) -> dict | None:

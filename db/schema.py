@@ -220,10 +220,12 @@ CREATE INDEX work_scores_topic ON work_scores(topic, score DESC)
 """
 
 _V8_QUEUE = """
--- One candidate per work; state per litmon.review (README, "A candidate's life").
+-- One candidate per work; states per litmon.review (README, "The candidate queue").
 CREATE TABLE candidates (
     id INTEGER PRIMARY KEY,
-    work_id INTEGER NOT NULL UNIQUE REFERENCES works(id),
+    work_id INTEGER NOT NULL REFERENCES works(id),
+    -- The work it was made for; work_id differs while that work is merged into another.
+    origin_work_id INTEGER NOT NULL REFERENCES works(id),
     state TEXT NOT NULL DEFAULT 'new',
     score REAL NOT NULL,
     topics TEXT NOT NULL DEFAULT '[]',
@@ -239,6 +241,9 @@ CREATE TABLE candidates (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+-- One live candidate per work; one merged into another keeps its row (and trail).
+CREATE UNIQUE INDEX candidates_work ON candidates(work_id) WHERE merged_into IS NULL;
+CREATE INDEX candidates_origin ON candidates(origin_work_id);
 CREATE INDEX candidates_ranked ON candidates(state, score DESC, id);
 -- The ranked list over every state, paged by (score, id) from either end.
 CREATE INDEX candidates_by_score ON candidates(score DESC, id);

@@ -41,7 +41,7 @@ def claim(
     conn = db.conn
     with write_transaction(conn):
         at = now()
-        housekeep(conn, at)
+        housekeep(db, at)
         best = sql.best_approved(conn)
         if best is None:
             return None

@@ -18,6 +18,7 @@ from litmon.core.clock import now, today_utc
 from litmon.core.errors import Conflict, UsageError
 from litmon.db import candidates as sql
 from litmon.db.store import write_transaction
+from litmon.review import follow
 from litmon.review.states import DECISIONS, PREVIOUS, STATES, target
 
 # Why an editor rejects; a constant until the config grows a [review] section.
@@ -119,7 +120,9 @@ def enqueue(db: sqlite_utils.Database, work_id: int, topics: list[tuple[str, flo
     its candidate: one candidate per work, whatever the topics. Returns the candidate id
     (None for a deleted or unknown work)."""
     with write_transaction(db.conn):
-        outcome = _enqueue(db.conn, work_id, topics, now())
+        at = now()
+        housekeep(db, at)
+        outcome = _enqueue(db.conn, work_id, topics, at)
     return outcome[1] if outcome else None
 
 
@@ -130,6 +133,7 @@ def enqueue_scored(db: sqlite_utils.Database, thresholds: dict[str, float]) -> d
     counts = {"new": 0, "updated": 0, "withdrawn": 0}
     with write_transaction(db.conn):
         at = now()
+        housekeep(db, at)
         per_work: dict[int, list[tuple[str, float]]] = defaultdict(list)
         for work_id, topic, score in sql.scored_works(db.conn, thresholds):
             per_work[work_id].append((topic, score))
@@ -192,9 +196,12 @@ def withdraw_gone(db: sqlite_utils.Database) -> int:
 # -- what the system does lazily -----------------------------------------------------------
 
 
-def housekeep(conn: sqlite3.Connection, at: str) -> None:
-    """Inside a write transaction: deferrals whose date came return to new; expired leases
-    return their candidate to approved, or make it dead on its last attempt."""
+def housekeep(db: sqlite_utils.Database, at: str) -> None:
+    """Inside a write transaction: the queue catches up with the works (merges, undone
+    merges, deletions, retractions); deferrals whose date came return to new; expired
+    leases return their candidate to approved, or make it dead on its last attempt."""
+    conn = db.conn
+    follow.follow(db, at, _withdraw_gone)
     for row in sql.due_deferred(conn, today_utc().isoformat()):
         apply(conn, row, "wake", by=SYSTEM, at=at, reason="deferral date reached")
     for row in sql.expired_leases(conn, at):
@@ -207,9 +214,10 @@ def housekeep(conn: sqlite3.Connection, at: str) -> None:
 def refresh(db: sqlite_utils.Database) -> None:
     """Apply what is due before a read (listing, showing): a write only when something is."""
     at = now()
-    if sql.due_deferred(db.conn, today_utc().isoformat()) or sql.expired_leases(db.conn, at):
+    due = sql.due_deferred(db.conn, today_utc().isoformat()) or sql.expired_leases(db.conn, at)
+    if due or follow.pending(db):
         with write_transaction(db.conn):
-            housekeep(db.conn, now())
+            housekeep(db, now())
 
 
 # -- finding candidates ----------------------------------------------------------------------
@@ -345,7 +353,7 @@ def decide(
     editor = by or default_editor()
     with write_transaction(db.conn):
         at = now()
-        housekeep(db.conn, at)
+        housekeep(db, at)
         ids = []
         for ref in refs:
             row, version = resolve(db.conn, ref)
@@ -365,7 +373,7 @@ def undo(
     transition of its own."""
     with write_transaction(db.conn):
         at = now()
-        housekeep(db.conn, at)
+        housekeep(db, at)
         row, version = resolve(db.conn, ref)
         _check_version(row, version)
         trail = sql.history(db.conn, [row["id"]])
@@ -398,7 +406,7 @@ def _dead_end(
 ) -> dict:
     with write_transaction(db.conn):
         at = now()
-        housekeep(db.conn, at)
+        housekeep(db, at)
         row, version = resolve(db.conn, ref)
         _check_version(row, version)
         apply(db.conn, row, action, by=by or default_editor(), at=at, **values)

@@ -11,8 +11,9 @@ import pytest
 from litmon import review
 from litmon.core.clock import today_utc
 from litmon.core.errors import Conflict, UsageError
-from litmon.core.records import Link, Record
-from litmon.db.store import save_records
+from litmon.core.records import Deletion, Link, Record
+from litmon.db import merge
+from litmon.db.store import delete_works, save_records
 from litmon.review.states import PREVIOUS, STATES, TRANSITIONS
 
 TOMORROW = today_utc() + timedelta(days=1)
@@ -382,3 +383,63 @@ def test_retracted_works_are_flagged_and_never_handed_out(db):
     assert review.withdraw_gone(db) == 1
     assert candidate(db, candidate_id)["state"] == "withdrawn"
     assert review.history(db, str(candidate_id))[-1]["reason"] == "retracted"
+
+
+# -- the queue follows the works ----------------------------------------------------------
+
+
+def live_states(db) -> dict[int, str]:
+    """work id → state of its live candidate, as the (refreshed) list shows them."""
+    return {item["work_id"]: item["state"] for item in review.list_candidates(db).items}
+
+
+@pytest.mark.parametrize(
+    ("kept_state", "merged_state", "winner"),
+    [
+        ("new", "approved", "approved"),
+        ("leased", "summarized", "summarized"),
+        ("deferred", "rejected", "rejected"),
+        ("approved", "rejected", "approved"),
+        ("new", "new", "new"),
+        ("withdrawn", "dead", "dead"),
+    ],
+)
+def test_merged_works_merge_their_candidates_and_an_undo_restores_both(
+    db, kept_state, merged_state, winner
+):
+    kept, merged = make_works(db, 2)
+    ids = [review.enqueue(db, work_id, [("t", 5.0)]) for work_id in (kept, merged)]
+    force(db, ids[0], kept_state)
+    force(db, ids[1], merged_state)
+    merge.merge_works(db, kept, merged, "editor")
+    assert live_states(db) == {kept: winner}
+    hidden = db.execute("SELECT id, merged_into FROM candidates WHERE merged_into IS NOT NULL")
+    ((loser, survivor),) = hidden.fetchall()
+    assert review.show(db, str(loser))["id"] == survivor  # a merged id names the survivor
+    assert review.show(db, str(survivor))["state"] == winner
+    flag = review.show(db, str(survivor))["flag"]
+    assert (flag is not None) == ({kept_state, merged_state} == {"approved", "rejected"})
+    for candidate_id in ids:
+        assert "merge" in [row["action"] for row in review.history(db, str(candidate_id))]
+    merge.split_works(db, kept, merged)
+    assert live_states(db) == {kept: kept_state, merged: merged_state}
+    assert [review.show(db, str(i))["work_id"] for i in ids] == [kept, merged]
+
+
+def test_a_candidate_follows_its_work_into_a_merge_and_back(db):
+    kept, merged = make_works(db, 2)
+    candidate_id = review.enqueue(db, merged, [("t", 5.0)])
+    merge.merge_works(db, kept, merged, "editor")
+    assert live_states(db) == {kept: "new"}
+    assert review.enqueue(db, kept, [("t", 6.0)]) == candidate_id  # still one per work
+    merge.split_works(db, kept, merged)
+    assert live_states(db) == {merged: "new"}
+
+
+def test_a_work_deleted_by_nlm_withdraws_its_candidate(db):
+    works = make_works(db, 2)
+    ids = [review.enqueue(db, work_id, [("t", 5.0)]) for work_id in works]
+    review.decide(db, [str(ids[0])], "approve", by="ed")
+    delete_works(db, Deletion("pubmed", ("40000001",)))
+    assert live_states(db) == {works[0]: "withdrawn", works[1]: "new"}
+    assert review.history(db, str(ids[0]))[-1]["reason"] == "deleted by NLM"

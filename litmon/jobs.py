@@ -21,6 +21,7 @@ from litmon.pipeline.feeds import FeedOutcome, poll_feeds
 from litmon.pipeline.pubmed import Progress, crawl_pubmed
 from litmon.pipeline.run import Run
 from litmon.replay.server import serve_demo
+from litmon.review.queue import enqueue_scored
 from litmon.scoring.run import ScoreSummary, rescore_all, score_pending
 from litmon.settings import Config
 
@@ -98,15 +99,24 @@ def demo_job(config: Config, db_path: Path, *, progress: Progress | None = None)
     return runs
 
 
-def score_job(config: Config, *, rescore: bool = False) -> ScoreSummary:
+def score_job(config: Config, *, rescore: bool = False) -> tuple[ScoreSummary, dict[str, int]]:
     """Score the works changed since scoring last ran (``rescore``: every live work, as
-    after a profile change) against the config's topic profiles."""
+    after a profile change) against the config's topic profiles, then queue the works at or
+    above a topic's threshold. Returns the scoring summary and the queue's counts (new,
+    updated, withdrawn candidates)."""
     profiles = list(config.profiles.values())
     if not profiles:
         # scoring without profiles would pass the events by and score nothing
         raise UsageError(f"no topic in {config.source or 'the config'} has a profile to score")
     db = open_db(config.db_path)
-    return rescore_all(db, profiles) if rescore else score_pending(db, profiles)
+    summary = rescore_all(db, profiles) if rescore else score_pending(db, profiles)
+    return summary, _queue_scored(config, db)
+
+
+def _queue_scored(config: Config, db: sqlite_utils.Database) -> dict[str, int]:
+    """Works at or above a topic's threshold become candidates (one per work)."""
+    thresholds = {profile.topic: profile.threshold for profile in config.profiles.values()}
+    return enqueue_scored(db, thresholds)
 
 
 def _score_after_crawl(config: Config, db: sqlite_utils.Database) -> None:
@@ -114,4 +124,9 @@ def _score_after_crawl(config: Config, db: sqlite_utils.Database) -> None:
     write transactions, and events it has not read stay for the next run."""
     if config.profiles:
         summary = score_pending(db, list(config.profiles.values()))
-        log.info("%s", summary.line())
+        queued = _queue_scored(config, db)
+        log.info("%s; queue: %s", summary.line(), queue_line(queued))
+
+
+def queue_line(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {kind}" for kind, count in counts.items())

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import click
 
 from litmon.app import App, pass_app
-from litmon.jobs import score_job
+from litmon.jobs import queue_line, score_job
 
 
 @click.command("score")
@@ -25,5 +25,8 @@ def score_command(app: App, rescore: bool, as_json: bool) -> None:
     --rescore after editing a profile. Works at or above a topic's threshold are the
     candidates for review.
     """
-    summary = score_job(app.config, rescore=rescore)
-    click.echo(json.dumps(asdict(summary)) if as_json else summary.line())
+    summary, queued = score_job(app.config, rescore=rescore)
+    if as_json:
+        click.echo(json.dumps({**asdict(summary), "queue": queued}))
+    else:
+        click.echo(f"{summary.line()}\nqueue: {queue_line(queued)} candidates")

@@ -67,10 +67,18 @@ def litmon(tmp_path, monkeypatch):
 def test_score_prints_one_line_and_a_rerun_scores_nothing_new(litmon):
     first = litmon("score")
     assert first.exit_code == 0, first.output
-    assert first.output == "scored 3 works; at or above threshold: imaging 1\n"
+    assert first.output == (
+        "scored 3 works; at or above threshold: imaging 1\n"
+        "queue: 1 new, 0 updated, 0 withdrawn candidates\n"
+    )
     again = litmon("score", "--json")
     assert again.exit_code == 0
-    assert json.loads(again.output) == {"scored": 0, "dropped": 0, "above": {"imaging": 0}}
+    assert json.loads(again.output) == {
+        "scored": 0,
+        "dropped": 0,
+        "above": {"imaging": 0},
+        "queue": {"new": 0, "updated": 0, "withdrawn": 0},
+    }
 
 
 def test_rescore_after_a_profile_change_changes_the_profile_hash(litmon):
@@ -79,7 +87,10 @@ def test_rescore_after_a_profile_change_changes_the_profile_hash(litmon):
     lower = PROFILE.replace("threshold = 6", "threshold = 3")
     result = litmon("score", "--rescore", text=lower)
     assert result.exit_code == 0, result.output
-    assert result.output == "scored 3 works; at or above threshold: imaging 3\n"
+    assert result.output.splitlines() == [
+        "scored 3 works; at or above threshold: imaging 3",
+        "queue: 2 new, 0 updated, 0 withdrawn candidates",  # the third was queued before
+    ]
     after = {row[0] for row in open_db(litmon.db).execute("SELECT profile FROM work_scores")}
     assert len(before) == len(after) == 1 and before != after
 
@@ -119,8 +130,8 @@ def test_an_initialized_deployment_scores_with_the_shipped_profiles(tmp_path):
     config = str(tmp_path / "deploy" / "litmon.toml")
     result = runner.invoke(cli, ["--config", config, "--db", str(tmp_path / "d.db"), "score"])
     assert result.exit_code == 0, result.output
-    assert result.output == (
-        "scored 0 works; at or above threshold: ms_neuroimaging 0, ms_clinical 0\n"
+    assert result.output.splitlines()[0] == (
+        "scored 0 works; at or above threshold: ms_neuroimaging 0, ms_clinical 0"
     )
 
 
@@ -134,5 +145,10 @@ def test_a_crawl_scores_what_it_stored(tmp_path):
     (works,) = db.execute("SELECT count(*) FROM works WHERE merged_into IS NULL").fetchone()
     (scored,) = db.execute("SELECT count(DISTINCT work_id) FROM work_scores").fetchone()
     assert works == scored > 10
+    # and the works at or above a threshold wait in the queue, best first
+    listed = runner.invoke(cli, ["--db", str(db_path), "queue", "list", "--json"])
+    queue = json.loads(listed.output)
+    assert queue and all(candidate["state"] == "new" for candidate in queue)
+    assert [c["score"] for c in queue] == sorted((c["score"] for c in queue), reverse=True)
     again = runner.invoke(cli, ["--db", str(db_path), "score", "--json"])
     assert json.loads(again.output)["scored"] == 0

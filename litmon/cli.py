@@ -28,7 +28,7 @@ from litmon.db.feed_state import failing_feeds, feed_status
 from litmon.db.schema import SchemaError, open_db
 from litmon.imports.ris import read_ris
 from litmon.imports.table import DEFAULT_ID_COLUMN, read_csv
-from litmon.jobs import demo_job, feeds_job, pubmed_job
+from litmon.jobs import demo_job, feeds_job, pubmed_job, score_stored
 from litmon.pipeline.feeds import ingest_feed_sources
 from litmon.pipeline.ingest import ingest_records
 from litmon.pipeline.run import Run
@@ -232,7 +232,9 @@ def ingest_pubmed_xml(app: App, paths: tuple[str, ...]) -> None:
     that file are kept. Loading the same file again changes nothing.
     """
     db = app.database()
-    _exit_for([_ingest(db, "ingest:pubmed-xml", path, iter_items(path)) for path in paths])
+    reports = [_ingest(db, "ingest:pubmed-xml", path, iter_items(path)) for path in paths]
+    score_stored(app.config, db)
+    _exit_for(reports)
 
 
 @ingest.command("feed")
@@ -245,9 +247,9 @@ def ingest_feed(app: App, sources: tuple[str, ...], name: str | None) -> None:
     Many sources in one call: a broken one is reported in one line and skipped, the rest
     are loaded. Items are deduplicated against everything already stored.
     """
-    outcomes = ingest_feed_sources(
-        app.database(), list(sources), name=name, user_agent=app.config.user_agent
-    )
+    db = app.database()
+    outcomes = ingest_feed_sources(db, list(sources), name=name, user_agent=app.config.user_agent)
+    score_stored(app.config, db)
     for outcome in outcomes:
         line = outcome.summary()
         click.echo(line, err=outcome.status == "failed")
@@ -294,7 +296,10 @@ def ingest_ris(app: App, path: str, source_name: str) -> None:
 
 
 def _ingest_file(app: App, source: str, path: str, records: Iterable[Record]) -> None:
-    _exit_for([_ingest(app.database(), source, path, records)])
+    db = app.database()
+    report = _ingest(db, source, path, records)
+    score_stored(app.config, db)
+    _exit_for([report])
 
 
 def _ingest(db: sqlite_utils.Database, source: str, path: str, records: Iterable[Record]) -> Run:

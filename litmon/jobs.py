@@ -61,7 +61,7 @@ def pubmed_job(
         client = EntrezClient(config.ncbi)
         chosen = topics if topics is not None else list(config.topics.values())
         runs = crawl_pubmed(db, client, chosen, since=since, until=until, progress=progress)
-    _score_after_crawl(config, db)
+    score_stored(config, db)
     return runs
 
 
@@ -82,7 +82,7 @@ def feeds_job(
         db = open_db(config.db_path)
         outcomes = poll_feeds(db, feeds, user_agent=config.user_agent, only=only, force=force)
         enrichment = enrich_from_pubmed(db, EntrezClient(config.ncbi))
-    _score_after_crawl(config, db)
+    score_stored(config, db)
     return FeedsResult(outcomes, enrichment)
 
 
@@ -95,7 +95,7 @@ def demo_job(config: Config, db_path: Path, *, progress: Progress | None = None)
         topics = list(config.topics.values())
         db = open_db(db_path)
         runs = crawl_pubmed(db, client, topics, progress=progress)
-    _score_after_crawl(config, db)
+    score_stored(config, db)
     return runs
 
 
@@ -119,9 +119,10 @@ def _queue_scored(config: Config, db: sqlite_utils.Database) -> dict[str, int]:
     return enqueue_scored(db, thresholds)
 
 
-def _score_after_crawl(config: Config, db: sqlite_utils.Database) -> None:
-    """Score what a crawl committed, after the crawl lock is released: scoring takes its own
-    write transactions, and events it has not read stay for the next run."""
+def score_stored(config: Config, db: sqlite_utils.Database) -> None:
+    """Score what a crawl or an ingest committed and queue what reaches a threshold (after
+    the crawl lock is released: scoring takes its own write transactions, and events it
+    has not read stay for the next run). Nothing to do without profiles."""
     if config.profiles:
         summary = score_pending(db, list(config.profiles.values()))
         queued = _queue_scored(config, db)

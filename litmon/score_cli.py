@@ -21,9 +21,9 @@ def score_command(app: App, rescore: bool, as_json: bool) -> None:
     """Score the works stored or changed since scoring last ran against each topic's profile
     ([topics.NAME.profile] in the config), keeping each score with its explanation.
 
-    Crawls score what they stored on their own; run this after `litmon ingest`, or with
-    --rescore after editing a profile. Works at or above a topic's threshold are the
-    candidates for review.
+    Crawls and ingests score what they stored on their own; run this with --rescore after
+    editing a profile. Works at or above a topic's threshold are queued as candidates for
+    review (`litmon queue list`).
     """
     summary, queued = score_job(app.config, rescore=rescore)
     if as_json:

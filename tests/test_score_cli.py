@@ -152,3 +152,19 @@ def test_a_crawl_scores_what_it_stored(tmp_path):
     assert [c["score"] for c in queue] == sorted((c["score"] for c in queue), reverse=True)
     again = runner.invoke(cli, ["--db", str(db_path), "score", "--json"])
     assert json.loads(again.output)["scored"] == 0
+
+
+def test_an_ingest_scores_and_queues_what_it_stored(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "ID,title,year,abstract\n"
+        "1,Quantitative susceptibility mapping of paramagnetic rim lesions in multiple"
+        " sclerosis,2026,QSM at 7T in 80 people with MS.\n"
+        "2,Liver iron quantification with QSM in thalassaemia,2026,Hepatic iron in 40 patients.\n"
+    )
+    runner = CliRunner()
+    db = str(tmp_path / "ingest.db")
+    result = runner.invoke(cli, ["--db", db, "ingest", "csv", str(path), "--source", "s"])
+    assert result.exit_code == 0, result.output
+    queue = json.loads(runner.invoke(cli, ["--db", db, "queue", "list", "--json"]).output)
+    assert [candidate["work_id"] for candidate in queue] == [1]  # the MS study, not the liver

@@ -43,7 +43,10 @@ def _one(cursor: sqlite3.Cursor) -> dict | None:
 
 _CANDIDATE = f"""
 SELECT c.*, w.pmid, w.doi, w.title, w.deleted_at AS work_deleted_at,
-       {_RETRACTED} AS retracted
+       {_RETRACTED} AS retracted,
+       EXISTS (SELECT 1 FROM summaries s WHERE s.candidate_id = c.id) AS has_summary,
+       EXISTS (SELECT 1 FROM candidate_audit a
+               WHERE a.candidate_id = c.id AND a.action = 'ack_takedown') AS taken_down
 FROM candidates c JOIN works w ON w.id = c.work_id
 """
 
@@ -276,6 +279,19 @@ def displaced(conn: sqlite3.Connection) -> list[dict]:
             " JOIN works w ON w.id = c.origin_work_id"
             " WHERE (c.merged_into IS NOT NULL OR c.work_id != c.origin_work_id)"
             " AND w.merged_into IS NULL ORDER BY c.merged_into IS NOT NULL, c.id"
+        )
+    )
+
+
+def possible_duplicates(conn: sqlite3.Connection, work_id: int) -> list[dict]:
+    """Open possible duplicates of a work: the other work, how similar, and why."""
+    return _rows(
+        conn.execute(
+            "SELECT CASE WHEN p.work_id = :w THEN p.other_id ELSE p.work_id END AS work_id,"
+            " p.score, p.reason FROM possible_duplicates p"
+            " WHERE (p.work_id = :w OR p.other_id = :w) AND p.status = 'open'"
+            " ORDER BY p.score DESC",
+            {"w": work_id},
         )
     )
 

@@ -274,7 +274,8 @@ CREATE TABLE summaries (
     worker TEXT,
     summary TEXT NOT NULL,
     created_at TEXT NOT NULL
-)
+);
+CREATE INDEX summaries_candidate ON summaries(candidate_id)
 """
 
 # Each entry upgrades the schema by one version; append, never edit a shipped one.

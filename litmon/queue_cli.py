@@ -17,6 +17,7 @@ from litmon.core.errors import UsageError
 from litmon.review import (
     REJECTION_REASONS,
     STATES,
+    ack_takedown,
     claim,
     decide,
     discard,
@@ -52,6 +53,7 @@ def _line(item: dict) -> str:
     marks = [
         "RETRACTED" if item["retracted"] else "",
         "changed since decision" if item["changed_since_decision"] else "",
+        f"takedown {item['takedown']}" if item["takedown"] else "",
         f"flag: {item['flag']}" if item["flag"] else "",
         f"until {item['deferred_until']}" if item["deferred_until"] else "",
         f"leased by {item['leased_by']} until {item['lease_expires']}"
@@ -99,6 +101,7 @@ def queue() -> None:
 @click.option("-n", "--limit", default=50, show_default=True, help="Rows per page.")
 @click.option("--after", help="Continue after this SCORE,ID (printed at the end of a page).")
 @click.option("--last", "from_end", is_flag=True, help="The last page of the ranking.")
+@click.option("--explain", is_flag=True, help="Each topic's scoring explanation too.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array.")
 @click.option("--nl", is_flag=True, help="One JSON object per line.")
 @pass_app
@@ -110,6 +113,7 @@ def queue_list(
     limit: int,
     after: str | None,
     from_end: bool,
+    explain: bool,
     as_json: bool,
     nl: bool,
 ) -> None:
@@ -122,6 +126,7 @@ def queue_list(
         after=_after(after),
         from_end=from_end,
         limit=limit,
+        explain=explain,
     )
     if _print_rows(page.items, as_json, nl):
         return
@@ -129,6 +134,9 @@ def queue_list(
         click.echo("no candidates" + (f" {state}" if state else ""))
     for item in page.items:
         click.echo(_line(item))
+        for topic_score in item["topics"]:
+            for part in topic_score.get("explanation", []):
+                click.echo(f"      {topic_score['topic']}: {json.dumps(part)}")
     if page.next_after is not None:
         direction = " --last" if from_end else ""
         score, ident = page.next_after
@@ -146,6 +154,11 @@ def queue_show(app: App, ref: str, as_json: bool) -> None:
         click.echo(json.dumps(item, indent=2))
         return
     click.echo(_line(item))
+    for pair in item["possible_duplicates"]:
+        click.echo(
+            f"    possible duplicate: work {pair['work_id']} (similarity {pair['score']:.2f},"
+            f" {pair['reason']}): litmon dupes list"
+        )
     _print_trail(item["history"])
     for summary in item["summaries"]:
         click.echo(f"summary by {summary['worker']} at {summary['created_at']}:")
@@ -257,6 +270,17 @@ def queue_retry(app: App, ref: str, by: str | None) -> None:
 def queue_discard(app: App, ref: str, by: str | None) -> None:
     """Give a dead candidate up for good."""
     click.echo(_line(discard(app.database(), ref, by=by)))
+
+
+@queue.command("ack-takedown")
+@click.argument("ref")
+@click.option("--by", help="Who (default: $LITMON_EDITOR, else the login name).")
+@click.option("--note", help="A note for the trail (where it was taken down).")
+@pass_app
+def queue_ack_takedown(app: App, ref: str, by: str | None, note: str | None) -> None:
+    """Record that the published summary of a withdrawn (deleted or retracted) work was
+    taken down."""
+    click.echo(_line(ack_takedown(app.database(), ref, by=by, note=note)))
 
 
 @click.command("review")

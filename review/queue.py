@@ -71,7 +71,18 @@ def view(row: dict) -> dict:
         "attempts": row["attempts"],
         "changed_since_decision": bool(row["changed_since_decision"]),
         "flag": row["flag"],
+        "takedown": _takedown(row),
     }
+
+
+def _takedown(row: dict) -> str | None:
+    """A withdrawn work's published summary must come down: "pending" until an editor
+    records that it did ("done")."""
+    if row["taken_down"]:
+        return "done"
+    if row["state"] == "withdrawn" and row["has_summary"]:
+        return "pending"
+    return None
 
 
 def apply(
@@ -271,6 +282,7 @@ def show(db: sqlite_utils.Database, ref: str) -> dict:
     shown = view(row)
     shown["history"] = history(db, str(row["id"]))
     shown["summaries"] = sql.summaries(db.conn, row["id"])
+    shown["possible_duplicates"] = sql.possible_duplicates(db.conn, row["work_id"])
     return shown
 
 
@@ -289,9 +301,11 @@ def list_candidates(
     after: tuple[float, int] | None = None,
     from_end: bool = False,
     limit: int = 50,
+    explain: bool = False,
 ) -> Page:
     """One page of candidates ranked by score (best first). Pass ``next_after`` of a page
-    as ``after`` for the next; ``from_end`` gives the last page (and pages backwards)."""
+    as ``after`` for the next; ``from_end`` gives the last page (and pages backwards).
+    ``explain`` adds each topic's scoring explanation (what matched, where, what it added)."""
     if state is not None and state not in STATES:
         raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
     if limit < 1:
@@ -310,6 +324,12 @@ def list_candidates(
     if more:
         rows = rows[1:] if from_end else rows[:limit]
     items = [view(row) for row in rows]
+    if explain:
+        for item in items:
+            explanations = sql.explanations(db.conn, item["work_id"])
+            for topic in item["topics"]:
+                if topic["topic"] in explanations:
+                    topic["explanation"] = json.loads(explanations[topic["topic"]])
     edge = items[0] if from_end else (items[-1] if items else None)
     next_after = (edge["score"], edge["id"]) if more and edge else None
     return Page(items, next_after)
@@ -410,4 +430,19 @@ def _dead_end(
         row, version = resolve(db.conn, ref)
         _check_version(row, version)
         apply(db.conn, row, action, by=by or default_editor(), at=at, **values)
+        return view(sql.get(db.conn, row["id"]))
+
+
+def ack_takedown(
+    db: sqlite_utils.Database, ref: str, *, by: str | None = None, note: str | None = None
+) -> dict:
+    """Record that the published summary of a withdrawn candidate was taken down."""
+    with write_transaction(db.conn):
+        at = now()
+        housekeep(db, at)
+        row, version = resolve(db.conn, ref)
+        _check_version(row, version)
+        if row["state"] == "withdrawn" and not row["has_summary"]:
+            raise UsageError(f"candidate {row['id']}: no summary of it was written")
+        apply(db.conn, row, "ack_takedown", by=by or default_editor(), at=at, note=note)
         return view(sql.get(db.conn, row["id"]))

@@ -45,6 +45,8 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "discard": {"dead": "discarded"},
     # NLM deleted the work, or it was retracted.
     "withdraw": {state: "withdrawn" for state in STATES if state != "withdrawn"},
+    # An editor took the published summary of a withdrawn work down (audited; state stays).
+    "ack_takedown": {"withdrawn": "withdrawn"},
 }  # fmt: skip
 
 DECISIONS = ("approve", "reject", "defer")

@@ -175,6 +175,15 @@ def _act(db, candidate_id: int, action: str, state: str) -> None:
         db.execute("UPDATE works SET deleted_at = ?", (past,))
         db.conn.commit()
         review.withdraw_gone(db)
+    elif action == "ack_takedown":
+        force(db, candidate_id, state)
+        db.execute(
+            "INSERT INTO summaries (work_id, candidate_id, lease_token, worker, summary,"
+            " created_at) SELECT work_id, id, 'tok', 'w', 'text', ? FROM candidates",
+            (past,),
+        )
+        db.conn.commit()
+        review.ack_takedown(db, ref, by="ed")
     else:
         raise AssertionError(f"no test for {action}")
 
@@ -372,6 +381,37 @@ def test_the_list_is_ranked_and_keyset_paged_from_both_ends(db):
     )
     with pytest.raises(UsageError, match="unknown state"):
         review.list_candidates(db, state="pending")
+
+
+def test_a_withdrawn_summary_waits_for_its_takedown(db, one):
+    review.decide(db, [str(one)], "approve", by="ed")
+    packet = review.claim(db, "w", 5)
+    review.done(db, one, packet["lease_token"], "A published summary.")
+    delete_works(db, Deletion("pubmed", ("40000001",)))
+    (withdrawn,) = review.list_candidates(db, state="withdrawn").items
+    assert withdrawn["takedown"] == "pending"
+    review.ack_takedown(db, str(one), by="ed", note="removed from the site")
+    assert review.show(db, str(one))["takedown"] == "done"
+    assert review.history(db, str(one))[-1]["note"] == "removed from the site"
+
+
+def test_possible_duplicates_and_explanations_are_shown_with_a_candidate(db, one):
+    work_id = review.show(db, str(one))["work_id"]
+    (other,) = make_works(db, 1, source_id="x", pmid=None, doi=None, title="Another title")
+    with db.conn:
+        db.execute(
+            "INSERT INTO possible_duplicates (work_id, other_id, score, reason, created_at)"
+            " VALUES (?, ?, 0.91, 'title', '2026-11-01T00:00:00Z')",
+            (work_id, other),
+        )
+        db.execute(
+            "INSERT INTO work_scores VALUES (?, 'ms_imaging', 7.5, ?, 'p1', '2026-11-01T00:00:00Z')",
+            (work_id, '[{"term": "QSM", "where": "title", "added": 3.0}]'),
+        )
+    shown = review.show(db, str(one))
+    assert shown["possible_duplicates"] == [{"work_id": other, "score": 0.91, "reason": "title"}]
+    (item,) = review.list_candidates(db, explain=True).items
+    assert item["topics"][0]["explanation"][0]["term"] == "QSM"
 
 
 def test_retracted_works_are_flagged_and_never_handed_out(db):

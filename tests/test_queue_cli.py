@@ -141,3 +141,15 @@ def test_defer_undo_and_dead_ends_from_the_command_line(queue_db):
     queue_db.conn.commit()
     assert "discarded" in run("queue", "discard", "3").output
     assert json.loads(run("queue", "list", "--state", "discarded", "--json").output)[0]["id"] == 3
+
+
+def test_takedown_of_a_withdrawn_summary(queue_db, tmp_path):
+    run("review", "1", "approve")
+    packet = json.loads(run("queue", "claim", "--worker", "w1", "--json").output)
+    review.done(queue_db, 1, packet["lease_token"], "published")
+    queue_db.execute("UPDATE works SET deleted_at = '2026-11-01T00:00:00Z' WHERE id = 1")
+    queue_db.conn.commit()
+    review.withdraw_gone(queue_db)
+    assert "takedown pending" in run("queue", "list", "--state", "withdrawn").output
+    one_line_error(run("queue", "ack-takedown", "2"), 2)
+    assert "takedown done" in run("queue", "ack-takedown", "1", "--note", "removed").output

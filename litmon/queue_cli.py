@@ -68,6 +68,17 @@ def _line(item: dict) -> str:
     )
 
 
+def _component(part: object) -> str:
+    """One component of a score's explanation: its points and the terms that matched where;
+    any other shape as JSON, so a new kind of component still shows."""
+    if isinstance(part, dict) and {"component", "points"} <= part.keys():
+        matches = ", ".join(
+            f"{m.get('term')} in {m.get('field')}" for m in part.get("matches") or []
+        )
+        return f"{part['component']} {part['points']:+g}" + (f" ({matches})" if matches else "")
+    return json.dumps(part)
+
+
 def _candidate_id(text: str) -> int:
     if not text.isdigit():
         raise UsageError(f"{text}: a candidate id is a number")
@@ -136,7 +147,7 @@ def queue_list(
         click.echo(_line(item))
         for topic_score in item["topics"]:
             for part in topic_score.get("explanation", []):
-                click.echo(f"      {topic_score['topic']}: {json.dumps(part)}")
+                click.echo(f"      {topic_score['topic']}: {_component(part)}")
     if page.next_after is not None:
         direction = " --last" if from_end else ""
         score, ident = page.next_after

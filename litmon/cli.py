@@ -32,7 +32,7 @@ from litmon.jobs import demo_job, feeds_job, pubmed_job, score_stored
 from litmon.pipeline.feeds import ingest_feed_sources
 from litmon.pipeline.ingest import ingest_records
 from litmon.pipeline.run import Run
-from litmon.queue_cli import queue, review_command
+from litmon.queue_cli import export_candidates, queue, review_command
 from litmon.replay.server import serve_demo
 from litmon.scheduler import build_scheduler
 from litmon.score_cli import score_command
@@ -568,6 +568,7 @@ def init(directory: str, force: bool) -> None:
 cli.add_command(score_command)
 cli.add_command(queue)
 cli.add_command(review_command)
+export.add_command(export_candidates)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -30,6 +31,7 @@ from litmon.review import (
     show,
     undo,
 )
+from litmon.review.export import iter_candidates, write_csv, write_jsonl, write_ris
 from litmon.review.leases import DEFAULT_LEASE
 
 ACTIONS = ("approve", "reject", "defer", "undo")
@@ -338,3 +340,23 @@ def review_command(
             raise UsageError(f"--until {until}: expected a date YYYY-MM-DD") from None
     for item in decide(db, refs, action, by=by, reason=reason, note=note, until=when):
         click.echo(_line(item))
+
+
+@click.command("candidates")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "ris"]), default="jsonl",
+              show_default=True)  # fmt: skip
+@click.option("--state", type=click.Choice(STATES), help="Only candidates in this state.")
+@click.option(
+    "-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Default: stdout."
+)
+@pass_app
+def export_candidates(app: App, fmt: str, state: str | None, output: TextIO) -> None:
+    """Write the candidates, best first, with their works' bibliographic fields.
+
+    RIS carries the tags Zotero and EndNote import (TY, TI, AU, PY, DA, T2, VL, IS, SP, EP,
+    DO, AN, AB, KW, UR; the state, score and topics in N1). CSV cells that a spreadsheet
+    would run as a formula (starting with = + - @) are prefixed with an apostrophe.
+    """
+    writer = {"jsonl": write_jsonl, "csv": write_csv, "ris": write_ris}[fmt]
+    count = writer(iter_candidates(app.database(), state), output)
+    click.echo(f"{count} candidates", err=True)

@@ -1,6 +1,8 @@
 """`litmon queue` and `litmon review` as an editor and a worker loop use them: JSON output,
 exit codes (2 bad input, 3 nothing to claim, 4 conflict), one-line errors, nothing changed."""
 
+import csv
+import io
 import json
 
 import pytest
@@ -9,7 +11,9 @@ from test_queue import candidate, make_works
 
 from litmon import review
 from litmon.cli import cli
+from litmon.core.records import Record
 from litmon.db.schema import open_db
+from litmon.imports.ris import read_ris
 
 
 @pytest.fixture
@@ -153,3 +157,28 @@ def test_takedown_of_a_withdrawn_summary(queue_db, tmp_path):
     assert "takedown pending" in run("queue", "list", "--state", "withdrawn").output
     one_line_error(run("queue", "ack-takedown", "2"), 2)
     assert "takedown done" in run("queue", "ack-takedown", "1", "--note", "removed").output
+
+
+def test_export_candidates_as_jsonl_csv_and_ris(queue_db, tmp_path):
+    queue_db.execute("UPDATE works SET title = '=HYPERLINK(\"http://x\")' WHERE id = 3")
+    queue_db.execute("UPDATE works SET pages = '101-109', volume = '32' WHERE id = 1")
+    queue_db.conn.commit()
+    rows = [json.loads(line) for line in run("export", "candidates").stdout.splitlines()]
+    assert [row["score"] for row in rows] == [9.0, 8.0, 7.0]
+    assert rows[0]["authors"] == ["Author0, A"] and rows[0]["journal"]
+    table = list(csv.DictReader(io.StringIO(run("export", "candidates", "--format", "csv").stdout)))
+    assert table[2]["title"] == '\'=HYPERLINK("http://x")'
+    assert table[0]["topics"] == "ms_imaging 9; ms_broad 1"
+    ris = tmp_path / "candidates.ris"
+    run("export", "candidates", "--format", "ris", "-o", str(ris))
+    records = [r for r in read_ris(ris, "ris:zotero") if isinstance(r, Record)]
+    assert [r.pmid for r in records] == ["40000001", "40000002", "40000003"]
+    first = records[0]
+    assert (first.title, first.doi, first.volume, first.pages) == (
+        "Paramagnetic rim lesions on QSM in multiple sclerosis, cohort 0",
+        "10.1000/ms.0",
+        "32",
+        "101-109",
+    )
+    assert first.authors == ["Author0, A"] and first.pub_date.startswith("2026")
+    assert "litmon candidate 1: new" in ris.read_text()

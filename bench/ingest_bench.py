@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree as DefusedET
 from lxml import etree
+from measure import peak_rss_kib
 
 from litmon.crawler.pubmed_xml import iter_items, iter_records
 from litmon.db.runs import RunCounts
@@ -270,13 +271,6 @@ def iter_records_peak(path: Path) -> int:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak
-
-
-def peak_rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def rss_child(path: Path) -> None:

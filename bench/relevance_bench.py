@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
+from measure import peak_rss_kib
+
 from litmon.core.records import Record
 from litmon.db.schema import open_db
 from litmon.db.store import save_records
@@ -128,13 +130,6 @@ def build(path: Path, count: int) -> None:
     records = generated(count)
     while batch := list(islice(records, 500)):
         save_records(db, batch)
-
-
-def peak_rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def score_child(path: Path) -> None:

@@ -16,7 +16,6 @@ from litmon import exits
 from litmon.app import App, pass_app
 from litmon.core.errors import UsageError
 from litmon.review import (
-    REJECTION_REASONS,
     STATES,
     ack_takedown,
     claim,
@@ -32,7 +31,6 @@ from litmon.review import (
     undo,
 )
 from litmon.review.export import iter_candidates, write_csv, write_jsonl, write_ris
-from litmon.review.leases import DEFAULT_LEASE
 
 ACTIONS = ("approve", "reject", "defer", "undo")
 
@@ -140,6 +138,7 @@ def queue_list(
         from_end=from_end,
         limit=limit,
         explain=explain,
+        max_attempts=app.config.queue.max_attempts,
     )
     if _print_rows(page.items, as_json, nl):
         return
@@ -162,7 +161,7 @@ def queue_list(
 @pass_app
 def queue_show(app: App, ref: str, as_json: bool) -> None:
     """One candidate (ID, pmid:N or doi:…) with its trail and summaries."""
-    item = show(app.database(), ref)
+    item = show(app.database(), ref, max_attempts=app.config.queue.max_attempts)
     if as_json:
         click.echo(json.dumps(item, indent=2))
         return
@@ -202,15 +201,18 @@ def queue_history(app: App, ref: str, as_json: bool, nl: bool) -> None:
 
 @queue.command("claim")
 @click.option("--worker", required=True, help="This summarizer's name (in the audit trail).")
-@click.option("--lease", "lease_seconds", default=DEFAULT_LEASE, show_default=True, type=float,
-              help="Seconds before the candidate goes back to the queue unless done.")  # fmt: skip
+@click.option("--lease", "lease_seconds", type=float,
+              help="Seconds before the candidate goes back to the queue unless done"
+                   " (default: [queue] lease_seconds).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="The packet on one line.")
 @pass_app
-def queue_claim(app: App, worker: str, lease_seconds: float, as_json: bool) -> None:
+def queue_claim(app: App, worker: str, lease_seconds: float | None, as_json: bool) -> None:
     """Lease the best-ranked approved candidate and print its summarization packet (JSON:
     id, lease_token, lease_expires, work, topics, editor_notes, facts). Exit 3 when
     nothing is waiting."""
-    packet = claim(app.database(), worker, lease_seconds)
+    settings = app.config.queue
+    lease = settings.lease_seconds if lease_seconds is None else lease_seconds
+    packet = claim(app.database(), worker, lease, max_attempts=settings.max_attempts)
     if packet is None:
         click.echo("nothing to claim", err=True)
         sys.exit(exits.NOTHING_TO_DO)
@@ -251,19 +253,21 @@ def queue_done(app: App, candidate: str, token: str, summary_file: str) -> None:
 @pass_app
 def queue_fail(app: App, candidate: str, token: str, error: str) -> None:
     """Give a leased candidate back: approved again, or dead after its last attempt."""
-    outcome = fail(app.database(), _candidate_id(candidate), token, error)
+    attempts = app.config.queue.max_attempts
+    outcome = fail(app.database(), _candidate_id(candidate), token, error, max_attempts=attempts)
     click.echo(f"candidate {candidate}: {outcome['state']} after {outcome['attempts']} attempts")
 
 
 @queue.command("extend")
 @click.argument("candidate")
 @click.option("--token", required=True, help="The lease token the claim printed.")
-@click.option("--lease", "lease_seconds", default=DEFAULT_LEASE, show_default=True, type=float,
-              help="Seconds from now.")  # fmt: skip
+@click.option("--lease", "lease_seconds", type=float,
+              help="Seconds from now (default: [queue] lease_seconds).")  # fmt: skip
 @pass_app
-def queue_extend(app: App, candidate: str, token: str, lease_seconds: float) -> None:
+def queue_extend(app: App, candidate: str, token: str, lease_seconds: float | None) -> None:
     """Renew a lease: the candidate stays this worker's for --lease seconds from now."""
-    outcome = extend(app.database(), _candidate_id(candidate), token, lease_seconds)
+    lease = app.config.queue.lease_seconds if lease_seconds is None else lease_seconds
+    outcome = extend(app.database(), _candidate_id(candidate), token, lease)
     click.echo(f"candidate {candidate}: leased until {outcome['lease_expires']}")
 
 
@@ -273,7 +277,7 @@ def queue_extend(app: App, candidate: str, token: str, lease_seconds: float) -> 
 @pass_app
 def queue_retry(app: App, ref: str, by: str | None) -> None:
     """A dead candidate goes back to approved with fresh attempts."""
-    click.echo(_line(retry(app.database(), ref, by=by)))
+    click.echo(_line(retry(app.database(), ref, by=by, max_attempts=app.config.queue.max_attempts)))
 
 
 @queue.command("discard")
@@ -282,7 +286,8 @@ def queue_retry(app: App, ref: str, by: str | None) -> None:
 @pass_app
 def queue_discard(app: App, ref: str, by: str | None) -> None:
     """Give a dead candidate up for good."""
-    click.echo(_line(discard(app.database(), ref, by=by)))
+    attempts = app.config.queue.max_attempts
+    click.echo(_line(discard(app.database(), ref, by=by, max_attempts=attempts)))
 
 
 @queue.command("ack-takedown")
@@ -293,12 +298,15 @@ def queue_discard(app: App, ref: str, by: str | None) -> None:
 def queue_ack_takedown(app: App, ref: str, by: str | None, note: str | None) -> None:
     """Record that the published summary of a withdrawn (deleted or retracted) work was
     taken down."""
-    click.echo(_line(ack_takedown(app.database(), ref, by=by, note=note)))
+    attempts = app.config.queue.max_attempts
+    click.echo(_line(ack_takedown(app.database(), ref, by=by, note=note, max_attempts=attempts)))
 
 
 @click.command("review")
 @click.argument("words", nargs=-1, required=True, metavar="ID... approve|reject|defer|undo")
-@click.option("--reason", help=f"Why; a rejection needs one of: {', '.join(REJECTION_REASONS)}.")
+@click.option(
+    "--reason", help="Why; a rejection needs one of [queue] reject_reasons in the config."
+)
 @click.option("--note", help="A note for the trail (and the summarizer's packet).")
 @click.option("--by", help="Who (default: $LITMON_EDITOR, else the login name).")
 @click.option("--until", help="With defer: the date (YYYY-MM-DD) it returns to new.")
@@ -327,10 +335,11 @@ def review_command(
     if not refs:
         raise UsageError(f"name the candidates to {action}")
     db = app.database()
+    settings = app.config.queue
     if action == "undo":
         if len(refs) != 1 or reason or until:
             raise UsageError("undo takes one candidate (and at most --note, --by)")
-        click.echo(_line(undo(db, refs[0], by=by, note=note)))
+        click.echo(_line(undo(db, refs[0], by=by, note=note, max_attempts=settings.max_attempts)))
         return
     when = None
     if until is not None:
@@ -338,7 +347,18 @@ def review_command(
             when = date.fromisoformat(until)
         except ValueError:
             raise UsageError(f"--until {until}: expected a date YYYY-MM-DD") from None
-    for item in decide(db, refs, action, by=by, reason=reason, note=note, until=when):
+    decided = decide(
+        db,
+        refs,
+        action,
+        by=by,
+        reason=reason,
+        note=note,
+        until=when,
+        reasons=settings.reject_reasons,
+        max_attempts=settings.max_attempts,
+    )
+    for item in decided:
         click.echo(_line(item))
 
 

@@ -15,11 +15,22 @@ from litmon.core.errors import UsageError
 from litmon.core.version import user_agent
 from litmon.crawler.settings import NCBI_EUTILS_URL, NcbiSettings, Topic
 from litmon.crontab import cron_trigger
+from litmon.review.leases import DEFAULT_LEASE
+from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
 from litmon.scoring.profile import Group, Negative, Profile, Term
 
 
 class ConfigError(Exception):
     """A configuration problem, worded for the person who has to fix the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSettings:
+    """``[queue]``: what the CLI passes to the review API."""
+
+    reject_reasons: tuple[str, ...] = REJECTION_REASONS
+    max_attempts: int = MAX_ATTEMPTS
+    lease_seconds: float = DEFAULT_LEASE  # `queue claim --lease` and `queue extend --lease`
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +46,7 @@ class Config:
     feeds_file: Path | Traversable | None = None
     contact: str = ""  # who to tell about a misbehaving crawler: goes into the User-Agent
     schedule: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULE))
+    queue: QueueSettings = QueueSettings()
 
     @property
     def user_agent(self) -> str:
@@ -93,7 +105,9 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
     def fail(key: str, message: str) -> ConfigError:
         return ConfigError(f"{where}: {key}: {message}")
 
-    _only_keys(data, {"database", "ncbi", "feeds", "topics", "contact", "schedule"}, "", fail)
+    _only_keys(
+        data, {"database", "ncbi", "feeds", "topics", "contact", "schedule", "queue"}, "", fail
+    )
     database = _table(data, "database", fail)
     _only_keys(database, {"path", "lock_wait"}, "database.", fail)
     lock_wait = database.get("lock_wait", 900)
@@ -164,6 +178,7 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         schedule[job] = line
     return Config(
         source=source,
+        queue=_queue(_table(data, "queue", fail), fail),
         db_path=Path(db_path),
         lock_wait=float(lock_wait),
         ncbi=NcbiSettings(**ncbi_values),
@@ -173,6 +188,31 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         contact=contact,
         schedule=schedule,
     )
+
+
+def _queue(table: dict, fail: Any) -> QueueSettings:
+    """``[queue]``: rejection reasons, attempts before a candidate is dead, default lease."""
+    _only_keys(table, {"reject_reasons", "max_attempts", "lease_seconds"}, "queue.", fail)
+    reasons = table.get("reject_reasons", list(REJECTION_REASONS))
+    if (
+        not isinstance(reasons, list)
+        or not reasons
+        or not all(isinstance(r, str) and r.strip() == r and r for r in reasons)
+        or len(set(reasons)) != len(reasons)
+    ):
+        message = f"must be a non-empty list of distinct, non-blank strings, got {reasons!r}"
+        raise fail("queue.reject_reasons", message)
+    attempts = table.get("max_attempts", MAX_ATTEMPTS)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100:
+        raise fail("queue.max_attempts", f"must be an integer from 1 to 100, got {attempts!r}")
+    lease = _number(
+        table.get("lease_seconds", DEFAULT_LEASE),
+        "queue.lease_seconds",
+        "a number of seconds from 1 to 86400",
+        lambda v: 1 <= v <= 86_400,
+        fail,
+    )
+    return QueueSettings(tuple(reasons), attempts, float(lease))
 
 
 # components every profile has besides its groups, so no group may take their names

@@ -30,7 +30,11 @@ def _check_seconds(seconds: float) -> None:
 
 
 def claim(
-    db: sqlite_utils.Database, worker: str, lease_seconds: float = DEFAULT_LEASE
+    db: sqlite_utils.Database,
+    worker: str,
+    lease_seconds: float = DEFAULT_LEASE,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> dict | None:
     """Lease the best-ranked approved candidate whose work may be handed out (never a
     retracted or deleted one) to ``worker``, and return its summarization packet; None when
@@ -41,7 +45,7 @@ def claim(
     conn = db.conn
     with write_transaction(conn):
         at = now()
-        housekeep(db, at)
+        housekeep(db, at, max_attempts)
         best = sql.best_approved(conn)
         if best is None:
             return None
@@ -87,7 +91,14 @@ def done(db: sqlite_utils.Database, candidate_id: int, token: str, summary: str)
     return {"id": candidate_id, "state": "summarized", "repeated": False}
 
 
-def fail(db: sqlite_utils.Database, candidate_id: int, token: str, error: str) -> dict:
+def fail(
+    db: sqlite_utils.Database,
+    candidate_id: int,
+    token: str,
+    error: str,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> dict:
     """The worker gave up: back to approved for another attempt, or dead after the last."""
     if not error.strip():
         raise UsageError("say what failed (--error)")
@@ -95,7 +106,7 @@ def fail(db: sqlite_utils.Database, candidate_id: int, token: str, error: str) -
     with write_transaction(conn):
         at = now()
         row = _held(conn, candidate_id, token, at)
-        action = "give_up" if row["attempts"] >= MAX_ATTEMPTS else "fail"
+        action = "give_up" if row["attempts"] >= max_attempts else "fail"
         state = apply(conn, row, action, by=row["leased_by"], at=at, reason=error.strip()[:500])
     return {"id": candidate_id, "state": state, "attempts": row["attempts"]}
 

@@ -9,6 +9,7 @@ import json
 import os
 import sqlite3
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,7 +22,7 @@ from litmon.db.store import write_transaction
 from litmon.review import follow
 from litmon.review.states import DECISIONS, PREVIOUS, STATES, target
 
-# Why an editor rejects; a constant until the config grows a [review] section.
+# Why an editor rejects, unless [queue] reject_reasons in the config says otherwise.
 REJECTION_REASONS = (
     "off-topic",
     "not-new-research",
@@ -32,7 +33,8 @@ REJECTION_REASONS = (
     "other",
 )
 
-# Attempts a summarizer gets (claims that failed or expired) before a candidate is dead.
+# Attempts a summarizer gets (claims that failed or expired) before a candidate is dead,
+# unless [queue] max_attempts says otherwise.
 MAX_ATTEMPTS = 3
 
 # Who the system's own transitions (wake, expire, withdraw) are recorded as.
@@ -207,7 +209,7 @@ def withdraw_gone(db: sqlite_utils.Database) -> int:
 # -- what the system does lazily -----------------------------------------------------------
 
 
-def housekeep(db: sqlite_utils.Database, at: str) -> None:
+def housekeep(db: sqlite_utils.Database, at: str, max_attempts: int = MAX_ATTEMPTS) -> None:
     """Inside a write transaction: the queue catches up with the works (merges, undone
     merges, deletions, retractions); deferrals whose date came return to new; expired
     leases return their candidate to approved, or make it dead on its last attempt."""
@@ -217,18 +219,18 @@ def housekeep(db: sqlite_utils.Database, at: str) -> None:
         apply(conn, row, "wake", by=SYSTEM, at=at, reason="deferral date reached")
     for row in sql.expired_leases(conn, at):
         current = sql.get(conn, row["id"])
-        action = "give_up" if row["attempts"] >= MAX_ATTEMPTS else "expire"
+        action = "give_up" if row["attempts"] >= max_attempts else "expire"
         reason = f"lease of {row['leased_by']} expired"
         apply(conn, current, action, by=SYSTEM, at=at, reason=reason)
 
 
-def refresh(db: sqlite_utils.Database) -> None:
+def refresh(db: sqlite_utils.Database, max_attempts: int = MAX_ATTEMPTS) -> None:
     """Apply what is due before a read (listing, showing): a write only when something is."""
     at = now()
     due = sql.due_deferred(db.conn, today_utc().isoformat()) or sql.expired_leases(db.conn, at)
     if due or follow.pending(db):
         with write_transaction(db.conn):
-            housekeep(db, now())
+            housekeep(db, now(), max_attempts)
 
 
 # -- finding candidates ----------------------------------------------------------------------
@@ -275,9 +277,9 @@ def _check_version(row: dict, version: int | None) -> None:
         )
 
 
-def show(db: sqlite_utils.Database, ref: str) -> dict:
+def show(db: sqlite_utils.Database, ref: str, *, max_attempts: int = MAX_ATTEMPTS) -> dict:
     """A candidate with its audit trail, notes and summaries."""
-    refresh(db)
+    refresh(db, max_attempts)
     row, _ = resolve(db.conn, ref)
     shown = view(row)
     shown["history"] = history(db, str(row["id"]))
@@ -302,6 +304,7 @@ def list_candidates(
     from_end: bool = False,
     limit: int = 50,
     explain: bool = False,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> Page:
     """One page of candidates ranked by score (best first). Pass ``next_after`` of a page
     as ``after`` for the next; ``from_end`` gives the last page (and pages backwards).
@@ -310,7 +313,7 @@ def list_candidates(
         raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
     if limit < 1:
         raise UsageError("the page size must be at least 1")
-    refresh(db)
+    refresh(db, max_attempts)
     rows = sql.page(
         db.conn,
         state=state,
@@ -347,19 +350,22 @@ def decide(
     reason: str | None = None,
     note: str | None = None,
     until: date | None = None,
+    reasons: Sequence[str] = REJECTION_REASONS,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> list[dict]:
     """Approve, reject or defer candidates, all or none: one refused candidate (a
     UsageError) or one changed since the version given with its ref (a Conflict) changes
-    nothing. Returns the candidates as they now are."""
+    nothing. ``reasons`` are the rejection reasons allowed. Returns the candidates as they
+    now are."""
     if action not in DECISIONS:
         raise UsageError(f"unknown decision {action!r} (one of {', '.join(DECISIONS)})")
     if not refs:
         raise UsageError("name at least one candidate")
     values: dict[str, object] = {"changed_since_decision": 0}
     if action == "reject":
-        if reason not in REJECTION_REASONS:
+        if reason not in reasons:
             raise UsageError(
-                f"a rejection needs --reason, one of: {', '.join(REJECTION_REASONS)}"
+                f"a rejection needs --reason, one of: {', '.join(reasons)}"
                 + (f" (not {reason!r})" if reason else "")
             )
     if action == "defer":
@@ -373,7 +379,7 @@ def decide(
     editor = by or default_editor()
     with write_transaction(db.conn):
         at = now()
-        housekeep(db, at)
+        housekeep(db, at, max_attempts)
         ids = []
         for ref in refs:
             row, version = resolve(db.conn, ref)
@@ -386,14 +392,19 @@ def decide(
 
 
 def undo(
-    db: sqlite_utils.Database, ref: str, *, by: str | None = None, note: str | None = None
+    db: sqlite_utils.Database,
+    ref: str,
+    *,
+    by: str | None = None,
+    note: str | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> dict:
     """Undo the latest decision on a candidate, if nothing happened to it since: it returns
     to the state before (approved, if the decision had revoked a lease). Audited as a
     transition of its own."""
     with write_transaction(db.conn):
         at = now()
-        housekeep(db, at)
+        housekeep(db, at, max_attempts)
         row, version = resolve(db.conn, ref)
         _check_version(row, version)
         trail = sql.history(db.conn, [row["id"]])
@@ -411,22 +422,31 @@ def undo(
         return view(sql.get(db.conn, row["id"]))
 
 
-def retry(db: sqlite_utils.Database, ref: str, *, by: str | None = None) -> dict:
+def retry(
+    db: sqlite_utils.Database, ref: str, *, by: str | None = None, max_attempts: int = MAX_ATTEMPTS
+) -> dict:
     """A dead candidate goes back to approved with its attempts reset."""
-    return _dead_end(db, ref, "retry", by, attempts=0)
+    return _dead_end(db, ref, "retry", by, max_attempts, attempts=0)
 
 
-def discard(db: sqlite_utils.Database, ref: str, *, by: str | None = None) -> dict:
+def discard(
+    db: sqlite_utils.Database, ref: str, *, by: str | None = None, max_attempts: int = MAX_ATTEMPTS
+) -> dict:
     """A dead candidate is given up for good."""
-    return _dead_end(db, ref, "discard", by)
+    return _dead_end(db, ref, "discard", by, max_attempts)
 
 
 def _dead_end(
-    db: sqlite_utils.Database, ref: str, action: str, by: str | None, **values: object
+    db: sqlite_utils.Database,
+    ref: str,
+    action: str,
+    by: str | None,
+    max_attempts: int,
+    **values: object,
 ) -> dict:
     with write_transaction(db.conn):
         at = now()
-        housekeep(db, at)
+        housekeep(db, at, max_attempts)
         row, version = resolve(db.conn, ref)
         _check_version(row, version)
         apply(db.conn, row, action, by=by or default_editor(), at=at, **values)
@@ -434,12 +454,17 @@ def _dead_end(
 
 
 def ack_takedown(
-    db: sqlite_utils.Database, ref: str, *, by: str | None = None, note: str | None = None
+    db: sqlite_utils.Database,
+    ref: str,
+    *,
+    by: str | None = None,
+    note: str | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> dict:
     """Record that the published summary of a withdrawn candidate was taken down."""
     with write_transaction(db.conn):
         at = now()
-        housekeep(db, at)
+        housekeep(db, at, max_attempts)
         row, version = resolve(db.conn, ref)
         _check_version(row, version)
         if row["state"] == "withdrawn" and not row["has_summary"]:

@@ -4,6 +4,8 @@ exit codes (2 bad input, 3 nothing to claim, 4 conflict), one-line errors, nothi
 import csv
 import io
 import json
+import time
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -11,9 +13,11 @@ from test_queue import candidate, make_works
 
 from litmon import review
 from litmon.cli import cli
+from litmon.core.clock import parse_stamp
 from litmon.core.records import Record
 from litmon.db.schema import open_db
 from litmon.imports.ris import read_ris
+from litmon.settings import ConfigError, load_config
 
 
 @pytest.fixture
@@ -182,3 +186,60 @@ def test_export_candidates_as_jsonl_csv_and_ris(queue_db, tmp_path):
     )
     assert first.authors == ["Author0, A"] and first.pub_date.startswith("2026")
     assert "litmon candidate 1: new" in ris.read_text()
+
+
+@pytest.fixture
+def queue_config(queue_db, tmp_path, monkeypatch):
+    """A config whose [queue] allows two reasons, one attempt and one-second leases."""
+    path = tmp_path / "litmon.toml"
+    path.write_text(
+        '[queue]\nreject_reasons = ["not-ms", "other"]\nmax_attempts = 1\nlease_seconds = 1\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("LITMON_CONFIG", str(path))
+    return path
+
+
+def test_rejection_reasons_come_from_the_config(queue_config, queue_db):
+    before = candidate(queue_db, 1)
+    line = one_line_error(run("review", "1", "reject", "--reason", "off-topic"), 2)
+    assert "not-ms, other" in line
+    assert candidate(queue_db, 1) == before
+    assert "rejected" in run("review", "1", "reject", "--reason", "not-ms").output
+
+
+def test_max_attempts_and_the_lease_come_from_the_config(queue_config, queue_db):
+    run("review", "1", "2", "approve")
+    packet = json.loads(run("queue", "claim", "--worker", "w1", "--json").output)
+    # max_attempts = 1: the first failure is the last (the built-in 3 would say approved)
+    failed = run(
+        "queue", "fail", str(packet["id"]), "--token", packet["lease_token"], "--error", "x"
+    )
+    assert "dead after 1 attempts" in failed.output
+    second = json.loads(run("queue", "claim", "--worker", "w1", "--json").output)
+    claimed_at = review.history(queue_db, str(second["id"]))[-1]["at"]
+    assert parse_stamp(second["lease_expires"]) - parse_stamp(claimed_at) == timedelta(seconds=1)
+    # lease_seconds = 1: the lease is gone a moment later, and with it the only attempt
+    deadline = time.monotonic() + 5
+    while json.loads(run("queue", "show", str(second["id"]), "--json").output)["state"] != "dead":
+        assert time.monotonic() < deadline, "the one-second lease did not expire"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("reject_reasons = []", "queue.reject_reasons"),
+        ('reject_reasons = ["a", "a"]', "queue.reject_reasons"),
+        ("max_attempts = 0", "queue.max_attempts"),
+        ("max_attempts = true", "queue.max_attempts"),
+        ("lease_seconds = 0", "queue.lease_seconds"),
+        ("leases = 3", "queue.leases"),
+    ],
+)
+def test_a_bad_queue_setting_is_a_one_line_error_naming_the_key(tmp_path, text, key):
+    path = tmp_path / "litmon.toml"
+    path.write_text(f"[queue]\n{text}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert f": {key}: " in str(caught.value) and "\n" not in str(caught.value)

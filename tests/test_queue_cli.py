@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import rispy
 from click.testing import CliRunner
 from test_queue import candidate, make_works
 
@@ -186,6 +187,38 @@ def test_export_candidates_as_jsonl_csv_and_ris(queue_db, tmp_path):
     )
     assert first.authors == ["Author0, A"] and first.pub_date.startswith("2026")
     assert "litmon candidate 1: new" in ris.read_text()
+
+
+def test_ris_export_reads_back_through_rispy(tmp_path, monkeypatch):
+    """The tags Zotero's RIS translator reads, as an independent RIS reader sees them."""
+    monkeypatch.setenv("LITMON_DB", str(tmp_path / "ris.db"))
+    db = open_db(tmp_path / "ris.db")
+    fields = dict(
+        authors=["Okafor, Ngozi", "Lindqvist, Per"],
+        pub_date="2026-10-14",
+        volume="32",
+        issue="11",
+        pages="1401-1412",
+        abstract="BACKGROUND: Rims matter.\nRESULTS: They grow.",
+        keywords=["QSM", "iron rim"],
+    )
+    (work_id,) = make_works(db, 1, **fields)
+    review.enqueue(db, work_id, [("ms_imaging", 9.0)])
+    ris = tmp_path / "candidates.ris"
+    assert run("export", "candidates", "--format", "ris", "-o", str(ris)).exit_code == 0
+    (entry,) = rispy.loads(ris.read_text(encoding="utf-8"))
+    assert entry["type_of_reference"] == "JOUR"
+    assert entry["title"] == "Paramagnetic rim lesions on QSM in multiple sclerosis, cohort 0"
+    assert entry["authors"] == ["Okafor, Ngozi", "Lindqvist, Per"]
+    assert (entry["year"], entry["date"]) == ("2026", "2026/10/14")
+    assert entry["secondary_title"] == "Multiple Sclerosis Journal"  # T2, Zotero's journal
+    assert (entry["volume"], entry["number"]) == ("32", "11")
+    assert (entry["start_page"], entry["end_page"]) == ("1401", "1412")
+    assert entry["doi"] == "10.1000/ms.0"
+    assert entry["abstract"] == "BACKGROUND: Rims matter. RESULTS: They grow."
+    assert entry["keywords"] == ["QSM", "iron rim"]
+    assert entry["accession_number"] == "40000001"
+    assert entry["urls"] == ["https://pubmed.ncbi.nlm.nih.gov/40000001/"]
 
 
 @pytest.fixture

@@ -347,12 +347,31 @@ def work(conn: sqlite3.Connection, work_id: int) -> dict | None:
     )
 
 
-def works_by_pmids(conn: sqlite3.Connection, pmids: list[str]) -> dict[str, int]:
-    """Stored (live) works for PMIDs, e.g. the retraction notices a work links to."""
+def works_by_pmids(conn: sqlite3.Connection, pmids: list[str]) -> dict[str, dict]:
+    """Stored (live) works for PMIDs (their id and title), e.g. the retraction notices a work
+    links to."""
     if not pmids:
         return {}
     marks = ",".join("?" * len(pmids))
     rows = conn.execute(
-        f"SELECT pmid, id FROM works WHERE pmid IN ({marks}) AND merged_into IS NULL", pmids
+        f"SELECT pmid, id, title FROM works WHERE pmid IN ({marks}) AND merged_into IS NULL",
+        pmids,
     ).fetchall()
-    return dict(rows)
+    return {pmid: {"id": work_id, "title": title} for pmid, work_id, title in rows}
+
+
+def linking_to(conn: sqlite3.Connection, pmid: str, types: tuple[str, ...]) -> list[dict]:
+    """Stored (live) works with a link of one of ``types`` to ``pmid``: the notices (an
+    erratum, a retraction notice) stored as works of their own that point at an article.
+    The LIKE skips the JSON of works that cannot match."""
+    marks = ",".join("?" * len(types))
+    return _rows(
+        conn.execute(
+            "SELECT w.id AS work_id, w.pmid, w.title, json_extract(l.value, '$.type') AS type"
+            " FROM works w, json_each(w.links) l"
+            " WHERE w.merged_into IS NULL AND w.deleted_at IS NULL AND w.links LIKE ?"
+            f" AND json_extract(l.value, '$.pmid') = ? AND json_extract(l.value, '$.type')"
+            f" IN ({marks}) ORDER BY w.id",
+            (f"%{pmid}%", pmid, *types),
+        )
+    )

@@ -171,10 +171,35 @@ def queue_show(app: App, ref: str, as_json: bool) -> None:
             f"    possible duplicate: work {pair['work_id']} (similarity {pair['score']:.2f},"
             f" {pair['reason']}): litmon dupes list"
         )
+    for notice in item["notices"]:
+        click.echo(f"    {_notice(notice)}")
     _print_trail(item["history"])
     for summary in item["summaries"]:
         click.echo(f"summary by {summary['worker']} at {summary['created_at']}:")
         click.echo(summary["summary"])
+
+
+# How `queue show` names a comments/corrections link (the API keeps PubMed's RefType).
+_NOTICE_LABELS = {
+    "RetractionIn": "retraction notice",
+    "ErratumIn": "erratum",
+    "ExpressionOfConcernIn": "expression of concern",
+    "UpdateIn": "updated in",
+    "RepublishedIn": "republished in",
+    "RetractionOf": "retraction notice of",
+    "ErratumFor": "erratum for",
+    "ExpressionOfConcernFor": "expression of concern about",
+    "UpdateOf": "update of",
+    "RepublishedFrom": "republished from",
+}
+
+
+def _notice(notice: dict) -> str:
+    ident = f"pmid:{notice['pmid']}" if notice["pmid"] else "(no PMID)"
+    about = notice["title"] or notice["citation"] or ""
+    stored = f" (work {notice['work_id']})" if notice["work_id"] else ""
+    label = _NOTICE_LABELS[notice["type"]]
+    return f"{label}: {ident}{stored} {about}".rstrip()
 
 
 def _print_trail(rows: list[dict]) -> None:

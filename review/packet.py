@@ -83,8 +83,18 @@ _DISEASE_WORDS = re.compile(
     r"encephalopath|leukoencephalopathy|neuropathy|diabetes|obesity)",
     re.IGNORECASE,
 )
-# Comments/corrections links a writer must know of.
+# Comments/corrections links a writer must know of: a notice about this work...
 _NOTICES = ("RetractionIn", "ErratumIn", "ExpressionOfConcernIn", "UpdateIn", "RepublishedIn")
+# ...and, when this work is itself a notice, the link to its article, with the link the
+# article carries back (a stored notice pointing at a work is that work's notice, even when
+# the article's own record does not list it yet).
+_NOTICE_OF = {
+    "RetractionOf": "RetractionIn",
+    "ErratumFor": "ErratumIn",
+    "ExpressionOfConcernFor": "ExpressionOfConcernIn",
+    "UpdateOf": "UpdateIn",
+    "RepublishedFrom": "RepublishedIn",
+}
 
 
 def _fact(value: object, evidence: list[str]) -> dict:
@@ -130,19 +140,39 @@ def diseases(mesh: list[str], title: str, abstract: str | None) -> dict:
     }
 
 
-def notices(conn: sqlite3.Connection, links: list[dict]) -> list[dict]:
-    """Retraction, erratum and similar notices, with the stored work of each if there is one."""
-    wanted = [link for link in links if link.get("type") in _NOTICES]
+def notices(conn: sqlite3.Connection, work: dict) -> list[dict]:
+    """Retraction, erratum and similar notices of a work (its own links, then stored notice
+    works pointing at it), and the article a notice work is about, each with its stored work
+    (id and title) if there is one."""
+    wanted = [
+        link for link in json.loads(work["links"]) if link.get("type") in (*_NOTICES, *_NOTICE_OF)
+    ]
     stored = sql.works_by_pmids(conn, [link["pmid"] for link in wanted if link.get("pmid")])
-    return [
+    found = [
         {
             "type": link["type"],
             "pmid": link.get("pmid"),
             "citation": link.get("ref"),
-            "work_id": stored.get(link.get("pmid")),
+            "work_id": stored.get(link.get("pmid"), {}).get("id"),
+            "title": stored.get(link.get("pmid"), {}).get("title"),
         }
         for link in wanted
     ]
+    if work["pmid"]:
+        seen = {(item["type"], item["pmid"]) for item in found}
+        for notice in sql.linking_to(conn, work["pmid"], tuple(_NOTICE_OF)):
+            kind = _NOTICE_OF[notice["type"]]
+            if (kind, notice["pmid"]) not in seen:
+                found.append(
+                    {
+                        "type": kind,
+                        "pmid": notice["pmid"],
+                        "citation": None,
+                        "work_id": notice["work_id"],
+                        "title": notice["title"],
+                    }
+                )
+    return found
 
 
 def _sections(abstract: str | None) -> list[dict]:
@@ -168,7 +198,6 @@ def build_packet(conn: sqlite3.Connection, candidate_id: int) -> dict:
     work = sql.work(conn, row["work_id"])
     mesh = json.loads(work["mesh"])
     types = json.loads(work["publication_types"])
-    links = json.loads(work["links"])
     explanations = sql.explanations(conn, work["id"])
     topics = [
         topic | {"explanation": json.loads(explanations[topic["topic"]])}
@@ -214,6 +243,6 @@ def build_packet(conn: sqlite3.Connection, candidate_id: int) -> dict:
             "design": design(types, mesh),
             "population": population(mesh),
             "diseases": diseases(mesh, work["title"], work["abstract"]),
-            "notices": notices(conn, links),
+            "notices": notices(conn, work),
         },
     }

@@ -20,6 +20,7 @@ from litmon.core.errors import Conflict, UsageError
 from litmon.db import candidates as sql
 from litmon.db.store import write_transaction
 from litmon.review import follow
+from litmon.review.packet import notices
 from litmon.review.states import DECISIONS, PREVIOUS, STATES, target
 
 # Why an editor rejects, unless [queue] reject_reasons in the config says otherwise.
@@ -278,13 +279,15 @@ def _check_version(row: dict, version: int | None) -> None:
 
 
 def show(db: sqlite_utils.Database, ref: str, *, max_attempts: int = MAX_ATTEMPTS) -> dict:
-    """A candidate with its audit trail, notes and summaries."""
+    """A candidate with its audit trail, summaries, possible duplicates and notices
+    (retraction, errata; or, for a notice, its article)."""
     refresh(db, max_attempts)
     row, _ = resolve(db.conn, ref)
     shown = view(row)
     shown["history"] = history(db, str(row["id"]))
     shown["summaries"] = sql.summaries(db.conn, row["id"])
     shown["possible_duplicates"] = sql.possible_duplicates(db.conn, row["work_id"])
+    shown["notices"] = notices(db.conn, sql.work(db.conn, row["work_id"]))
     return shown
 
 

@@ -124,6 +124,7 @@ def test_the_packet_carries_the_work_notes_and_study_facts_with_evidence(db):
             "pmid": "41000001",
             "citation": "Mult Scler. 2026;32:1",
             "work_id": None,
+            "title": None,
         }
     ]
     json.dumps(packet)  # the CLI prints it as JSON

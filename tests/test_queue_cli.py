@@ -15,8 +15,9 @@ from test_queue import candidate, make_works
 from litmon import review
 from litmon.cli import cli
 from litmon.core.clock import parse_stamp
-from litmon.core.records import Record
+from litmon.core.records import Link, Record
 from litmon.db.schema import open_db
+from litmon.db.store import save_records
 from litmon.imports.ris import read_ris
 from litmon.settings import ConfigError, load_config
 
@@ -276,3 +277,58 @@ def test_a_bad_queue_setting_is_a_one_line_error_naming_the_key(tmp_path, text, 
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert f": {key}: " in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_retracted_work_is_flagged_everywhere_and_never_claimed(tmp_path, monkeypatch):
+    monkeypatch.setenv("LITMON_DB", str(tmp_path / "r.db"))
+    db = open_db(tmp_path / "r.db")
+    (work_id,) = make_works(db, 1, links=[Link(type="RetractionIn", pmid="41000009")])
+    candidate_id = review.enqueue(db, work_id, [("ms_imaging", 9.0)])
+    assert "[RETRACTED]" in run("queue", "list").output
+    assert json.loads(run("queue", "list", "--json").output)[0]["retracted"] is True
+    shown = run("queue", "show", str(candidate_id))
+    assert "[RETRACTED]" in shown.output and "retraction notice: pmid:41000009" in shown.output
+    assert json.loads(run("queue", "show", str(candidate_id), "--json").output)["retracted"]
+    run("review", str(candidate_id), "approve")
+    assert run("queue", "claim", "--worker", "w1").exit_code == 3
+
+
+def test_an_erratum_is_shown_with_its_article(tmp_path, monkeypatch):
+    monkeypatch.setenv("LITMON_DB", str(tmp_path / "e.db"))
+    db = open_db(tmp_path / "e.db")
+    # the article lists one erratum itself; a second is only known from its own record
+    article, listed = make_works(db, 2)
+    db.execute("UPDATE works SET title = 'Erratum: rim lesions, cohort 1' WHERE id = ?", (listed,))
+    save_records(
+        db,
+        [
+            Record(
+                source="pubmed",
+                source_id="40000099",
+                pmid="40000099",
+                title="Correction to: Paramagnetic rim lesions, cohort 0",
+                links=[Link(type="ErratumFor", pmid="40000001", ref="Mult Scler. 2026")],
+            )
+        ],
+    )
+    notice = db.execute("SELECT id FROM works WHERE pmid = '40000099'").fetchone()[0]
+    db.execute(
+        "UPDATE works SET links = ? WHERE id = ?",
+        (
+            json.dumps([{"type": "ErratumIn", "pmid": "40000002", "ref": "Mult Scler. 2026"}]),
+            article,
+        ),
+    )
+    db.conn.commit()
+    article_id = review.enqueue(db, article, [("ms_imaging", 9.0)])
+    notice_id = review.enqueue(db, notice, [("ms_imaging", 5.0)])
+    shown = run("queue", "show", str(article_id)).output
+    assert f"erratum: pmid:40000002 (work {listed}) Erratum: rim lesions, cohort 1" in shown
+    assert f"erratum: pmid:40000099 (work {notice}) Correction to: Paramagnetic rim" in shown
+    as_json = json.loads(run("queue", "show", str(article_id), "--json").output)
+    assert [(n["type"], n["work_id"]) for n in as_json["notices"]] == [
+        ("ErratumIn", listed),
+        ("ErratumIn", notice),
+    ]
+    shown = run("queue", "show", str(notice_id)).output
+    assert f"erratum for: pmid:40000001 (work {article}) Paramagnetic rim lesions on QSM" in shown

@@ -182,7 +182,7 @@ def start_worker(path: Path, mode: str, lease: float, name: int) -> subprocess.P
 def test_four_worker_processes_get_distinct_candidates_each_summarized_once(tmp_path):
     path = tmp_path / "queue.db"
     db = open_db(path)
-    ids = approved(db, 300)
+    ids = approved(db, 1000)  # the size; about 2 s on 2 cores
     workers = [start_worker(path, "run", 30, n) for n in range(4)]
     for worker in workers:
         worker.stdin.write("go\n")
@@ -196,10 +196,10 @@ def test_four_worker_processes_get_distinct_candidates_each_summarized_once(tmp_
     assert sorted(every) == sorted(ids)  # distinct: no candidate was handed out twice
     assert sum(1 for got in claimed if got) >= 2  # they really ran at the same time
     rows = db.execute("SELECT candidate_id, count(*) FROM summaries GROUP BY 1").fetchall()
-    assert len(rows) == 300 and {count for _, count in rows} == {1}
+    assert len(rows) == 1000 and {count for _, count in rows} == {1}
     assert db.execute(
         "SELECT count(*) FROM candidates WHERE state = 'summarized' AND attempts = 1"
-    ).fetchone() == (300,)
+    ).fetchone() == (1000,)
 
 
 def test_a_worker_killed_holding_a_lease_loses_nothing(tmp_path):

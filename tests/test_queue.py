@@ -483,3 +483,94 @@ def test_a_work_deleted_by_nlm_withdraws_its_candidate(db):
     delete_works(db, Deletion("pubmed", ("40000001",)))
     assert live_states(db) == {works[0]: "withdrawn", works[1]: "new"}
     assert review.history(db, str(ids[0]))[-1]["reason"] == "deleted by NLM"
+
+
+# -- the works change under candidates in every state ---------------------------------------
+
+LEASE = {"lease_token": "tok", "lease_expires": "2999-01-01T00:00:00Z", "leased_by": "w"}
+
+
+def in_state(db, work_id: int, state: str) -> int:
+    """A candidate of ``work_id`` put straight into ``state`` (with a live lease if leased),
+    its trail holding the enqueue."""
+    candidate_id = review.enqueue(db, work_id, [("t", 5.0)])
+    extra = LEASE if state == "leased" else {}
+    if state == "deferred":
+        extra = {"deferred_until": "2999-01-01"}
+    force(db, candidate_id, state, **extra)
+    return candidate_id
+
+
+def trail(db, candidate_id: int) -> list[dict]:
+    """One candidate's own audit rows (``review.history`` of a merged id shows the
+    survivor's)."""
+    rows = db.execute(
+        "SELECT * FROM candidate_audit WHERE candidate_id = ? ORDER BY id", (candidate_id,)
+    )
+    names = [column[0] for column in rows.description]
+    return [dict(zip(names, row, strict=True)) for row in rows.fetchall()]
+
+
+def kept_trail(db, candidate_id: int, before: list[dict]) -> list[dict]:
+    """The rows added to a candidate's trail, asserting the trail from before is kept."""
+    after = trail(db, candidate_id)
+    assert after[: len(before)] == before
+    return after[len(before) :]
+
+
+@pytest.mark.parametrize("state", review.STATES)
+@pytest.mark.parametrize("side", ["kept", "merged"])
+def test_merge_and_undo_with_a_candidate_in_every_state(db, state, side):
+    kept, merged = make_works(db, 2)
+    states = {kept: "new", merged: "new"} | {(kept if side == "kept" else merged): state}
+    ids = {work_id: in_state(db, work_id, states[work_id]) for work_id in (kept, merged)}
+    before = {i: trail(db, i) for i in ids.values()}
+    merge.merge_works(db, kept, merged, "editor")
+    rank = review.follow.PRECEDENCE.index
+    # the state further along wins; a tie goes to the kept work's candidate
+    winning_work = merged if rank(states[merged]) < rank(states[kept]) else kept
+    assert live_states(db) == {kept: states[winning_work]}
+    for candidate_id in ids.values():
+        assert [row["action"] for row in kept_trail(db, candidate_id, before[candidate_id])] == [
+            "merge"
+        ]
+    merge.split_works(db, kept, merged)
+    assert live_states(db) == states
+    for work_id, candidate_id in ids.items():
+        assert review.show(db, str(candidate_id))["work_id"] == work_id
+        assert candidate(db, candidate_id)["state"] == states[work_id]
+        added = kept_trail(db, candidate_id, before[candidate_id])
+        assert added[0]["action"] == "merge"
+        # put back: the loser (hidden) and the merged work's candidate (moved to kept)
+        moved = work_id == merged or work_id != winning_work
+        assert [row["action"] for row in added[1:]] == (["unmerge"] if moved else [])
+        assert review.show(db, str(candidate_id))["flag"] is None  # one was new: no dispute
+
+
+def retract(db, work_id: int) -> None:
+    """The work's PubMed record comes again with a RetractionIn link."""
+    make_works(db, 1, links=[Link(type="RetractionIn", pmid="41000000")])
+
+
+def delete(db, work_id: int) -> None:
+    delete_works(db, Deletion("pubmed", ("40000001",)))
+
+
+@pytest.mark.parametrize("state", review.STATES)
+@pytest.mark.parametrize(("change", "reason"), [(delete, "deleted by NLM"), (retract, "retracted")])
+def test_deletion_and_retraction_withdraw_a_candidate_in_every_state(db, state, change, reason):
+    (work_id,) = make_works(db, 1)
+    candidate_id = in_state(db, work_id, state)
+    before = trail(db, candidate_id)
+    change(db, work_id)
+    assert live_states(db) == {work_id: "withdrawn"}
+    row = candidate(db, candidate_id)
+    assert row["lease_token"] is None  # a worker holding it can no longer hand it in
+    added = kept_trail(db, candidate_id, before)
+    if state == "withdrawn":
+        assert added == []  # already withdrawn: nothing to do, nothing recorded
+    else:
+        assert [(r["action"], r["from_state"], r["reason"]) for r in added] == [
+            ("withdraw", state, reason)
+        ]
+    assert review.claim(db, "w", 5) is None

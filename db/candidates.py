@@ -362,16 +362,15 @@ def works_by_pmids(conn: sqlite3.Connection, pmids: list[str]) -> dict[str, dict
 
 def linking_to(conn: sqlite3.Connection, pmid: str, types: tuple[str, ...]) -> list[dict]:
     """Stored (live) works with a link of one of ``types`` to ``pmid``: the notices (an
-    erratum, a retraction notice) stored as works of their own that point at an article.
-    The LIKE skips the JSON of works that cannot match."""
+    erratum, a retraction notice) stored as works of their own that point at an article,
+    found through the ``work_links`` index the store keeps."""
     marks = ",".join("?" * len(types))
     return _rows(
         conn.execute(
-            "SELECT w.id AS work_id, w.pmid, w.title, json_extract(l.value, '$.type') AS type"
-            " FROM works w, json_each(w.links) l"
-            " WHERE w.merged_into IS NULL AND w.deleted_at IS NULL AND w.links LIKE ?"
-            f" AND json_extract(l.value, '$.pmid') = ? AND json_extract(l.value, '$.type')"
-            f" IN ({marks}) ORDER BY w.id",
-            (f"%{pmid}%", pmid, *types),
+            "SELECT w.id AS work_id, w.pmid, w.title, l.type FROM work_links l"
+            " JOIN works w ON w.id = l.work_id"
+            f" WHERE l.pmid = ? AND l.type IN ({marks})"
+            " AND w.merged_into IS NULL AND w.deleted_at IS NULL ORDER BY w.id",
+            (pmid, *types),
         )
     )

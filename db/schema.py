@@ -278,6 +278,23 @@ CREATE TABLE summaries (
 CREATE INDEX summaries_candidate ON summaries(candidate_id)
 """
 
+_V9_WORK_LINKS = """
+-- Comments/corrections links of live works by the PMID they point at: the errata and
+-- retraction notices stored as works of their own are found from their article.
+CREATE TABLE work_links (
+    pmid TEXT NOT NULL,
+    type TEXT NOT NULL,
+    work_id INTEGER NOT NULL REFERENCES works(id),
+    PRIMARY KEY (pmid, type, work_id)
+) WITHOUT ROWID;
+CREATE INDEX work_links_work ON work_links(work_id);
+INSERT OR IGNORE INTO work_links (pmid, type, work_id)
+    SELECT json_extract(l.value, '$.pmid'), json_extract(l.value, '$.type'), w.id
+    FROM works w, json_each(w.links) l
+    WHERE w.merged_into IS NULL AND w.deleted_at IS NULL
+      AND json_extract(l.value, '$.pmid') IS NOT NULL
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
     _V1,
@@ -288,6 +305,7 @@ MIGRATIONS: list[str] = [
     _V6_RUN_WARNINGS_AND_NO_FUTURE_CHECKPOINTS,
     _V7_SCORES,
     _V8_QUEUE,
+    _V9_WORK_LINKS,
 ]
 
 

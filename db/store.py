@@ -608,6 +608,7 @@ def _insert_work(conn: sqlite3.Connection, record: Record, stamp: str, blocks: l
     cursor = conn.execute(f"INSERT INTO works ({columns}) VALUES ({marks})", list(values.values()))
     work_id = cursor.lastrowid
     _write_blocks(conn, work_id, blocks)
+    _write_links(conn, work_id, record)
     return work_id
 
 
@@ -616,6 +617,16 @@ def _write_blocks(conn: sqlite3.Connection, work_id: int, blocks: list[str]) -> 
         "INSERT OR IGNORE INTO work_blocks (key, work_id) VALUES (?, ?)",
         [(key, work_id) for key in blocks],
     )
+
+
+def _write_links(conn: sqlite3.Connection, work_id: int, record: Record) -> None:
+    """Index the work's comments/corrections links by the PMID they point at, so the notices
+    about an article (an erratum stored as a work of its own) are found without a scan."""
+    rows = [(link.pmid, link.type, work_id) for link in record.links if link.pmid]
+    if rows:
+        conn.executemany(
+            "INSERT OR IGNORE INTO work_links (pmid, type, work_id) VALUES (?, ?, ?)", rows
+        )
 
 
 def sighting_records(conn: sqlite3.Connection, work_id: int) -> list[Record]:
@@ -657,8 +668,10 @@ def refresh_work(conn: sqlite3.Connection, work_id: int) -> bool:
     assignments = ",".join(f"{name} = ?" for name in values)
     conn.execute(f"UPDATE works SET {assignments} WHERE id = ?", [*values.values(), work_id])
     conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (work_id,))
+    conn.execute("DELETE FROM work_links WHERE work_id = ?", (work_id,))
     if deleted_at is None:
         _write_blocks(conn, work_id, dedup.block_keys(folded))
+        _write_links(conn, work_id, folded)
     return _is_retracted(folded) and not was_retracted
 
 
@@ -683,6 +696,7 @@ def merge_into(
         (kept_id, writer.stamp, merged_id),
     )
     conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (merged_id,))
+    conn.execute("DELETE FROM work_links WHERE work_id = ?", (merged_id,))
     merge_id = _record_merge(writer, kept_id, merged_id, moved, reason, score)
     newly_retracted = refresh_work(conn, kept_id)
     writer.event(kept_id, "merged", f"work {merged_id} merged into it: {reason}")

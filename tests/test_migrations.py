@@ -127,3 +127,25 @@ def test_a_checkpoint_left_in_the_future_is_brought_back_to_today(tmp_path):
 
     marks = dict(db.execute("SELECT topic, watermark FROM checkpoints").fetchall())
     assert marks == {"future": today_utc().isoformat(), "past": "2020-05-01"}
+
+
+def test_links_of_existing_works_are_indexed_by_the_upgrade(tmp_path):
+    """Schema 9 indexes comments/corrections links by the PMID they point at; works stored
+    before it are indexed by the migration itself."""
+    from litmon.db.candidates import linking_to
+
+    path = tmp_path / "litmon.db"
+    old_database(path, 8, with_work=False)
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO works (pmid, title, links, created_at, updated_at) VALUES"
+        " ('900', 'Erratum: QSM in MS', '[{\"type\": \"ErratumFor\", \"pmid\": \"800\"}]', 'x', 'x')"
+    )
+    conn.commit()
+    conn.close()
+
+    db = open_db(path)
+
+    [notice] = linking_to(db.conn, "800", ("ErratumFor",))
+    assert (notice["pmid"], notice["type"]) == ("900", "ErratumFor")
+    assert linking_to(db.conn, "801", ("ErratumFor",)) == []

@@ -9,7 +9,8 @@ import json
 import os
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -394,6 +395,21 @@ def decide(
     return [view(sql.get(db.conn, candidate_id)) for candidate_id in ids]
 
 
+@contextmanager
+def _acting_on(
+    db: sqlite_utils.Database, ref: str, max_attempts: int
+) -> Iterator[tuple[dict, str]]:
+    """One change to one candidate: a write transaction, the queue brought up to date, the
+    candidate named by ``ref`` (refused as a Conflict if it changed since the version the
+    ref carries), and the transaction's time."""
+    with write_transaction(db.conn):
+        at = now()
+        housekeep(db, at, max_attempts)
+        row, version = resolve(db.conn, ref)
+        _check_version(row, version)
+        yield row, at
+
+
 def undo(
     db: sqlite_utils.Database,
     ref: str,
@@ -405,11 +421,7 @@ def undo(
     """Undo the latest decision on a candidate, if nothing happened to it since: it returns
     to the state before (approved, if the decision had revoked a lease). Audited as a
     transition of its own."""
-    with write_transaction(db.conn):
-        at = now()
-        housekeep(db, at, max_attempts)
-        row, version = resolve(db.conn, ref)
-        _check_version(row, version)
+    with _acting_on(db, ref, max_attempts) as (row, at):
         trail = sql.history(db.conn, [row["id"]])
         last = trail[-1] if trail else None
         if last is None or last["action"] not in DECISIONS or last["to_state"] != row["state"]:
@@ -447,11 +459,7 @@ def _dead_end(
     max_attempts: int,
     **values: object,
 ) -> dict:
-    with write_transaction(db.conn):
-        at = now()
-        housekeep(db, at, max_attempts)
-        row, version = resolve(db.conn, ref)
-        _check_version(row, version)
+    with _acting_on(db, ref, max_attempts) as (row, at):
         apply(db.conn, row, action, by=by or default_editor(), at=at, **values)
         return view(sql.get(db.conn, row["id"]))
 
@@ -465,11 +473,7 @@ def ack_takedown(
     max_attempts: int = MAX_ATTEMPTS,
 ) -> dict:
     """Record that the published summary of a withdrawn candidate was taken down."""
-    with write_transaction(db.conn):
-        at = now()
-        housekeep(db, at, max_attempts)
-        row, version = resolve(db.conn, ref)
-        _check_version(row, version)
+    with _acting_on(db, ref, max_attempts) as (row, at):
         if row["state"] == "withdrawn" and not row["has_summary"]:
             raise UsageError(f"candidate {row['id']}: no summary of it was written")
         apply(db.conn, row, "ack_takedown", by=by or default_editor(), at=at, note=note)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree as DefusedET
 from lxml import etree
-from measure import peak_rss_kib
+from measure import peak_rss_kib, run_child, verdict
 
 from litmon.crawler.pubmed_xml import iter_items, iter_records
 from litmon.db.runs import RunCounts
@@ -280,17 +279,8 @@ def rss_child(path: Path) -> None:
 
 
 def child_peak_rss(path: Path) -> tuple[int, int]:
-    output = subprocess.run(
-        [sys.executable, __file__, "--rss-child", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    output = run_child(__file__, "--rss-child", path)
     return int(output[0]), int(output[1])
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def main() -> int:

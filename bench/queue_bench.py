@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import verdict
+
 from litmon import review
 from litmon.core.records import Record
 from litmon.db.schema import open_db
@@ -153,10 +155,6 @@ def page_times(folder: Path) -> dict[str, float]:
         slowest[label] = max(times)
         print(f"  {label}: median {statistics.median(times):.2f} ms, slowest {max(times):.2f} ms")
     return slowest
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def main() -> int:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
-from measure import peak_rss_kib
+from measure import peak_rss_kib, run_child, verdict
 
 from litmon.core.records import Record
 from litmon.db.schema import open_db
@@ -143,17 +142,8 @@ def score_child(path: Path) -> None:
 
 
 def child(path: Path) -> tuple[int, float, float, int]:
-    output = subprocess.run(
-        [sys.executable, __file__, "--score-child", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    output = run_child(__file__, "--score-child", path)
     return int(output[0]), float(output[1]), float(output[2]), int(output[3])
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def speed(count: int) -> bool:

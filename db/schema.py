@@ -295,6 +295,22 @@ INSERT OR IGNORE INTO work_links (pmid, type, work_id)
       AND json_extract(l.value, '$.pmid') IS NOT NULL
 """
 
+_V10_SERVICE = """
+-- What a run noted on the way besides its warnings (retries, 429s, a short response's
+-- missing PMIDs, a feed's error): JSON list of {at, level, event, message}.
+ALTER TABLE crawl_runs ADD COLUMN notes TEXT;
+CREATE INDEX crawl_runs_source ON crawl_runs(source, id);
+-- The `litmon schedule` daemon's heartbeat, read by `litmon check` and `litmon status`.
+CREATE TABLE scheduler_heartbeat (
+    name TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    beat_at TEXT NOT NULL,
+    state TEXT NOT NULL
+)
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
     _V1,
@@ -306,6 +322,7 @@ MIGRATIONS: list[str] = [
     _V7_SCORES,
     _V8_QUEUE,
     _V9_WORK_LINKS,
+    _V10_SERVICE,
 ]
 
 

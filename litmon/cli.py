@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
-from datetime import date
 from pathlib import Path
 from typing import TextIO
 
@@ -16,27 +15,29 @@ import sqlite_utils
 
 from litmon import exits
 from litmon.app import App, BarProgress, pass_app
-from litmon.core.clock import today_utc
 from litmon.core.errors import Conflict, UsageError
 from litmon.core.locks import Locked
 from litmon.core.records import Record
 from litmon.core.version import VERSION
+from litmon.crawl_cli import crawl, schedule
 from litmon.crawler.pubmed_xml import iter_items
-from litmon.db import merge, runs
+from litmon.db import merge
 from litmon.db.export import EXPORT_FIELDS, iter_works
 from litmon.db.feed_state import failing_feeds, feed_status
 from litmon.db.schema import SchemaError, open_db
+from litmon.deploy_cli import init
 from litmon.imports.ris import read_ris
 from litmon.imports.table import DEFAULT_ID_COLUMN, read_csv
-from litmon.jobs import demo_job, feeds_job, pubmed_job, score_stored
+from litmon.jobs import demo_job, score_stored
 from litmon.pipeline.feeds import ingest_feed_sources
 from litmon.pipeline.ingest import ingest_records
 from litmon.pipeline.run import Run
 from litmon.queue_cli import export_candidates, queue, review_command
 from litmon.replay.server import serve_demo
-from litmon.scheduler import build_scheduler
+from litmon.report import exit_for, plural, print_reports, print_warnings
+from litmon.runs_cli import runs_command
 from litmon.score_cli import score_command
-from litmon.settings import ConfigError, write_deployment
+from litmon.settings import ConfigError
 
 log = logging.getLogger("litmon")
 
@@ -105,117 +106,6 @@ def cli(
     ctx.obj = App(config_path, db_path)
 
 
-def _date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-01-31") from None
-
-
-@cli.group()
-def crawl() -> None:
-    """Fetch new records from a source into the database."""
-
-
-@crawl.command("pubmed")
-@click.option("--topic", "topic_names", multiple=True, help="Crawl only this topic (repeatable).")
-@click.option("--since", help="Backfill from this Entrez date (YYYY-MM-DD); leaves checkpoints.")
-@click.option("--until", help="Stop at this Entrez date (YYYY-MM-DD; default: today).")
-@pass_app
-def crawl_pubmed_command(
-    app: App, topic_names: tuple[str, ...], since: str | None, until: str | None
-) -> None:
-    """Search PubMed for each topic's new records and store them.
-
-    Each topic continues from where its last successful crawl ended (minus a few days of
-    overlap); a first crawl looks back ncbi.lookback_days. Already-stored PMIDs are not
-    fetched again. Each topic's run is logged: see `litmon runs`.
-    """
-    config = app.config
-    topics = list(config.topics.values())
-    if topic_names:
-        unknown = [name for name in topic_names if name not in config.topics]
-        if unknown:
-            known = ", ".join(config.topics) or "none"
-            raise click.BadParameter(f"unknown topic {unknown[0]!r} (configured: {known})")
-        topics = [config.topics[name] for name in topic_names]
-    if not topics:
-        raise click.UsageError(f"no [topics] configured in {config.source}")
-    since_date, until_date = _date(since), _date(until)
-    if since_date and until_date and since_date > until_date:
-        raise click.BadParameter(f"--since {since} is after --until {until}")
-    today = today_utc()
-    for name, value in (("--since", since_date), ("--until", until_date)):
-        if value is not None and value > today:
-            # PubMed has no records there yet; a checkpoint moved there would skip the
-            # records indexed meanwhile
-            raise click.BadParameter(f"{name} {value} is after today ({today}, UTC)")
-    reports = pubmed_job(config, topics, since=since_date, until=until_date, progress=BarProgress())
-    _print_reports(reports)
-    _exit_for(reports)
-
-
-@crawl.command("feeds")
-@click.option("--feed", "only", help="Poll only this feed (even if disabled or not yet due).")
-@click.option("--force", is_flag=True, help="Poll every enabled feed now, due or not.")
-@pass_app
-def crawl_feeds_command(app: App, only: str | None, force: bool) -> None:
-    """Poll the journal feeds in the feeds file that are due, store new items, then look
-    items without a PMID up in PubMed by DOI.
-
-    Feeds are fetched with conditional GET (ETag / Last-Modified), at most one request at a
-    time per host; a failing feed backs off exponentially and `litmon feeds` reports it.
-    """
-    result = feeds_job(app.config, only=only, force=force or only is not None)
-    for outcome in result.outcomes:
-        click.echo(outcome.summary())
-    enriched = result.enrichment
-    if enriched is not None:
-        counts = enriched.counts
-        click.echo(
-            f"PubMed lookup by DOI: {counts.fetched} found, {counts.updated} works enriched"
-            + (f" (error: {enriched.error})" if enriched.error else "")
-        )
-    if not result.ok:
-        sys.exit(exits.FAILED)
-
-
-def _exit_for(reports: Iterable[Run]) -> None:
-    """Exit with the worst of the runs' codes (0 when all were ok)."""
-    code = exits.worst(*(exits.OK if report.ok else exits.FAILED for report in reports))
-    if code != exits.OK:
-        sys.exit(code)
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _print_warnings(run: Run, shown: int = 20) -> None:
-    """A run's warnings (skipped or refused entries), the first ``shown`` of them."""
-    for warning in run.warnings[:shown]:
-        click.echo(f"  warning: {warning}", err=True)
-    if len(run.warnings) > shown:
-        more = len(run.warnings) - shown
-        click.echo(f"  ... and {more} more warnings: litmon runs", err=True)
-
-
-def _print_reports(reports: Iterable[Run]) -> None:
-    for report in reports:
-        counts = report.counts
-        start, end = report.window
-        click.echo(
-            f"{report.topic}: {report.status} ({start}..{end}) - {counts.new} new,"
-            f" {counts.updated} updated, {counts.unchanged} unchanged;"
-            f" {counts.fetched} fetched in {counts.requests} requests"
-        )
-        _print_warnings(report)
-        if report.error:
-            click.echo(f"  error: {report.error}", err=True)
-
-
 @cli.group()
 def ingest() -> None:
     """Load records from files into the database (same dedup as crawls)."""
@@ -234,7 +124,7 @@ def ingest_pubmed_xml(app: App, paths: tuple[str, ...]) -> None:
     db = app.database()
     reports = [_ingest(db, "ingest:pubmed-xml", path, iter_items(path)) for path in paths]
     score_stored(app.config, db)
-    _exit_for(reports)
+    exit_for(reports)
 
 
 @ingest.command("feed")
@@ -299,19 +189,19 @@ def _ingest_file(app: App, source: str, path: str, records: Iterable[Record]) ->
     db = app.database()
     report = _ingest(db, source, path, records)
     score_stored(app.config, db)
-    _exit_for([report])
+    exit_for([report])
 
 
 def _ingest(db: sqlite_utils.Database, source: str, path: str, records: Iterable[Record]) -> Run:
     """Store one file as one logged run; print its outcome in a line (and the error)."""
     run = ingest_records(db, source, path, records)
     counts = run.counts
-    _print_warnings(run)
+    print_warnings(run)
     if run.error is not None:
         shown = run.error if run.error.startswith(str(path)) else f"{path}: {run.error}"
         click.echo(shown, err=True)
     click.echo(
-        f"{path}: {_plural(counts.fetched, 'record')} - {counts.new} new, {counts.updated} updated,"
+        f"{path}: {plural(counts.fetched, 'record')} - {counts.new} new, {counts.updated} updated,"
         f" {counts.unchanged} unchanged"
     )
     return run
@@ -358,38 +248,6 @@ def _flat(value: object) -> object:
         else str(v)
         for v in value
     )
-
-
-@cli.command("runs")
-@click.option("-n", "--limit", default=20, show_default=True, help="How many runs to show.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
-@pass_app
-def runs_command(app: App, limit: int, as_json: bool) -> None:
-    """The last crawl and ingest runs, newest first, with counts and errors."""
-    rows = runs.recent_runs(app.database(), limit)
-    if as_json:
-        for row in rows:
-            click.echo(json.dumps(row))
-        return
-    if not rows:
-        click.echo(f"no runs yet in {app.config.db_path}")
-        return
-    for row in rows:
-        window = f" {row['window_start']}..{row['window_end']}" if row["window_start"] else ""
-        click.echo(
-            f"#{row['id']} {row['started_at']} {row['source']}"
-            f"{' ' + row['topic'] if row['topic'] else ''}{window}: {row['status']}"
-            f" - {row['new']} new, {row['updated']} updated, {row['unchanged']} unchanged,"
-            f" {row['fetched']} fetched, {row['requests']} requests, {row['errors']} errors"
-            + (f", {row['deleted']} deleted by the source" if row["deleted"] else "")
-            + (f", {row['refused']} refused" if row["refused"] else "")
-        )
-        if row["error"]:
-            click.echo(f"    error: {row['error']}")
-        for warning in row["warnings"][:5]:
-            click.echo(f"    warning: {warning}")
-        if len(row["warnings"]) > 5:
-            click.echo(f"    ... and {len(row['warnings']) - 5} more warnings (--json)")
 
 
 @cli.command("feeds")
@@ -477,28 +335,6 @@ def dupes_split(app: App, work_id: int, other_id: int) -> None:
 
 
 @cli.command()
-@pass_app
-def schedule(app: App) -> None:
-    """Run the built-in scheduler: PubMed and feed crawls on the [schedule] crontab lines
-    of the config (UTC), until stopped. Use this or cron, not both.
-
-    Example cron lines instead:
-
-    \b
-      15 5 * * *    litmon -q crawl pubmed
-      */30 * * * *  litmon -q crawl feeds
-    """
-    scheduler = build_scheduler(app.config)
-    for job_id, line in app.config.schedule.items():
-        click.echo(f"{job_id}: '{line}' (UTC)")
-    click.echo("scheduler running; Ctrl-C to stop")
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-
-
-@cli.command()
 @click.option(
     "--serve",
     is_flag=True,
@@ -536,7 +372,7 @@ def demo(app: App, serve: bool, port: int) -> None:
     demo_db = app.db_override or "litmon-demo.db"
     click.echo(f"crawling the bundled PubMed responses into {demo_db}")
     reports = demo_job(app.config, Path(demo_db), progress=BarProgress())
-    _print_reports(reports)
+    print_reports(reports)
     works = list(iter_works(open_db(demo_db)))
     click.echo(f"\n{len(works)} works stored in {demo_db}:")
     for work in works[:10]:
@@ -545,26 +381,13 @@ def demo(app: App, serve: bool, port: int) -> None:
     if len(works) > 10:
         click.echo(f"  ... and {len(works) - 10} more: litmon --db {demo_db} export works")
     click.echo(f"crawl log: litmon --db {demo_db} runs")
-    _exit_for(reports)
+    exit_for(reports)
 
 
-@cli.command()
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
-@click.option("--force", is_flag=True, help="Overwrite config files that already exist.")
-def init(directory: str, force: bool) -> None:
-    """Write an editable litmon.toml and feeds.toml into DIRECTORY (default: here) for a
-    deployment, from the shipped ones. Existing files are kept unless --force.
-
-    \b
-    Then:  litmon --config DIRECTORY/litmon.toml crawl pubmed
-    """
-    for path in write_deployment(Path(directory), force=force):
-        click.echo(f"wrote {path}")
-    click.echo(
-        f"next: edit {Path(directory) / 'litmon.toml'} (ncbi.email, [topics], database.path)"
-    )
-
-
+cli.add_command(crawl)
+cli.add_command(schedule)
+cli.add_command(runs_command)
+cli.add_command(init)
 cli.add_command(score_command)
 cli.add_command(queue)
 cli.add_command(review_command)

@@ -18,6 +18,12 @@ def cron_trigger(line: str) -> CronTrigger:
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
     minute, hour, day, month, weekday = fields
+    if day != "*" and weekday != "*":
+        # cron runs such a line when either field matches, APScheduler only when both do
+        raise ValueError(
+            f"{line!r} restricts both day-of-month and day-of-week, which cron and"
+            " APScheduler read differently (either vs both); restrict only one of them"
+        )
     return CronTrigger(
         minute=minute,
         hour=hour,

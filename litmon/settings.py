@@ -34,6 +34,28 @@ class QueueSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    """``[schedule]`` beyond the crontab lines: how the jobs are started, for the daemon
+    and for ``litmon check``."""
+
+    # "cron" (cron or systemd timers start each job) or "daemon" (`litmon schedule`);
+    # only the daemon keeps a heartbeat for `litmon check` to read
+    runner: str = "cron"
+    misfire_grace: float = 3600.0  # a job missed by up to this many seconds still runs once
+    heartbeat: float = 60.0  # seconds between the daemon's heartbeats
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """``[log]``: where log lines go and in what form."""
+
+    format: str = "auto"  # "auto": readable lines on a terminal, JSON lines otherwise
+    file: Path | None = None  # a rotating log file instead of stderr
+    max_bytes: int = 10 * 1024 * 1024  # rotate the file at this size
+    backups: int = 5  # rotated files kept; older ones are deleted
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     source: Path | None  # the file it came from, None for built-in defaults
     db_path: Path = Path("litmon.db")
@@ -47,6 +69,10 @@ class Config:
     contact: str = ""  # who to tell about a misbehaving crawler: goes into the User-Agent
     schedule: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULE))
     queue: QueueSettings = QueueSettings()
+    service: ServiceSettings = ServiceSettings()
+    log: LogSettings = LogSettings()
+    retention_days: int = 90  # crawl_runs rows older than this are pruned
+    notify_command: str = ""  # run by `litmon notify` when a unit fails (mail, a webhook)
 
     @property
     def user_agent(self) -> str:
@@ -106,7 +132,21 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         return ConfigError(f"{where}: {key}: {message}")
 
     _only_keys(
-        data, {"database", "ncbi", "feeds", "topics", "contact", "schedule", "queue"}, "", fail
+        data,
+        {
+            "database",
+            "ncbi",
+            "feeds",
+            "topics",
+            "contact",
+            "schedule",
+            "queue",
+            "log",
+            "retention",
+            "notify",
+        },
+        "",
+        fail,
     )
     database = _table(data, "database", fail)
     _only_keys(database, {"path", "lock_wait"}, "database.", fail)
@@ -166,8 +206,10 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         raise fail("contact", "must be an email address or URL")
     schedule = dict(DEFAULT_SCHEDULE)
     schedule_table = _table(data, "schedule", fail)
-    _only_keys(schedule_table, set(DEFAULT_SCHEDULE), "schedule.", fail)
+    _only_keys(schedule_table, set(DEFAULT_SCHEDULE) | set(_SERVICE_KEYS), "schedule.", fail)
     for job, line in schedule_table.items():
+        if job in _SERVICE_KEYS:
+            continue
         if not isinstance(line, str):
             raise fail(f"schedule.{job}", f"must be a crontab line like '15 5 * * *', got {line!r}")
         try:
@@ -187,7 +229,74 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         feeds_file=_beside(source, feeds_file) if feeds_file else None,
         contact=contact,
         schedule=schedule,
+        service=_service(schedule_table, fail),
+        log=_log(_table(data, "log", fail), source, fail),
+        retention_days=_retention(_table(data, "retention", fail), fail),
+        notify_command=_notify(_table(data, "notify", fail), fail),
     )
+
+
+_SERVICE_KEYS = ("runner", "misfire_grace_seconds", "heartbeat_seconds")
+RUNNERS = ("cron", "daemon")
+LOG_FORMATS = ("auto", "json", "text")
+
+
+def _service(table: dict, fail: Any) -> ServiceSettings:
+    runner = table.get("runner", "cron")
+    if runner not in RUNNERS:
+        raise fail("schedule.runner", f"must be one of {', '.join(RUNNERS)}, got {runner!r}")
+    grace = _number(
+        table.get("misfire_grace_seconds", 3600),
+        "schedule.misfire_grace_seconds",
+        "a number of seconds >= 1",
+        lambda v: v >= 1,
+        fail,
+    )
+    beat = _number(
+        table.get("heartbeat_seconds", 60),
+        "schedule.heartbeat_seconds",
+        "a number of seconds from 1 to 3600",
+        lambda v: 1 <= v <= 3600,
+        fail,
+    )
+    return ServiceSettings(runner=runner, misfire_grace=grace, heartbeat=beat)
+
+
+def _log(table: dict, source: Path | None, fail: Any) -> LogSettings:
+    """``[log]``; a relative file is relative to the config file."""
+    _only_keys(table, {"format", "file", "max_bytes", "backups"}, "log.", fail)
+    fmt = table.get("format", "auto")
+    if fmt not in LOG_FORMATS:
+        raise fail("log.format", f"must be one of {', '.join(LOG_FORMATS)}, got {fmt!r}")
+    name = table.get("file", "")
+    if not isinstance(name, str):
+        raise fail("log.file", f'must be a file path (or "" for stderr), got {name!r}')
+    size = table.get("max_bytes", LogSettings().max_bytes)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1024:
+        raise fail("log.max_bytes", f"must be a whole number of bytes >= 1024, got {size!r}")
+    backups = table.get("backups", LogSettings().backups)
+    if isinstance(backups, bool) or not isinstance(backups, int) or not 1 <= backups <= 1000:
+        raise fail("log.backups", f"must be a whole number from 1 to 1000, got {backups!r}")
+    path = None
+    if name:
+        path = Path(name) if source is None or Path(name).is_absolute() else source.parent / name
+    return LogSettings(format=fmt, file=path, max_bytes=size, backups=backups)
+
+
+def _retention(table: dict, fail: Any) -> int:
+    _only_keys(table, {"runs_days"}, "retention.", fail)
+    days = table.get("runs_days", 90)
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise fail("retention.runs_days", f"must be a whole number of days >= 1, got {days!r}")
+    return days
+
+
+def _notify(table: dict, fail: Any) -> str:
+    _only_keys(table, {"command"}, "notify.", fail)
+    command = table.get("command", "")
+    if not isinstance(command, str):
+        raise fail("notify.command", f"must be a shell command line, got {command!r}")
+    return command
 
 
 def _queue(table: dict, fail: Any) -> QueueSettings:

@@ -42,7 +42,7 @@ def _one(cursor: sqlite3.Cursor) -> dict | None:
 
 
 _CANDIDATE = f"""
-SELECT c.*, w.pmid, w.doi, w.title, w.deleted_at AS work_deleted_at,
+SELECT c.*, w.pmid, w.doi, w.title, w.journal, w.pub_date, w.deleted_at AS work_deleted_at,
        {_RETRACTED} AS retracted,
        EXISTS (SELECT 1 FROM summaries s WHERE s.candidate_id = c.id) AS has_summary,
        EXISTS (SELECT 1 FROM candidate_audit a
@@ -200,10 +200,17 @@ def page(
     after: tuple[float, int] | None,
     from_end: bool,
     limit: int,
+    match: str | None = None,
+    journal: str | None = None,
+    published: tuple[str | None, str | None] = (None, None),
 ) -> list[dict]:
     """One page of the ranked list (score descending, then id), keyset-paged: ``after`` is
     the (score, id) of the last row of the previous page; ``from_end`` reads the ranking
-    backwards from its end (the last page first), still through the index."""
+    backwards from its end (the last page first), still through the index.
+
+    ``match`` is an FTS5 query over title and abstract (quoted by the caller), ``journal``
+    a journal title or abbreviation (case-insensitive), ``published`` a range of
+    publication dates (ISO prefixes, either end open)."""
     where = ["c.merged_into IS NULL"]
     params: list[object] = []
     if state is not None:
@@ -218,6 +225,20 @@ def page(
     if min_score is not None:
         where.append("c.score >= ?")
         params.append(min_score)
+    if match is not None:
+        where.append("c.work_id IN (SELECT rowid FROM works_fts WHERE works_fts MATCH ?)")
+        params.append(match)
+    if journal is not None:
+        where.append("(lower(w.journal) = lower(?) OR lower(w.journal_abbrev) = lower(?))")
+        params.extend((journal, journal))
+    start, end = published
+    if start is not None:
+        where.append("w.pub_date >= ?")
+        params.append(start)
+    if end is not None:
+        # a date of the last day, or a shorter prefix, covers everything that starts with it
+        where.append("w.pub_date < ? || '~'")
+        params.append(end)
     if after is not None:
         # Written as a range on score plus a tie-break, so SQLite seeks the index to the
         # page's start. Backwards, "after" means before in the ranking.

@@ -311,6 +311,69 @@ CREATE TABLE scheduler_heartbeat (
 )
 """
 
+_V11_SEARCH_AND_ACCOUNTS = """
+-- Full-text search over works' titles and abstracts (FTS5, external content, sqlite-utils'
+-- and Datasette's naming). Works are indexed up to search_backfill.upto: the triggers
+-- keep indexed rows in step, and open_db indexes the rest in batches (an existing
+-- database is not locked for the whole build); done, upto is the largest integer.
+CREATE VIRTUAL TABLE works_fts USING fts5(
+    title, abstract, content=[works], content_rowid=[id],
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE search_backfill (upto INTEGER NOT NULL);
+INSERT INTO search_backfill (upto) VALUES (0);
+CREATE TRIGGER works_ai AFTER INSERT ON works
+WHEN new.id <= (SELECT upto FROM search_backfill) BEGIN
+    INSERT INTO works_fts (rowid, title, abstract) VALUES (new.id, new.title, new.abstract);
+END;
+CREATE TRIGGER works_ad AFTER DELETE ON works
+WHEN old.id <= (SELECT upto FROM search_backfill) BEGIN
+    INSERT INTO works_fts (works_fts, rowid, title, abstract)
+        VALUES ('delete', old.id, old.title, old.abstract);
+END;
+CREATE TRIGGER works_au AFTER UPDATE OF title, abstract ON works
+WHEN old.id <= (SELECT upto FROM search_backfill)
+    AND (old.title IS NOT new.title OR old.abstract IS NOT new.abstract) BEGIN
+    INSERT INTO works_fts (works_fts, rowid, title, abstract)
+        VALUES ('delete', old.id, old.title, old.abstract);
+    INSERT INTO works_fts (rowid, title, abstract) VALUES (new.id, new.title, new.abstract);
+END;
+
+-- Editors who sign in to `litmon serve` (argon2 password hashes), their sessions, and
+-- the bearer tokens of summarizer workers (SHA-256 of a random token: it is never stored).
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('editor', 'admin')),
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE web_sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX web_sessions_user ON web_sessions(user_id);
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    scope TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT,
+    last_used_at TEXT
+);
+-- Failed sign-ins, by account name and by client address, for rate limiting.
+CREATE TABLE login_failures (
+    key TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX login_failures_key ON login_failures(key, at)
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
     _V1,
@@ -323,6 +386,7 @@ MIGRATIONS: list[str] = [
     _V8_QUEUE,
     _V9_WORK_LINKS,
     _V10_SERVICE,
+    _V11_SEARCH_AND_ACCOUNTS,
 ]
 
 
@@ -457,4 +521,37 @@ def _open(path: Path) -> sqlite_utils.Database:
     # instead of growing with the file (bench/ingest_bench.py).
     db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     migrate(db, path)
+    backfill_search(db.conn)
     return db
+
+
+SEARCH_BATCH = 5000
+_INDEXED_ALL = 2**63 - 1
+
+
+def backfill_search(conn: sqlite3.Connection, batch: int = SEARCH_BATCH) -> int:
+    """Index the works the search index does not cover yet (all of them, once, after the
+    upgrade to schema 11), ``batch`` works per write transaction so that other processes
+    get the database between batches. Returns how many works were indexed."""
+    indexed = 0
+    while True:
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            upto = conn.execute("SELECT upto FROM search_backfill").fetchone()[0]
+            if upto == _INDEXED_ALL:
+                return indexed
+            last = conn.execute(
+                "SELECT max(id) FROM (SELECT id FROM works WHERE id > ? ORDER BY id LIMIT ?)",
+                (upto, batch),
+            ).fetchone()[0]
+            if last is None:
+                # every work is indexed: from now on the triggers index each new one
+                conn.execute("UPDATE search_backfill SET upto = ?", (_INDEXED_ALL,))
+                return indexed
+            cursor = conn.execute(
+                "INSERT INTO works_fts (rowid, title, abstract)"
+                " SELECT id, title, abstract FROM works WHERE id > ? AND id <= ?",
+                (upto, last),
+            )
+            conn.execute("UPDATE search_backfill SET upto = ?", (last,))
+            indexed += cursor.rowcount

@@ -4,6 +4,7 @@ layer over :mod:`litmon.review` (which the web page and summarizer workers call 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from datetime import date
@@ -109,6 +110,14 @@ def queue() -> None:
 @click.option("--state", type=click.Choice(STATES), help="Only candidates in this state.")
 @click.option("--topic", help="Only candidates that matched this topic.")
 @click.option("--min-score", type=float, help="Only candidates scoring at least this.")
+@click.option(
+    "--search",
+    help="Words that must all be in the title or abstract (any case or accents, stemmed);"
+    ' "a phrase" in quotes, word* for a prefix.',
+)
+@click.option("--journal", help="Only this journal (its title or abbreviation, any case).")
+@click.option("--since", help="Published on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
+@click.option("--until", help="Published on or before this date (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("-n", "--limit", default=50, show_default=True, help="Rows per page.")
 @click.option("--after", help="Continue after this SCORE,ID (printed at the end of a page).")
 @click.option("--last", "from_end", is_flag=True, help="The last page of the ranking.")
@@ -121,6 +130,10 @@ def queue_list(
     state: str | None,
     topic: str | None,
     min_score: float | None,
+    search: str | None,
+    journal: str | None,
+    since: str | None,
+    until: str | None,
     limit: int,
     after: str | None,
     from_end: bool,
@@ -128,12 +141,20 @@ def queue_list(
     as_json: bool,
     nl: bool,
 ) -> None:
-    """Candidates ranked by score, best first (a page at a time)."""
+    """Candidates ranked by score, best first (a page at a time), optionally only those
+    matching a search, a journal or a range of publication dates.
+
+    \b
+      litmon queue list --state new --search "rim lesions" --since 2026-01
+    """
     page = list_candidates(
         app.database(),
         state=state,
         topic=topic,
         min_score=min_score,
+        search=search,
+        journal=journal,
+        published=(_published(since, "--since"), _published(until, "--until")),
         after=_after(after),
         from_end=from_end,
         limit=limit,
@@ -153,6 +174,17 @@ def queue_list(
         direction = " --last" if from_end else ""
         score, ident = page.next_after
         click.echo(f"more: litmon queue list{direction} --after {score!r},{ident}")
+
+
+def _published(value: str | None, option: str) -> str | None:
+    """A publication date or its year / month prefix, as stored works give them."""
+    if value is None:
+        return None
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+        raise click.BadParameter(
+            f"{value!r} is not a date like 2026, 2026-03 or 2026-03-31", param_hint=option
+        )
+    return value
 
 
 @queue.command("show")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -76,6 +77,8 @@ def view(row: dict) -> dict:
         "changed_since_decision": bool(row["changed_since_decision"]),
         "flag": row["flag"],
         "takedown": _takedown(row),
+        "journal": row["journal"],
+        "pub_date": row["pub_date"],
     }
 
 
@@ -304,6 +307,9 @@ def list_candidates(
     state: str | None = None,
     topic: str | None = None,
     min_score: float | None = None,
+    search: str | None = None,
+    journal: str | None = None,
+    published: tuple[str | None, str | None] = (None, None),
     after: tuple[float, int] | None = None,
     from_end: bool = False,
     limit: int = 50,
@@ -312,6 +318,9 @@ def list_candidates(
 ) -> Page:
     """One page of candidates ranked by score (best first). Pass ``next_after`` of a page
     as ``after`` for the next; ``from_end`` gives the last page (and pages backwards).
+    ``search`` keeps the candidates whose title or abstract has every word (stemmed, any
+    case and accents; ``word*`` for a prefix, ``"two words"`` for a phrase); ``journal``
+    and ``published`` (from, to: dates or prefixes like 2026-03) filter on the work.
     ``explain`` adds each topic's scoring explanation (what matched, where, what it added)."""
     if state is not None and state not in STATES:
         raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
@@ -323,6 +332,9 @@ def list_candidates(
         state=state,
         topic=topic,
         min_score=min_score,
+        match=fts_query(search) if search and search.strip() else None,
+        journal=journal,
+        published=published,
         after=after,
         from_end=from_end,
         limit=limit + 1,
@@ -340,6 +352,24 @@ def list_candidates(
     edge = items[0] if from_end else (items[-1] if items else None)
     next_after = (edge["score"], edge["id"]) if more and edge else None
     return Page(items, next_after)
+
+
+def fts_query(text: str) -> str:
+    """An editor's search words as an FTS5 query that cannot be a syntax error: each word
+    or "quoted phrase" must appear; a trailing * keeps a prefix search; FTS operators and
+    punctuation are taken as text."""
+    parts = []
+    for phrase, word in re.findall(r'"([^"]*)"|(\S+)', text):
+        if phrase:
+            words = re.findall(r"\w+", phrase)
+            if words:
+                parts.append('"' + " ".join(words) + '"')
+            continue
+        tokens = [f'"{token}"' for token in re.findall(r"\w+", word)]
+        if tokens and word.endswith("*"):
+            tokens[-1] += "*"
+        parts.extend(tokens)
+    return " ".join(parts) or '""'
 
 
 # -- editors' decisions --------------------------------------------------------------------

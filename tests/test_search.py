@@ -1,0 +1,148 @@
+"""Full-text search over works' titles and abstracts (FTS5): kept in step with the works by
+the store, built for an existing database in batches, and used by the queue's filters."""
+
+import json
+import sqlite3
+
+from click.testing import CliRunner
+from test_migrations import old_database
+
+from litmon import review
+from litmon.cli import cli
+from litmon.core.records import Record
+from litmon.db.schema import MIGRATIONS, backfill_search, open_db
+from litmon.db.store import save_records
+
+
+def _record(pmid: str, title: str, abstract: str, **fields) -> Record:
+    values = dict(
+        source="pubmed",
+        source_id=pmid,
+        pmid=pmid,
+        title=title,
+        abstract=abstract,
+        authors=[f"Author{pmid}, A"],
+        journal="Multiple Sclerosis Journal",
+        journal_abbrev="Mult Scler",
+        pub_date="2026-10-05",
+    )
+    return Record(**values | fields)
+
+
+def _hits(db, query: str) -> set[str]:
+    rows = db.execute(
+        "SELECT w.pmid FROM works_fts JOIN works w ON w.id = works_fts.rowid"
+        " WHERE works_fts MATCH ?",
+        (query,),
+    )
+    return {row[0] for row in rows}
+
+
+def test_a_database_from_before_search_is_indexed_when_opened(tmp_path):
+    path = tmp_path / "old.db"
+    old_database(path, len(MIGRATIONS) - 1, with_work=False)
+    conn = sqlite3.connect(path)
+    for n in range(7):
+        conn.execute(
+            "INSERT INTO works (title, abstract, created_at, updated_at) VALUES (?, ?, 'x', 'x')",
+            (f"Old work {n}", "choroid plexus enlargement" if n == 3 else "other"),
+        )
+    conn.commit()
+    conn.close()
+
+    db = open_db(path)
+
+    titles = [
+        row[0]
+        for row in db.execute(
+            "SELECT w.title FROM works_fts JOIN works w ON w.id = works_fts.rowid"
+            " WHERE works_fts MATCH 'choroid'"
+        )
+    ]
+    assert titles == ["Old work 3"]
+    # done: the next open indexes nothing, and new works are indexed by the triggers
+    assert backfill_search(db.conn) == 0
+    save_records(db, [_record("1", "New work", "choroid plexus in MOGAD")])
+    assert _hits(db, "mogad") == {"1"}
+
+
+def test_a_half_built_index_takes_works_written_meanwhile_once(tmp_path):
+    db = open_db(tmp_path / "litmon.db")
+    save_records(db, [_record(str(n), f"Work {n}", "leptomeningeal enhancement") for n in (1, 2)])
+    # as after an upgrade: nothing indexed yet, and a crawl writes before the build ends
+    db.execute("DELETE FROM works_fts")
+    db.execute("UPDATE search_backfill SET upto = 0")
+    db.conn.commit()
+    assert backfill_search(db.conn, batch=1) == 2
+    db.execute("UPDATE search_backfill SET upto = 1")  # stopped after the first batch
+    db.execute("DELETE FROM works_fts WHERE rowid = 2")
+    db.conn.commit()
+    save_records(db, [_record("3", "Work 3", "leptomeningeal enhancement")])
+    save_records(db, [_record("1", "Work 1 revised", "slowly expanding lesions")])
+
+    backfill_search(db.conn, batch=1)
+
+    assert _hits(db, "leptomeningeal") == {"2", "3"}
+    assert _hits(db, "expanding") == {"1"}
+    # the index agrees with the works it was built from (FTS5 raises if it does not)
+    db.execute("INSERT INTO works_fts (works_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def test_a_revised_abstract_is_found_by_its_new_words_only(tmp_path):
+    db = open_db(tmp_path / "litmon.db")
+    save_records(db, [_record("1", "Central vein sign", "in 40 patients")])
+    save_records(db, [_record("1", "Central vein sign", "in 400 patients at 7 tesla")])
+    assert _hits(db, "tesla") == {"1"}
+    assert _hits(db, '"40"') == set()
+
+
+def _queue_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("LITMON_DB", str(tmp_path / "queue.db"))
+    db = open_db(tmp_path / "queue.db")
+    save_records(
+        db,
+        [
+            _record("11", "Paramagnetic rim lesions and disability", "QSM at 3T in relapsing MS"),
+            _record("12", "Rim-negative lesions", "paramagnetic rims were absent", pub_date="2025"),
+            _record(
+                "13",
+                "Optic neuritis in MOGAD",
+                "visual outcomes",
+                journal="Neurology",
+                journal_abbrev="Neurology",
+            ),
+        ],
+    )
+    for work_id, score in db.execute("SELECT id, 10 - id FROM works ORDER BY id").fetchall():
+        review.enqueue(db, work_id, [("ms_imaging", float(score))])
+    return db
+
+
+def _listed(*args) -> list[str]:
+    result = CliRunner().invoke(cli, ["queue", "list", "--json", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return [item["pmid"] for item in json.loads(result.output)]
+
+
+def test_queue_search_journal_and_dates(tmp_path, monkeypatch):
+    _queue_db(tmp_path, monkeypatch)
+    assert _listed("--search", "paramagnetic") == ["11", "12"]
+    assert _listed("--search", "paramagnetic rim") == ["11", "12"]  # rims: stemmed
+    assert _listed("--search", '"rim lesions"') == ["11"]
+    assert _listed("--search", "visual outcom*") == ["13"]
+    assert _listed("--search", "Mögad") == ["13"]
+    assert _listed("--journal", "neurology") == ["13"]
+    assert _listed("--journal", "mult scler") == ["11", "12"]
+    assert _listed("--since", "2026") == ["11", "13"]
+    assert _listed("--until", "2025-12") == ["12"]
+    assert _listed("--since", "2026-10-05", "--until", "2026-10-05") == ["11", "13"]
+
+
+def test_search_text_is_never_an_fts_syntax_error(tmp_path, monkeypatch):
+    _queue_db(tmp_path, monkeypatch)
+    for text in ["AND", "NEAR(", '"unclosed', "title:rim", "*", "-rim", "rim OR"]:
+        result = CliRunner().invoke(cli, ["queue", "list", "--json", "--search", text])
+        assert result.exit_code == 0, (text, result.output)
+    assert _listed("--search", "title:rim") == []  # a column filter is just two words
+    bad = CliRunner().invoke(cli, ["queue", "list", "--since", "last week"])
+    assert bad.exit_code == 2 and "2026-03" in bad.output

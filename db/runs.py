@@ -9,7 +9,7 @@ from datetime import date
 
 import sqlite_utils
 
-from litmon.core.clock import now
+from litmon.core.clock import now, parse_stamp
 from litmon.db.store import SaveResult
 
 COUNTERS = (
@@ -90,15 +90,16 @@ def finish_run(
     status: str,
     error: str | None = None,
     warnings: list[str] | None = None,
+    notes: list[dict[str, str]] | None = None,
 ) -> None:
-    """Close a run as ok, partial or failed, with its final counts, error text and the
-    warnings it noted (kept as a JSON list)."""
-    noted = json.dumps(warnings, ensure_ascii=False) if warnings else None
-    values = [*(getattr(counts, c) for c in COUNTERS), status, error, noted, now(), run_id]
+    """Close a run as ok, partial or failed, with its final counts, error text, the
+    warnings it noted and the notes its log kept (each a JSON list)."""
+    kept = [json.dumps(v, ensure_ascii=False) if v else None for v in (warnings, notes)]
+    values = [*(getattr(counts, c) for c in COUNTERS), status, error, *kept, now(), run_id]
     with db.conn:
         db.conn.execute(
             f"UPDATE crawl_runs SET {', '.join(f'{c} = ?' for c in COUNTERS)},"
-            " status = ?, error = ?, warnings = ?, finished_at = ? WHERE id = ?",
+            " status = ?, error = ?, warnings = ?, notes = ?, finished_at = ? WHERE id = ?",
             values,
         )
 
@@ -126,12 +127,53 @@ def database_file(db: sqlite_utils.Database) -> str:
     return next((row[2] for row in rows if row[1] == "main"), "")
 
 
-def recent_runs(db: sqlite_utils.Database, limit: int = 20) -> list[dict]:
-    """The last runs, newest first; ``warnings`` as a list."""
-    rows = list(db.query("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT ?", [limit]))
-    for row in rows:
-        row["warnings"] = json.loads(row["warnings"]) if row["warnings"] else []
-    return rows
+# `litmon runs --failed`: the runs that did not end ok
+UNSUCCESSFUL = ("failed", "partial", "abandoned")
+
+
+def recent_runs(
+    db: sqlite_utils.Database,
+    limit: int = 20,
+    *,
+    source: str | None = None,
+    failed: bool = False,
+    since: date | None = None,
+) -> list[dict]:
+    """The last runs, newest first, with ``warnings`` and ``notes`` as lists and
+    ``seconds`` (how long each took; None while running). ``source`` matches a source
+    exactly or as the part before its ':' (``feed`` matches every ``feed:NAME``);
+    ``since`` keeps runs started on or after that UTC date."""
+    where, params = [], []
+    if source is not None:
+        # a range on the (source, id) index rather than LIKE, whose '_' is a wildcard
+        where.append("(source = ? OR (source >= ? AND source < ?))")
+        params += [source, f"{source}:", f"{source};"]
+    if failed:
+        where.append(f"status IN ({', '.join('?' * len(UNSUCCESSFUL))})")
+        params += UNSUCCESSFUL
+    if since is not None:
+        where.append("started_at >= ?")
+        params.append(since.isoformat())
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = db.query(f"SELECT * FROM crawl_runs{clause} ORDER BY id DESC LIMIT ?", [*params, limit])
+    return [_decoded(row) for row in rows]
+
+
+def get_run(db: sqlite_utils.Database, run_id: int) -> dict | None:
+    """One run's whole row (decoded as in :func:`recent_runs`), or None."""
+    rows = list(db.query("SELECT * FROM crawl_runs WHERE id = ?", [run_id]))
+    return _decoded(rows[0]) if rows else None
+
+
+def _decoded(row: dict) -> dict:
+    row["warnings"] = json.loads(row["warnings"]) if row["warnings"] else []
+    row["notes"] = json.loads(row["notes"]) if row["notes"] else []
+    row["seconds"] = (
+        (parse_stamp(row["finished_at"]) - parse_stamp(row["started_at"])).total_seconds()
+        if row["finished_at"]
+        else None
+    )
+    return row
 
 
 def get_checkpoint(db: sqlite_utils.Database, source: str, topic: str, kind: str) -> date | None:

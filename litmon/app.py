@@ -11,8 +11,9 @@ from pathlib import Path
 import click
 import sqlite_utils
 
-from litmon import exits
-from litmon.db.schema import open_db
+from litmon import exits, logs
+from litmon.db.schema import SchemaError, open_db
+from litmon.db.storage import storage_failure
 from litmon.settings import Config, ConfigError, load_config
 
 log = logging.getLogger("litmon")
@@ -37,7 +38,13 @@ class App:
             if self._db_path:
                 config = replace(config, db_path=Path(self._db_path))
             self._config = config
+            logs.apply_settings(config.log, secrets=[config.ncbi.api_key])
         return self._config
+
+    @property
+    def db_path(self) -> Path | None:
+        """The database file of this invocation, once the config is loaded."""
+        return self._config.db_path if self._config is not None else None
 
     @property
     def db_override(self) -> str | None:
@@ -45,7 +52,21 @@ class App:
         return self._db_path
 
     def database(self) -> sqlite_utils.Database:
-        return open_db(self.config.db_path)
+        """The database, opened and migrated. A file that cannot be written (a read-only
+        file or file system, a full disk) is a :class:`StorageError` naming it."""
+        path = self.config.db_path
+        try:
+            return open_db(path)
+        except SchemaError as exc:
+            failure = storage_failure(exc, path)
+            if failure is None:
+                raise
+            raise StorageError(failure) from exc
+
+
+class StorageError(Exception):
+    """The database file cannot be written or read: a full disk, a read-only file, an I/O
+    error. One line naming the file; the command exits 1."""
 
 
 class BarProgress:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import TextIO
 import click
 import sqlite_utils
 
-from litmon import exits
-from litmon.app import App, BarProgress, pass_app
+from litmon import exits, logs
+from litmon.app import App, BarProgress, StorageError, pass_app
 from litmon.core.errors import Conflict, UsageError
 from litmon.core.locks import Locked
 from litmon.core.records import Record
@@ -25,6 +26,7 @@ from litmon.db import merge
 from litmon.db.export import EXPORT_FIELDS, iter_works
 from litmon.db.feed_state import failing_feeds, feed_status
 from litmon.db.schema import SchemaError, open_db
+from litmon.db.storage import storage_failure
 from litmon.deploy_cli import init
 from litmon.imports.ris import read_ris
 from litmon.imports.table import DEFAULT_ID_COLUMN, read_csv
@@ -49,9 +51,22 @@ class _Litmon(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except StorageError as exc:
+            click.echo(f"litmon: {exc}", err=True)
+            ctx.exit(exits.FAILED)
         except (UsageError, ConfigError, SchemaError) as exc:
             click.echo(f"litmon: {exc}", err=True)
             ctx.exit(exits.USAGE)
+        except (sqlite3.Error, OSError) as exc:
+            # a full disk or a read-only database met outside a run (scoring, the queue):
+            # one line and exit 1; any other database or OS error is a bug and keeps its
+            # traceback
+            app = ctx.find_object(App)
+            failure = storage_failure(exc, app.db_path if app else None)
+            if failure is None:
+                raise
+            click.echo(f"litmon: {failure}", err=True)
+            ctx.exit(exits.FAILED)
         except Locked as exc:
             click.echo(f"litmon: {exc}", err=True)
             ctx.exit(exits.LOCKED)
@@ -98,11 +113,8 @@ def cli(
     3 nothing to do; 4 conflict; 75 another run holds the lock (try again later).
     """
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    # -v shows each request urllib3 sends (the API key is masked in those lines)
-    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # stderr until the config is loaded, then its [log] file and format (litmon/logs.py)
+    logs.configure(level, verbose=verbose)
     ctx.obj = App(config_path, db_path)
 
 

@@ -1,4 +1,4 @@
-"""``litmon runs``: the crawl history."""
+"""``litmon runs``: the crawl history, and ``litmon runs show``: one run in full."""
 
 from __future__ import annotations
 
@@ -6,37 +6,130 @@ import json
 
 import click
 
+from litmon import exits
 from litmon.app import App, pass_app
 from litmon.db import runs
+from litmon.report import parse_date
+
+_SHOWN_WARNINGS = 5
 
 
-@click.command("runs")
+@click.group("runs", invoke_without_command=True)
+@click.option(
+    "--source",
+    help="Only this source: exact (pubmed, feed:brain, csv:embase) or its kind"
+    " (feed, csv, ingest, ris).",
+)
+@click.option(
+    "--failed", is_flag=True, help="Only runs that failed, partly failed or were abandoned."
+)
+@click.option("--since", help="Only runs started on or after this UTC date (2026-01-31).")
 @click.option("-n", "--limit", default=20, show_default=True, help="How many runs to show.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
-@pass_app
-def runs_command(app: App, limit: int, as_json: bool) -> None:
-    """The last crawl and ingest runs, newest first, with counts and errors."""
-    rows = runs.recent_runs(app.database(), limit)
+@click.option("--json", "as_json", is_flag=True, help="One JSON array of the runs.")
+@click.option("--nl", "as_nl", is_flag=True, help="One JSON object per line (for jq -c, grep).")
+@click.pass_context
+def runs_command(
+    ctx: click.Context,
+    source: str | None,
+    failed: bool,
+    since: str | None,
+    limit: int,
+    as_json: bool,
+    as_nl: bool,
+) -> None:
+    """The last crawl and ingest runs, newest first: status, duration, counts and errors.
+
+    \b
+      litmon runs --failed --since 2026-11-01    what went wrong this month
+      litmon runs --source feed -n 50            the last 50 feed polls
+      litmon runs show 123                       one run in full, with its retries and notes
+
+    Exit 0 even when the runs listed failed (use `litmon check` for health); 2 for a bad
+    option.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if as_json and as_nl:
+        raise click.UsageError("--json and --nl are two forms of the same list: pick one")
+    app = ctx.find_object(App)
+    rows = runs.recent_runs(
+        app.database(), limit, source=source, failed=failed, since=parse_date(since)
+    )
     if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    if as_nl:
         for row in rows:
-            click.echo(json.dumps(row))
+            click.echo(json.dumps(row, ensure_ascii=False))
         return
     if not rows:
-        click.echo(f"no runs yet in {app.config.db_path}")
+        filtered = source is not None or failed or since is not None
+        click.echo(f"no {'matching ' if filtered else ''}runs yet in {app.config.db_path}")
         return
     for row in rows:
-        window = f" {row['window_start']}..{row['window_end']}" if row["window_start"] else ""
-        click.echo(
-            f"#{row['id']} {row['started_at']} {row['source']}"
-            f"{' ' + row['topic'] if row['topic'] else ''}{window}: {row['status']}"
-            f" - {row['new']} new, {row['updated']} updated, {row['unchanged']} unchanged,"
-            f" {row['fetched']} fetched, {row['requests']} requests, {row['errors']} errors"
-            + (f", {row['deleted']} deleted by the source" if row["deleted"] else "")
-            + (f", {row['refused']} refused" if row["refused"] else "")
-        )
+        click.echo(_summary(row))
         if row["error"]:
             click.echo(f"    error: {row['error']}")
-        for warning in row["warnings"][:5]:
+        for warning in row["warnings"][:_SHOWN_WARNINGS]:
             click.echo(f"    warning: {warning}")
-        if len(row["warnings"]) > 5:
-            click.echo(f"    ... and {len(row['warnings']) - 5} more warnings (--json)")
+        hidden = len(row["warnings"]) - _SHOWN_WARNINGS
+        if hidden > 0 or row["notes"]:
+            extra = [f"{hidden} more warnings"] if hidden > 0 else []
+            extra += [f"{len(row['notes'])} notes"] if row["notes"] else []
+            click.echo(f"    ... {', '.join(extra)}: litmon runs show {row['id']}")
+
+
+@runs_command.command("show")
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="The run as one JSON object.")
+@pass_app
+def show_run(app: App, run_id: int, as_json: bool) -> None:
+    """One run in full: source, topic, window, who ran it (pid, host), when, how long,
+    every count, its error, all its warnings and its notes (each retry, 429 and
+    Retry-After, the PMIDs a short answer left out, a feed's error).
+
+    Exit 2 when no run has that id.
+    """
+    row = runs.get_run(app.database(), run_id)
+    if row is None:
+        click.echo(f"litmon: no run #{run_id} in {app.config.db_path}", err=True)
+        raise SystemExit(exits.USAGE)
+    if as_json:
+        click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    click.echo(_summary(row))
+    window = f"{row['window_start']}..{row['window_end']}" if row["window_start"] else "-"
+    click.echo(f"  window:   {window}")
+    click.echo(f"  process:  pid {row['pid'] or '?'} on {row['host'] or '?'}")
+    click.echo(f"  started:  {row['started_at']}")
+    click.echo(f"  finished: {row['finished_at'] or '(still running)'}")
+    click.echo("  counts:   " + ", ".join(f"{name} {row[name]}" for name in runs.COUNTERS))
+    if row["error"]:
+        click.echo(f"  error:    {row['error']}")
+    for warning in row["warnings"]:
+        click.echo(f"  warning:  {warning}")
+    for note in row["notes"]:
+        click.echo(f"  {note['at']} {note['level']} {note['event']}: {note['message']}")
+
+
+def _summary(row: dict) -> str:
+    window = f" {row['window_start']}..{row['window_end']}" if row["window_start"] else ""
+    took = f" in {_duration(row['seconds'])}" if row["seconds"] is not None else ""
+    return (
+        f"#{row['id']} {row['started_at']} {row['source']}"
+        f"{' ' + row['topic'] if row['topic'] else ''}{window}: {row['status']}{took}"
+        f" - {row['new']} new, {row['updated']} updated, {row['unchanged']} unchanged,"
+        f" {row['fetched']} fetched, {row['requests']} requests, {row['errors']} errors"
+        + (f", {row['deleted']} deleted by the source" if row["deleted"] else "")
+        + (f", {row['refused']} refused" if row["refused"] else "")
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"

@@ -11,23 +11,31 @@ import contextlib
 import logging
 import os
 import socket
+import sqlite3
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlite_utils
 
+from litmon.core.clock import stamp
 from litmon.core.errors import SourceError, UsageError
 from litmon.core.locks import file_lock, is_held
 from litmon.db import runs
 from litmon.db.runs import RunCounts, RunOwner
+from litmon.db.storage import storage_failure
 from litmon.db.store import SaveResult
 
 log = logging.getLogger(__name__)
+
+# Notes kept with one run; a crawl retrying for an hour must not grow its row without end.
+MAX_NOTES = 50
 
 
 @dataclass(slots=True)
@@ -42,6 +50,9 @@ class Run:
     status: str = "running"
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # WARNING-and-above log records of the run's thread: retries, 429s, short answers
+    notes: list[dict[str, str]] = field(default_factory=list)
+    notes_dropped: int = 0
 
     @property
     def ok(self) -> bool:
@@ -59,6 +70,62 @@ class Run:
         """A problem that did not stop the run; kept with it."""
         self.warnings.append(warning)
 
+    def note(self, record: logging.LogRecord) -> None:
+        if len(self.notes) >= MAX_NOTES:
+            self.notes_dropped += 1
+            return
+        self.notes.append(
+            {
+                "at": stamp(datetime.fromtimestamp(record.created, UTC)),
+                "level": record.levelname,
+                "event": getattr(record, "event", None) or "log",
+                "message": record.getMessage(),
+            }
+        )
+
+    def kept_notes(self) -> list[dict[str, str]]:
+        """The notes as stored: the first :data:`MAX_NOTES`, then how many more there were."""
+        if not self.notes_dropped:
+            return self.notes
+        more = {"at": self.notes[-1]["at"], "level": "WARNING", "event": "notes_dropped"}
+        return [*self.notes, {**more, "message": f"+{self.notes_dropped} more"}]
+
+
+class RunNotes(logging.Handler):
+    """Keeps the WARNING-and-above records of the ``litmon`` loggers with the run active in
+    the thread that logged them (the innermost one, if runs nest). Attached to the
+    ``litmon`` logger only while a run is active."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self._active: dict[int, list[Run]] = {}
+        self._guard = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stack = self._active.get(record.thread or 0)
+        if stack:
+            stack[-1].note(record)
+
+    @contextmanager
+    def collecting(self, run: Run) -> Iterator[None]:
+        thread = threading.get_ident()
+        with self._guard:
+            if not self._active:
+                logging.getLogger("litmon").addHandler(self)
+            self._active.setdefault(thread, []).append(run)
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._active[thread].pop()
+                if not self._active[thread]:
+                    del self._active[thread]
+                if not self._active:
+                    logging.getLogger("litmon").removeHandler(self)
+
+
+run_notes = RunNotes()
+
 
 @contextmanager
 def recorded_run(
@@ -69,10 +136,14 @@ def recorded_run(
 ) -> Iterator[Run]:
     """Start a run, yield it, and close it whatever happens inside.
 
-    A :class:`SourceError` or ``OSError`` inside ends the run failed with its message; any
-    other exception is a bug: logged with its traceback, the run ends saying so, and the
-    caller carries on (the next topic or feed still runs). What was committed stays.
-    KeyboardInterrupt and SystemExit close the run and propagate.
+    A :class:`SourceError` or ``OSError`` inside ends the run failed with its message, and
+    so does a storage failure (disk full, read-only or unreadable database: one line naming
+    the file); any other exception is a bug: logged with its traceback, the run ends saying
+    so, and the caller carries on (the next topic or feed still runs). What was committed
+    stays. KeyboardInterrupt and SystemExit close the run and propagate.
+
+    While the run lives, the warnings its thread logs are kept as its notes; it logs
+    ``run_started`` and ``run_finished`` events with its id, source, topic and counts.
     """
     close_abandoned_runs(db)
     lock_path = _locks_dir(db) / f"run-{uuid.uuid4().hex}.lock"
@@ -81,29 +152,37 @@ def recorded_run(
     with file_lock(lock_path, what="run"):
         owner = RunOwner(os.getpid(), socket.gethostname(), str(lock_path))
         run = Run(runs.start_run(db, source, topic, window, owner), source, topic, window)
+        started = time.monotonic()
+        log.info(
+            "run %d started: %s",
+            run.id,
+            _label(run),
+            extra={"event": "run_started", **_fields(run)},
+        )
         try:
-            yield run
+            with run_notes.collecting(run):
+                yield run
         except UsageError as exc:  # the request was wrong, not the source: the shell says so
             run.fail(str(exc))
             raise
         except (SourceError, OSError) as exc:
             run.fail(str(exc) or type(exc).__name__)
         except Exception as exc:
-            log.exception(
-                "%s%s: stopped by an internal error", source, f" {topic}" if topic else ""
-            )
-            run.fail(f"internal error: {type(exc).__name__}: {exc}")
+            failure = storage_failure(exc, runs.database_file(db))
+            if failure is None:
+                log.exception("%s: stopped by an internal error", _label(run))
+            run.fail(failure or f"internal error: {type(exc).__name__}: {exc}")
         except BaseException as exc:
             run.fail(f"interrupted ({type(exc).__name__})")
             raise
         finally:
-            _finish(db, run)
+            _finish(db, run, time.monotonic() - started)
     lock_path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # another run may be using the folder
         lock_path.parent.rmdir()
 
 
-def _finish(db: sqlite_utils.Database, run: Run) -> None:
+def _finish(db: sqlite_utils.Database, run: Run, seconds: float) -> None:
     if run.error is None and run.counts.refused:
         # a refused record is a conflict a person must look at, not a note
         run.fail(
@@ -114,8 +193,47 @@ def _finish(db: sqlite_utils.Database, run: Run) -> None:
         run.status = "ok"
     else:
         run.status = "partial" if run.counts.fetched else "failed"
-        log.error("%s%s: %s", run.source, f" {run.topic}" if run.topic else "", run.error)
-    runs.finish_run(db, run.id, run.counts, run.status, run.error, run.warnings)
+    try:
+        runs.finish_run(
+            db, run.id, run.counts, run.status, run.error, run.warnings, run.kept_notes()
+        )
+    except sqlite3.Error as exc:
+        # the disk that failed the run may refuse its record too: say so, once, and let the
+        # caller report the run itself; the next run that starts closes it 'abandoned'
+        failure = storage_failure(exc, runs.database_file(db)) or f"{type(exc).__name__}: {exc}"
+        log.error(
+            "run %d could not be recorded as %s: %s",
+            run.id,
+            run.status,
+            failure,
+            extra={"event": "run_not_recorded", "run_id": run.id, "error": failure},
+        )
+    level = logging.INFO if run.ok else logging.ERROR
+    log.log(
+        level,
+        "run %d %s: %s%s",
+        run.id,
+        _label(run),
+        run.status,
+        f": {run.error}" if run.error else "",
+        extra={
+            "event": "run_finished",
+            **_fields(run),
+            "status": run.status,
+            "seconds": round(seconds, 3),
+            "counts": {name: getattr(run.counts, name) for name in runs.COUNTERS},
+            "error": run.error,
+        },
+    )
+
+
+def _label(run: Run) -> str:
+    return f"{run.source}{f' {run.topic}' if run.topic else ''}"
+
+
+def _fields(run: Run) -> dict[str, object]:
+    window = f"{run.window[0]}..{run.window[1]}" if run.window else None
+    return {"run_id": run.id, "source": run.source, "topic": run.topic, "window": window}
 
 
 def close_abandoned_runs(db: sqlite_utils.Database) -> int:

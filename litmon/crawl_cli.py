@@ -1,8 +1,9 @@
-"""``litmon crawl pubmed|feeds`` (the one-shot jobs for cron) and ``litmon schedule`` (the
-built-in daemon)."""
+"""``litmon crawl pubmed|feeds|all`` (the one-shot jobs for cron) and ``litmon schedule``
+(the built-in daemon)."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -10,9 +11,11 @@ import click
 from litmon import exits
 from litmon.app import App, BarProgress, pass_app
 from litmon.core.clock import today_utc
+from litmon.core.errors import UsageError
+from litmon.core.locks import Locked
 from litmon.jobs import feeds_job, pubmed_job
-from litmon.report import exit_for, parse_date, print_reports
-from litmon.scheduler import build_scheduler
+from litmon.report import parse_date, print_reports
+from litmon.scheduler import Daemon
 
 
 @click.group()
@@ -33,7 +36,17 @@ def crawl_pubmed_command(
     Each topic continues from where its last successful crawl ended (minus a few days of
     overlap); a first crawl looks back ncbi.lookback_days. Already-stored PMIDs are not
     fetched again. Each topic's run is logged: see `litmon runs`.
+
+    While it runs, a second `crawl pubmed` exits 75 at once naming its pid, and other
+    jobs wait for its NCBI lock (database.lock_wait seconds, then they exit 75); it waits
+    for theirs the same way.
     """
+    sys.exit(_pubmed(app, topic_names, since, until))
+
+
+def _pubmed(
+    app: App, topic_names: tuple[str, ...] = (), since: str | None = None, until: str | None = None
+) -> int:
     config = app.config
     topics = list(config.topics.values())
     if topic_names:
@@ -55,7 +68,7 @@ def crawl_pubmed_command(
             raise click.BadParameter(f"{name} {value} is after today ({today}, UTC)")
     reports = pubmed_job(config, topics, since=since_date, until=until_date, progress=BarProgress())
     print_reports(reports)
-    exit_for(reports)
+    return exits.OK if all(report.ok for report in reports) else exits.FAILED
 
 
 @crawl.command("feeds")
@@ -68,7 +81,15 @@ def crawl_feeds_command(app: App, only: str | None, force: bool) -> None:
 
     Feeds are fetched with conditional GET (ETag / Last-Modified), at most one request at a
     time per host; a failing feed backs off exponentially and `litmon feeds` reports it.
+
+    While it runs, a second `crawl feeds` exits 75 at once naming its pid. It holds the
+    NCBI lock throughout: started while `crawl pubmed` runs, it waits up to
+    database.lock_wait seconds, then exits 75 having done nothing.
     """
+    sys.exit(_feeds(app, only, force))
+
+
+def _feeds(app: App, only: str | None = None, force: bool = False) -> int:
     result = feeds_job(app.config, only=only, force=force or only is not None)
     for outcome in result.outcomes:
         click.echo(outcome.summary())
@@ -79,15 +100,45 @@ def crawl_feeds_command(app: App, only: str | None, force: bool) -> None:
             f"PubMed lookup by DOI: {counts.fetched} found, {counts.updated} works enriched"
             + (f" (error: {enriched.error})" if enriched.error else "")
         )
-    if not result.ok:
-        sys.exit(exits.FAILED)
+    return exits.OK if result.ok else exits.FAILED
+
+
+@crawl.command("all")
+@pass_app
+def crawl_all_command(app: App) -> None:
+    """Crawl PubMed (every topic), then poll the due feeds: `crawl pubmed` and
+    `crawl feeds` one after the other, each under its own lock.
+
+    A job that cannot run (its lock held: 75; a config error: 2) is reported in one line
+    and the other still runs; the exit code is the worst of the two.
+    """
+    codes = []
+    for job in (_pubmed, _feeds):
+        try:
+            codes.append(job(app))
+        except Locked as exc:
+            click.echo(f"litmon: {exc}", err=True)
+            codes.append(exits.LOCKED)
+        except UsageError as exc:
+            click.echo(f"litmon: {exc}", err=True)
+            codes.append(exits.USAGE)
+        except click.UsageError as exc:  # e.g. no topics configured: the feeds still run
+            click.echo(f"litmon: {exc.format_message()}", err=True)
+            codes.append(exits.USAGE)
+    sys.exit(exits.worst(*codes))
 
 
 @click.command()
 @pass_app
 def schedule(app: App) -> None:
     """Run the built-in scheduler: PubMed and feed crawls on the [schedule] crontab lines
-    of the config (UTC), until stopped. Use this or cron, not both.
+    of the config (UTC), one at a time, each followed by scoring, until SIGTERM or Ctrl-C.
+
+    It takes the same locks as `litmon crawl`, so cron and the daemon never run a job at
+    once: a job whose lock is held is skipped until its next time. It writes a heartbeat
+    into the database every schedule.heartbeat_seconds for `litmon check`. On SIGTERM or
+    SIGINT the running job stops after its current batch (its run recorded as interrupted;
+    the next run redoes the rest) and it exits 0.
 
     Example cron lines instead:
 
@@ -95,11 +146,9 @@ def schedule(app: App) -> None:
       15 5 * * *    litmon -q crawl pubmed
       */30 * * * *  litmon -q crawl feeds
     """
-    scheduler = build_scheduler(app.config)
+    daemon = Daemon(app.config)
     for job_id, line in app.config.schedule.items():
         click.echo(f"{job_id}: '{line}' (UTC)")
-    click.echo("scheduler running; Ctrl-C to stop")
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+    click.echo(f"scheduler running (pid {os.getpid()}); SIGTERM or Ctrl-C stops it")
+    daemon.run()
+    click.echo("scheduler stopped")

@@ -13,10 +13,16 @@ _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
 def cron_trigger(line: str) -> CronTrigger:
-    """A UTC trigger for ``minute hour day month weekday``; ValueError if it is not one."""
+    """A UTC trigger for ``minute hour day month weekday``, as in crontab (at second 0), or
+    ``second minute hour day month weekday`` (six fields: a job every few seconds, for
+    trying the daemon out); ValueError if it is neither."""
     fields = line.split()
-    if len(fields) != 5:
-        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
+    if len(fields) not in (5, 6):
+        raise ValueError(
+            "expected 5 fields (minute hour day month weekday) or 6 (second first),"
+            f" got {len(fields)}"
+        )
+    second = fields.pop(0) if len(fields) == 6 else "0"
     minute, hour, day, month, weekday = fields
     if day != "*" and weekday != "*":
         # cron runs such a line when either field matches, APScheduler only when both do
@@ -25,6 +31,7 @@ def cron_trigger(line: str) -> CronTrigger:
             " APScheduler read differently (either vs both); restrict only one of them"
         )
     return CronTrigger(
+        second=second,
         minute=minute,
         hour=hour,
         day=day,

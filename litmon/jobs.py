@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
 import sqlite_utils
 
-from litmon.core.errors import UsageError
+from litmon.core.errors import StopCheck, UsageError, stop_if_asked
 from litmon.core.locks import file_lock
 from litmon.crawler.entrez import EntrezClient
 from litmon.crawler.settings import Topic
@@ -19,7 +20,7 @@ from litmon.feeds.config import load_feeds
 from litmon.pipeline.enrich import enrich_from_pubmed
 from litmon.pipeline.feeds import FeedOutcome, poll_feeds
 from litmon.pipeline.pubmed import Progress, crawl_pubmed
-from litmon.pipeline.run import Run
+from litmon.pipeline.run import Run, close_abandoned_runs
 from litmon.replay.server import serve_demo
 from litmon.review.queue import enqueue_scored
 from litmon.scoring.run import ScoreSummary, rescore_all, score_pending
@@ -39,12 +40,41 @@ class FeedsResult:
         return enriched_ok and all(o.status != "failed" for o in self.outcomes)
 
 
-def crawl_lock(config: Config) -> AbstractContextManager[None]:
-    """One crawl at a time per database, so cron, the scheduler and a person never
-    interleave windows or add up their requests to NCBI. A job started while another runs
-    (cron and the daemon may overlap with a long PubMed crawl) waits ``database.lock_wait``
-    seconds, then gives up saying who holds it (exit 75)."""
-    return file_lock(Path(f"{config.db_path}.lock"), config.lock_wait, what="crawl")
+def job_lock(config: Config, job: str) -> AbstractContextManager[None]:
+    """The same job never runs twice at once (cron, the daemon and a person may all start
+    it): a second start is refused at once (exit 75) naming the holder, before the
+    database is opened."""
+    return file_lock(
+        Path(f"{config.db_path}.{job}.lock"), what=f"the {job} job's lock", holder=f"the {job} job"
+    )
+
+
+def ncbi_lock(
+    config: Config, job: str, should_stop: StopCheck | None = None
+) -> AbstractContextManager[None]:
+    """Held by a job for as long as it talks to NCBI, so the requests of two processes
+    never add up past NCBI's limit (3 or 10 a second per user, not per process). Another
+    job waits for it up to ``database.lock_wait`` seconds, then gives up saying who holds
+    it (exit 75)."""
+    return file_lock(
+        Path(f"{config.db_path}.lock"),
+        config.lock_wait,
+        what="the NCBI lock",
+        holder=f"the {job} job",
+        should_stop=should_stop,
+    )
+
+
+@contextmanager
+def _locked_job(
+    config: Config, job: str, should_stop: StopCheck | None
+) -> Iterator[sqlite_utils.Database]:
+    """The job's own lock, then the NCBI lock, then the database, with the runs left
+    'running' by dead processes closed 'abandoned' (a job may start no run of its own)."""
+    with job_lock(config, job), ncbi_lock(config, job, should_stop):
+        db = open_db(config.db_path)
+        close_abandoned_runs(db)
+        yield db
 
 
 def pubmed_job(
@@ -54,13 +84,16 @@ def pubmed_job(
     since: date | None = None,
     until: date | None = None,
     progress: Progress | None = None,
+    should_stop: StopCheck | None = None,
 ) -> list[Run]:
-    """Crawl PubMed for the given topics (default: all configured)."""
-    with crawl_lock(config):
-        db = open_db(config.db_path)
+    """Crawl PubMed for the given topics (default: all configured), then score and queue
+    what it stored. ``should_stop`` (the daemon's) is asked between request batches."""
+    with _locked_job(config, "pubmed", should_stop) as db:
         client = EntrezClient(config.ncbi)
         chosen = topics if topics is not None else list(config.topics.values())
-        runs = crawl_pubmed(db, client, chosen, since=since, until=until, progress=progress)
+        runs = crawl_pubmed(
+            db, client, chosen, since=since, until=until, progress=progress, should_stop=should_stop
+        )
     score_stored(config, db)
     return runs
 
@@ -70,18 +103,32 @@ def feeds_job(
     *,
     only: str | None = None,
     force: bool = False,
+    should_stop: StopCheck | None = None,
 ) -> FeedsResult:
-    """Poll the due feeds, then look their new PMID-less items up in PubMed by DOI."""
+    """Poll the due feeds, then look their new PMID-less items up in PubMed by DOI; then
+    score and queue what was stored.
+
+    The whole job holds the NCBI lock, not only the DOI lookup: it either runs or does
+    nothing (exit 75 then means just that), and PubMed's own RSS feeds are NCBI's too. A
+    feed poll may wait for a PubMed crawl; feeds are polled every half hour or less often,
+    so that costs nothing."""
     if config.feeds_file is None:
         raise UsageError(f"no [feeds] file configured in {config.source or 'the config'}")
     feeds = load_feeds(config.feeds_file)
     if only is not None and only not in {feed.name for feed in feeds}:
-        # before the lock and the database: nothing is touched for a mistyped name
+        # before the locks and the database: nothing is touched for a mistyped name
         raise UsageError(f"no feed named {only!r} in {config.feeds_file}")
-    with crawl_lock(config):
-        db = open_db(config.db_path)
-        outcomes = poll_feeds(db, feeds, user_agent=config.user_agent, only=only, force=force)
-        enrichment = enrich_from_pubmed(db, EntrezClient(config.ncbi))
+    with _locked_job(config, "feeds", should_stop) as db:
+        outcomes = poll_feeds(
+            db,
+            feeds,
+            user_agent=config.user_agent,
+            only=only,
+            force=force,
+            should_stop=should_stop,
+        )
+        stop_if_asked(should_stop)
+        enrichment = enrich_from_pubmed(db, EntrezClient(config.ncbi), should_stop=should_stop)
     score_stored(config, db)
     return FeedsResult(outcomes, enrichment)
 
@@ -121,7 +168,7 @@ def _queue_scored(config: Config, db: sqlite_utils.Database) -> dict[str, int]:
 
 def score_stored(config: Config, db: sqlite_utils.Database) -> None:
     """Score what a crawl or an ingest committed and queue what reaches a threshold (after
-    the crawl lock is released: scoring takes its own write transactions, and events it
+    the crawl's locks are released: scoring takes its own write transactions, and events it
     has not read stay for the next run). Nothing to do without profiles."""
     if config.profiles:
         summary = score_pending(db, list(config.profiles.values()))

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from litmon.core.errors import SourceError
+from litmon.core.errors import SourceError, StopCheck, stop_if_asked
 from litmon.core.records import Record
 from litmon.crawler.entrez import EntrezClient
 from litmon.db.lookups import pending_dois, record_lookups
@@ -30,11 +30,14 @@ def enrich_from_pubmed(
     max_age_days: int = 90,
     retry_hours: int = 20,
     now: datetime | None = None,
+    should_stop: StopCheck | None = None,
 ) -> Run | None:
     """Look up recent PMID-less works by DOI; each DOI at most once per ``retry_hours``.
     Logged as a crawl run (source pubmed, topic doi-lookup); None when there was nothing to
     look up. A batch that fails is reported and the next batches still run; its DOIs are
-    tried again on a later run."""
+    tried again on a later run. ``should_stop`` is asked between batches: when it says so,
+    the run ends interrupted (:class:`~litmon.core.errors.Interrupted`), the DOIs not yet
+    looked up waiting for the next run."""
     now = now or datetime.now(UTC)
     dois = pending_dois(db, now - timedelta(days=max_age_days), now - timedelta(hours=retry_hours))
     if not dois:
@@ -44,6 +47,8 @@ def enrich_from_pubmed(
         failures = []
         for start in range(0, len(dois), DOIS_PER_SEARCH):
             batch = dois[start : start + DOIS_PER_SEARCH]
+            if start:
+                stop_if_asked(should_stop)
             try:
                 _lookup(db, client, batch, run, now)
             except SourceError as exc:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import requests
 import sqlite_utils
 
-from litmon.core.errors import SourceError, UsageError
+from litmon.core.errors import SourceError, StopCheck, UsageError, stop_if_asked
 from litmon.core.http_headers import parse_max_age
 from litmon.db.feed_state import FeedState, load_state, record_failure, record_success
 from litmon.feeds import schedule
@@ -72,9 +72,12 @@ def poll_feeds(
     force: bool = False,
     now: datetime | None = None,
     limits: FetchLimits = DEFAULT_LIMITS,
+    should_stop: StopCheck | None = None,
 ) -> list[FeedOutcome]:
     """Poll every enabled feed that is due (``only``: just that one, even if disabled;
-    ``force``: ignore the schedule). One feed's failure never stops the others."""
+    ``force``: ignore the schedule). One feed's failure never stops the others.
+    ``should_stop`` is asked before each feed: when it says so, the feed being polled is
+    finished and :class:`~litmon.core.errors.Interrupted` raised before the next."""
     now = now or datetime.now(UTC)
     selected = [feed for feed in feeds if feed.name == only or (only is None and feed.enabled)]
     if only is not None and not selected:
@@ -88,6 +91,7 @@ def poll_feeds(
                 FeedOutcome(feed.name, "not_due", state.url, next_poll_at=state.next_poll_at)
             )
             continue
+        stop_if_asked(should_stop)
         outcomes.append(_poll_one(db, session, feed, state, now, limits))
     return outcomes
 

@@ -12,7 +12,7 @@ from typing import Protocol
 import sqlite_utils
 
 from litmon.core.clock import today_utc
-from litmon.core.errors import SourceError
+from litmon.core.errors import SourceError, StopCheck, stop_if_asked
 from litmon.core.records import Item
 from litmon.crawler.entrez import ESEARCH_MAX_IDS, EntrezClient, SearchResult
 from litmon.crawler.settings import NcbiSettings, Topic
@@ -62,18 +62,31 @@ def crawl_pubmed(
     until: date | None = None,
     progress: Progress | None = None,
     today: date | None = None,
+    should_stop: StopCheck | None = None,
 ) -> list[Run]:
     """Crawl each topic; each gets its own crawl run. ``since`` makes it a backfill, which
-    never moves the topic's checkpoint."""
-    crawl = _TopicCrawl(db, client, progress or QuietProgress(), today or today_utc())
-    return [crawl.run(topic, since, until) for topic in topics]
+    never moves the topic's checkpoint. ``should_stop`` is asked before each request batch
+    (an esearch, an efetch): when it says so, the run ends interrupted
+    (:class:`~litmon.core.errors.Interrupted`) with every batch before it committed."""
+    crawl = _TopicCrawl(db, client, progress or QuietProgress(), today or today_utc(), should_stop)
+    runs_done = []
+    for topic in topics:
+        stop_if_asked(should_stop)
+        runs_done.append(crawl.run(topic, since, until))
+    return runs_done
 
 
 class _TopicCrawl:
     def __init__(
-        self, db: sqlite_utils.Database, client: EntrezClient, progress: Progress, today: date
+        self,
+        db: sqlite_utils.Database,
+        client: EntrezClient,
+        progress: Progress,
+        today: date,
+        should_stop: StopCheck | None,
     ) -> None:
         self.db = db
+        self.should_stop = should_stop
         self.client = client
         self.settings: NcbiSettings = client.settings
         self.progress = progress
@@ -124,6 +137,7 @@ class _TopicCrawl:
         yields the end of each sub-window once everything in it is committed. A single day
         still too full fails the crawl (the topic is too broad to crawl) or, in a refresh,
         is refreshed by parts (:meth:`_refresh_full_day`)."""
+        stop_if_asked(self.should_stop)
         result = self.client.esearch(_term(topic.query, kind, start, end))
         if result.count > ESEARCH_MAX_IDS:
             if start == end and kind == "mdat":
@@ -156,6 +170,7 @@ class _TopicCrawl:
         not fit (that many records modified on ``day`` with one Entrez date) is left out
         with a warning kept with the run: the refresh must never block later crawls."""
         term = f"{_term(topic.query, 'mdat', day, day)} AND ({_span('edat', start, end)})"
+        stop_if_asked(self.should_stop)
         result = self.client.esearch(term)
         if result.count <= ESEARCH_MAX_IDS:
             label = f"{topic.name} modified {day}, Entrez dates {start}..{end}"
@@ -186,6 +201,7 @@ class _TopicCrawl:
         try:
             for offset in range(0, len(pmids), size):
                 batch = pmids[offset : offset + size]
+                stop_if_asked(self.should_stop)
                 if use_history:
                     items = self.client.efetch_history(
                         result.webenv, result.query_key, offset, batch

@@ -27,7 +27,7 @@ from litmon.db.export import EXPORT_FIELDS, iter_works
 from litmon.db.feed_state import failing_feeds, feed_status
 from litmon.db.schema import SchemaError, open_db
 from litmon.db.storage import storage_failure
-from litmon.deploy_cli import init
+from litmon.deploy_cli import init, notify
 from litmon.imports.ris import read_ris
 from litmon.imports.table import DEFAULT_ID_COLUMN, read_csv
 from litmon.jobs import demo_job, score_stored
@@ -400,6 +400,7 @@ cli.add_command(crawl)
 cli.add_command(schedule)
 cli.add_command(runs_command)
 cli.add_command(init)
+cli.add_command(notify)
 cli.add_command(score_command)
 cli.add_command(queue)
 cli.add_command(review_command)

@@ -1,26 +1,217 @@
-"""``litmon init``: a deployment directory."""
+"""``litmon init``: a deployment directory, optionally with systemd units or a crontab;
+``litmon notify``: what the units' ``OnFailure=`` runs."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
-from litmon.settings import write_deployment
+from litmon import exits
+from litmon.app import App, pass_app
+from litmon.core.errors import UsageError
+from litmon.db.runs import recent_runs
+from litmon.db.schema import SchemaError, open_db
+from litmon.deploy import (
+    DEFAULT_USER,
+    LOG_DIR,
+    STATE_DIR,
+    Deployment,
+    configure,
+    crontab_text,
+    litmon_executable,
+    systemd_units,
+)
+from litmon.logs import Redactor
+from litmon.settings import load_config, shipped_file, write_deployment
+
+# how long `litmon notify` lets the configured command run before killing it
+NOTIFY_TIMEOUT = 60
+# journald reads a line starting <3> as priority err (sd-daemon(3)); its default for
+# stderr is info
+_JOURNAL_ERR = "<3>"
 
 
 @click.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
-@click.option("--force", is_flag=True, help="Overwrite config files that already exist.")
-def init(directory: str, force: bool) -> None:
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.option(
+    "--systemd",
+    is_flag=True,
+    help="Also write systemd units into DIRECTORY/systemd: a service and timer per job,"
+    " the litmon schedule daemon, and the OnFailure notifier.",
+)
+@click.option(
+    "--cron",
+    is_flag=True,
+    help="Also write DIRECTORY/crontab for the dedicated user (crontab -u USER FILE).",
+)
+@click.option(
+    "--user",
+    default=DEFAULT_USER,
+    show_default=True,
+    help="The dedicated account the units and crontab run as.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False),
+    help=f"Where the database lives (default with --systemd/--cron: {STATE_DIR}).",
+)
+@click.option(
+    "--log-dir",
+    type=click.Path(file_okay=False),
+    help=f"Where the log file goes (default with --systemd/--cron: {LOG_DIR}).",
+)
+def init(
+    directory: str,
+    force: bool,
+    systemd: bool,
+    cron: bool,
+    user: str,
+    state_dir: str | None,
+    log_dir: str | None,
+) -> None:
     """Write an editable litmon.toml and feeds.toml into DIRECTORY (default: here) for a
     deployment, from the shipped ones. Existing files are kept unless --force.
 
+    With --systemd or --cron the config keeps its database in the state directory and its
+    log in the log directory, and the units or crontab lines run this install's litmon
+    (its absolute path) as USER, on the [schedule] lines of the config (UTC). See
+    docs/deploy.md for installing them.
+
     \b
     Then:  litmon --config DIRECTORY/litmon.toml crawl pubmed
+    For systemd:  litmon init --systemd /etc/litmon
+                  cp /etc/litmon/systemd/* /etc/systemd/system/
+                  systemctl daemon-reload
+                  systemctl enable --now litmon-pubmed.timer litmon-feeds.timer
     """
-    for path in write_deployment(Path(directory), force=force):
+    service = systemd or cron
+    if not re.fullmatch(r"[a-z_][a-z0-9_-]*", user):
+        raise click.BadParameter(f"{user!r} is not a user name like litmon", param_hint="--user")
+    state = _absolute(state_dir, "--state-dir") or (STATE_DIR if service else None)
+    logs = _absolute(log_dir, "--log-dir") or (LOG_DIR if service else None)
+    target = Path(directory).absolute()
+    config_path = target / "litmon.toml"
+    # everything is made before anything is written: a refusal leaves DIRECTORY as it was
+    files = {
+        config_path: configure(
+            shipped_file("litmon.toml").read_text(encoding="utf-8"),
+            db_path=state / "litmon.db" if state else None,
+            log_file=logs / "litmon.log" if logs else None,
+        )
+    }
+    if service:
+        schedule = load_config(None, env={}).schedule  # the config being written: the shipped one
+        deployment = Deployment(litmon_executable(), config_path, user, state, logs)
+        if systemd:
+            for name, unit in systemd_units(deployment, schedule).items():
+                files[target / "systemd" / name] = unit
+        if cron:
+            files[target / "crontab"] = crontab_text(deployment, schedule)
+    existing = [str(path) for path in [*files, target / "feeds.toml"] if path.exists()]
+    if existing and not force:
+        named = (
+            f"{existing[0]} already exists"
+            if len(existing) == 1
+            else f"{existing[0]} and {len(existing) - 1} more already exist"
+        )
+        raise UsageError(f"{named}; use --force to overwrite")
+    write_deployment(target, force=True)
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    load_config(config_path, env={})  # the edited config must still load
+    for path in [config_path, target / "feeds.toml", *list(files)[1:]]:
         click.echo(f"wrote {path}")
-    click.echo(
-        f"next: edit {Path(directory) / 'litmon.toml'} (ncbi.email, [topics], database.path)"
-    )
+    click.echo(f"next: edit {config_path} (ncbi.email, [topics]); see docs/deploy.md")
+
+
+def _absolute(path: str | None, option: str) -> Path | None:
+    if path is None:
+        return None
+    if not Path(path).is_absolute():
+        raise click.BadParameter(f"{path!r} is not an absolute path", param_hint=option)
+    return Path(path)
+
+
+@click.command()
+@click.argument("unit")
+@pass_app
+def notify(app: App, unit: str) -> None:
+    """Report that systemd UNIT failed: one line at err priority in the journal, naming
+    the unit and the reason (the newest failed run's error, if the database can say),
+    then the [notify] command of the config (mail, a webhook) with LITMON_UNIT and
+    LITMON_REASON in its environment.
+
+    The units `litmon init --systemd` writes run it from OnFailure=, through
+    litmon-notify@.service. Exit 1 if the command fails or times out
+    (after 60 seconds).
+
+    \b
+    Try it:  litmon notify litmon-pubmed.service
+    """
+    try:
+        config = app.config
+    except SystemExit:  # the config is unreadable; App.config has said why in one line
+        config = None
+    reason = _reason(app, unit) if config is not None else None
+    if config is not None:
+        hide = Redactor()
+        hide.add_secrets([config.ncbi.api_key])
+        reason = hide.hide(reason) if reason else None
+    reason = reason or f"see journalctl -u {unit}"
+    click.echo(f"{_JOURNAL_ERR}litmon: {unit} failed{_how(os.environ)}: {reason}", err=True)
+    if config is None:
+        sys.exit(exits.USAGE)
+    if config.notify_command:
+        sys.exit(_run_command(config.notify_command, unit, reason))
+
+
+def _reason(app: App, unit: str) -> str | None:
+    """The newest unsuccessful run, when the database exists and can be read."""
+    if not app.config.db_path.exists():
+        return None
+    try:
+        runs = recent_runs(open_db(app.config.db_path), 1, failed=True)
+    except (SchemaError, OSError, sqlite3.Error):
+        return None
+    if not runs:
+        return None
+    run = runs[0]
+    what = run["source"] + (f" {run['topic']}" if run["topic"] else "")
+    return f"run {run['id']} ({what}, {run['status']} at {run['started_at']}): {run['error']}"
+
+
+def _how(environ: Mapping[str, str]) -> str:
+    """How the unit ended, from what systemd (v251+) tells an OnFailure= unit."""
+    code, status = environ.get("MONITOR_EXIT_CODE"), environ.get("MONITOR_EXIT_STATUS")
+    return f" ({code} {status})" if code and status else ""
+
+
+def _run_command(command: str, unit: str, reason: str) -> int:
+    """Run the [notify] command through /bin/sh; its output goes where litmon's does."""
+    env = {key: value for key, value in os.environ.items() if key != "NCBI_API_KEY"}
+    env.update(LITMON_UNIT=unit, LITMON_REASON=reason)
+    # its own process group, so that a timeout ends what it started too (curl, mail)
+    process = subprocess.Popen(["/bin/sh", "-c", command], env=env, start_new_session=True)
+    try:
+        status = process.wait(timeout=NOTIFY_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        click.echo(
+            f"{_JOURNAL_ERR}litmon: notify command timed out after {NOTIFY_TIMEOUT} s", err=True
+        )
+        return exits.FAILED
+    if status != 0:
+        click.echo(f"{_JOURNAL_ERR}litmon: notify command exited {status}", err=True)
+        return exits.FAILED
+    return exits.OK

@@ -1,5 +1,6 @@
-"""A crawl process killed mid-crawl (SIGKILL) loses nothing it committed, and a rerun
-finishes the job with each work stored once."""
+"""A crawl process killed mid-crawl (SIGKILL) loses nothing it committed: its run stays
+'running' until the next job of any kind closes it 'abandoned', and a rerun finishes the
+job with each work stored once."""
 
 import os
 import signal
@@ -29,14 +30,21 @@ def litmon(args, env, **kwargs):
     )
 
 
-def test_sigkill_mid_crawl_loses_nothing_and_a_rerun_completes(eutils, tmp_path):
+def statuses(db):
+    return [row[0] for row in db.execute("SELECT status FROM crawl_runs ORDER BY id")]
+
+
+def test_sigkill_mid_crawl_loses_nothing_the_next_job_closes_its_run_and_a_rerun_completes(
+    eutils, tmp_path
+):
     today = today_utc()
     eutils.add_xml(
         article_set([article(8000 + n, today - timedelta(days=n % 20)) for n in range(200)])
     )
     config = tmp_path / "litmon.toml"
+    (tmp_path / "feeds.toml").write_text("# no feeds: the feeds job only starts\n")
     config.write_text(
-        '[ncbi]\nbatch_size = 20\napi_key = "k"\ntimeout = 5\n'
+        '[ncbi]\nbatch_size = 20\napi_key = "k"\ntimeout = 5\n[feeds]\nfile = "feeds.toml"\n'
         '[topics.ms]\nquery = "multiple sclerosis[tiab]"\n'
     )
     db_path = tmp_path / "crawl.db"
@@ -59,6 +67,12 @@ def test_sigkill_mid_crawl_loses_nothing_and_a_rerun_completes(eutils, tmp_path)
     committed = db.execute("SELECT count(*) FROM works").fetchone()[0]
     assert 60 <= committed < 200
     assert committed % 20 == 0  # whole batches only: each batch is one transaction
+    assert statuses(db) == ["running"]  # nobody was there to close it
+
+    feeds = litmon(["crawl", "feeds"], env)  # another job: it closes the dead run
+    out, err = feeds.communicate(timeout=60)
+    assert feeds.returncode == 0, err
+    assert statuses(db) == ["abandoned"]
 
     eutils.set_delay(0)
     rerun = litmon(["crawl", "pubmed"], env)
@@ -68,7 +82,8 @@ def test_sigkill_mid_crawl_loses_nothing_and_a_rerun_completes(eutils, tmp_path)
 
     assert db.execute("SELECT count(*), count(DISTINCT pmid) FROM works").fetchone() == (200, 200)
     assert db.execute("SELECT count(*) FROM sightings").fetchone() == (200,)
-    statuses = [row[0] for row in db.execute("SELECT status FROM crawl_runs ORDER BY id")]
-    assert statuses == ["abandoned", "ok"]
+    assert statuses(db) == ["abandoned", "ok"]
+    windows = db.execute("SELECT window_start, window_end FROM crawl_runs").fetchall()
+    assert windows[0] == windows[1]  # the killed window's checkpoint never moved: redone
     interrupted = db.execute("SELECT error FROM crawl_runs ORDER BY id LIMIT 1").fetchone()[0]
     assert "abandoned" in interrupted and "ended before finishing" in interrupted

@@ -68,9 +68,16 @@ class EntrezError(SourceError):
 
 
 class _Retryable(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    """A failed attempt worth another; ``event`` names the kind in the retry's log record
+    (and so in the run's notes): rate_limited, server_error, network_error, short_response,
+    bad_response."""
+
+    def __init__(
+        self, reason: str, retry_after: float | None = None, event: str = "bad_response"
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.event = event
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +176,21 @@ class EntrezClient:
                         f"{endpoint}: gave up after {attempts} attempts: {problem}"
                     ) from None
                 delay = self._delay(attempt, problem.retry_after)
-                log.warning("%s: %s; retrying in %.1fs", endpoint, problem, delay)
+                log.warning(
+                    "%s: %s; retrying in %.1fs (attempt %d of %d)",
+                    endpoint,
+                    problem,
+                    delay,
+                    attempt + 2,
+                    attempts,
+                    extra={
+                        "event": problem.event,
+                        "endpoint": endpoint,
+                        "attempt": attempt + 1,
+                        "delay": round(delay, 1),
+                        "retry_after": problem.retry_after,
+                    },
+                )
                 if problem.retry_after is not None:
                     self.limiter.hold_off(delay)
                 self._sleep(delay)
@@ -194,7 +215,8 @@ class EntrezClient:
                 _check_status(response)
                 return read(response)
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise _Retryable(f"network error: {type(exc).__name__}") from None
+            reason = f"network error: {type(exc).__name__}"
+            raise _Retryable(reason, event="network_error") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise _Retryable(f"response cut off: {type(exc).__name__}") from None
         except PubMedXMLError as exc:
@@ -214,7 +236,10 @@ class EntrezClient:
 def _check_status(response: requests.Response) -> None:
     status = response.status_code
     if status == 429 or status >= 500:
-        raise _Retryable(f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        asked = f" (Retry-After: {retry_after:g}s)" if retry_after is not None else ""
+        event = "rate_limited" if status == 429 else "server_error"
+        raise _Retryable(f"HTTP {status}{asked}", retry_after, event)
     if status >= 400:
         snippet = response.text[:200].strip().replace("\n", " ")
         raise EntrezError(f"HTTP {status} from {urlsplit(response.url).path}: {snippet}")
@@ -243,7 +268,8 @@ def _read_items(response: requests.Response, ids: Sequence[str]) -> list[Item]:
         shown = ", ".join(missing[:_SHOWN_MISSING])
         more = f" and {len(missing) - _SHOWN_MISSING} more" if len(missing) > _SHOWN_MISSING else ""
         raise _Retryable(
-            f"{len(missing)} of {len(ids)} PMIDs missing from the answer: {shown}{more}"
+            f"{len(missing)} of {len(ids)} PMIDs missing from the answer: {shown}{more}",
+            event="short_response",
         )
     if missing:
         items.append(
@@ -275,7 +301,7 @@ def _read_search(response: requests.Response, retmax: int) -> SearchResult:
         raise _Retryable(f"unreadable esearch XML: {exc}") from None
     for message in result.get("WarningList", {}).get("OutputMessage", []):
         if _BACKEND_FAILED in message.lower():
-            raise _Retryable(f"esearch answered incomplete: {message}")
+            raise _Retryable(f"esearch answered incomplete: {message}", event="short_response")
     search = SearchResult(
         count=int(result["Count"]),
         ids=[str(pmid) for pmid in result.get("IdList", [])],
@@ -286,5 +312,6 @@ def _read_search(response: requests.Response, retmax: int) -> SearchResult:
     # PhraseNotFound / FieldNotFound are about the query itself and stay as they are.
     listed = min(search.count, retmax)
     if len(search.ids) < listed:
-        raise _Retryable(f"esearch listed {len(search.ids)} of {listed} ids")
+        reason = f"esearch listed {len(search.ids)} of {listed} ids"
+        raise _Retryable(reason, event="short_response")
     return search

@@ -5,6 +5,7 @@ feedparser is handed bytes only; its own HTTP client has no timeout or size limi
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -24,6 +25,8 @@ _PERMANENT = (301, 308)
 _REDIRECTS = (301, 302, 303, 307, 308)
 _ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
 _ERROR_BODY_BYTES = 256 * 1024  # enough of an error page to tell what it is
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,12 @@ def fetch_feed(
     for hop in range(limits.max_redirects + 1):
         with _host_slot(url):
             resp = _get(session, url, headers, limits)
+            log.debug(
+                "GET %s: HTTP %d",
+                url,
+                resp.status_code,
+                extra={"event": "feed_response", "url": url, "status": resp.status_code},
+            )
             try:
                 if resp.status_code in _REDIRECTS and "location" in resp.headers:
                     target = _redirect_target(url, resp.headers["location"])

@@ -27,10 +27,12 @@ from litmon.db.export import EXPORT_FIELDS, iter_works
 from litmon.db.feed_state import failing_feeds, feed_status
 from litmon.db.schema import SchemaError, open_db
 from litmon.db.storage import storage_failure
+from litmon.db_cli import db_group
 from litmon.deploy_cli import init, notify
 from litmon.imports.ris import read_ris
 from litmon.imports.table import DEFAULT_ID_COLUMN, read_csv
 from litmon.jobs import demo_job, score_stored
+from litmon.ops_cli import check_command, status_command
 from litmon.pipeline.feeds import ingest_feed_sources
 from litmon.pipeline.ingest import ingest_records
 from litmon.pipeline.run import Run
@@ -404,6 +406,9 @@ cli.add_command(notify)
 cli.add_command(score_command)
 cli.add_command(queue)
 cli.add_command(review_command)
+cli.add_command(status_command)
+cli.add_command(check_command)
+cli.add_command(db_group)
 export.add_command(export_candidates)
 
 

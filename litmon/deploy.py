@@ -95,12 +95,14 @@ _FIELDS = (
     ("month", 1, 12, _MONTHS),
     ("day-of-week", 0, 7, _WEEKDAYS),
 )
+_SECOND = ("second", 0, 59, ())
 _PART = re.compile(r"^(?P<span>\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/(?P<step>\d+))?$")
 
 
 def on_calendar(line: str) -> str:
-    """A 5-field crontab line (UTC, as litmon reads it) as a systemd ``OnCalendar=`` value,
-    e.g. ``15 5 * * 1-5`` -> ``Mon..Fri *-*-* 05:15:00 UTC``. A line litmon refuses, or
+    """A crontab line (UTC, as litmon reads it; 5 fields, or 6 with the second first) as a
+    systemd ``OnCalendar=`` value, e.g. ``15 5 * * 1-5`` -> ``Mon..Fri *-*-* 05:15:00 UTC``.
+    A line litmon refuses, or
     one using syntax beyond ``*``, numbers, names, ranges, steps and lists, is a
     :class:`UsageError`."""
     try:
@@ -108,17 +110,14 @@ def on_calendar(line: str) -> str:
     except (TypeError, ValueError) as exc:
         raise UsageError(f"crontab line {line!r}: {exc}") from None
     fields = line.split()
-    if len(fields) != len(_FIELDS):
-        raise UsageError(
-            f"crontab line {line!r}: systemd timers are written from 5-field lines"
-            " (minute hour day month weekday)"
-        )
+    # litmon's six-field form puts the second first
+    second = _values(fields.pop(0), _SECOND, line) if len(fields) == 6 else [0]
     minute, hour, day, month, weekday = (
         _values(text, spec, line) for text, spec in zip(fields, _FIELDS, strict=True)
     )
     days_of_week = _weekday_names({value % 7 for value in weekday})
     date = f"*-{_render(month, 1, 12)}-{_render(day, 1, 31)}"
-    time = f"{_render(hour, 0, 23)}:{_render(minute, 0, 59)}:00"
+    time = f"{_render(hour, 0, 23)}:{_render(minute, 0, 59)}:{_render(second, 0, 59)}"
     return " ".join(part for part in (days_of_week, date, time, "UTC") if part)
 
 
@@ -339,6 +338,8 @@ def crontab_text(deployment: Deployment, schedule: Mapping[str, str]) -> str:
     ]
     for job, line in schedule.items():
         on_calendar(line)  # the same lines `init --systemd` accepts, refused the same way
+        if len(line.split()) != 5:
+            raise UsageError(f"crontab line {line!r}: cron takes 5 fields, with no seconds")
         command = deployment.command("-q", "crawl", job)
         lines.append(f"{line}  {_cron_escape(command)} >/dev/null")
     check = deployment.command("check")

@@ -20,7 +20,7 @@ from litmon.core.errors import UsageError
 from litmon.crontab import cron_trigger
 from litmon.db.runs import recent_runs
 from litmon.db.schema import open_db
-from litmon.deploy import on_calendar
+from litmon.deploy import Deployment, crontab_text, on_calendar
 from litmon.replay.server import Fault
 from litmon.settings import load_config
 
@@ -140,6 +140,7 @@ def test_init_systemd_refuses_an_existing_deployment_without_force(tmp_path):
         ("0 */6 1-10/3 * *", "*-*-01..10/3 00/6:00:00 UTC"),
         ("0 4 1 jan,jul *", "*-01,07-01 04:00:00 UTC"),
         ("5,35 1,13 * 2-11/3 *", "*-02/3-* 01,13:05,35:00 UTC"),
+        ("*/10 * * * * *", "*-*-* *:*:00/10 UTC"),  # litmon's 6-field form: seconds first
     ],
 )
 def test_crontab_lines_become_on_calendar(line, calendar):
@@ -161,7 +162,14 @@ def test_lines_a_timer_cannot_express_are_refused(line, why):
 
 
 @pytest.mark.parametrize(
-    "line", ["15 5 * * *", "*/30 * * * *", "0 9-17 * * 1-5", "10-40/10 3 * 2-11/3 mon,wed"]
+    "line",
+    [
+        "15 5 * * *",
+        "*/30 * * * *",
+        "0 9-17 * * 1-5",
+        "10-40/10 3 * 2-11/3 mon,wed",
+        "7/20 * * * * *",
+    ],
 )
 def test_systemd_fires_when_litmon_schedule_would(line):
     analyze = systemd_analyze()
@@ -202,6 +210,11 @@ def test_init_cron_writes_an_installable_crontab_in_utc(tmp_path):
     # its output reaches cron's MAILTO only when the check fails
     assert '|| echo "$out"' in check and check.split()[:5] == ["0", "*", "*", "*", "*"]
     assert config.db_path == Path("/var/lib/litmon/litmon.db")
+
+    deployment = Deployment(Path("/opt/litmon/bin/litmon"), tmp_path / "litmon.toml", "litmon",
+                            Path("/var/lib/litmon"), Path("/var/log/litmon"))  # fmt: skip
+    with pytest.raises(UsageError, match="cron takes 5 fields, with no seconds"):
+        crontab_text(deployment, {"feeds": "*/10 * * * * *"})
 
 
 @pytest.fixture

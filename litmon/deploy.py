@@ -20,6 +20,8 @@ NOTIFY_UNIT = "litmon-notify@.service"
 # the daemon finishes or abandons its current batch on SIGTERM (one efetch, or one feed);
 # systemd kills it after this long, and the next start marks the run abandoned
 STOP_TIMEOUT = 300
+# `litmon check` for monitoring: hourly, from cron or litmon-check.timer
+CHECK_LINE = "0 * * * *"
 # spread over this many seconds so that many installs do not hit NCBI in the same second
 RANDOM_DELAY = 60
 
@@ -198,7 +200,8 @@ def _weekday_names(days: set[int]) -> str:
 
 def systemd_units(deployment: Deployment, schedule: Mapping[str, str]) -> dict[str, str]:
     """Unit file name -> text: per job a oneshot service and its timer, the
-    ``litmon schedule`` daemon (instead of the timers), and the ``OnFailure=`` notifier."""
+    ``litmon schedule`` daemon (instead of the timers), an hourly ``litmon check``, and
+    the ``OnFailure=`` notifier."""
     units: dict[str, str] = {}
     timers = []
     for job, line in schedule.items():
@@ -215,22 +218,8 @@ def systemd_units(deployment: Deployment, schedule: Mapping[str, str]) -> dict[s
             ],
             network=True,
         )
-        units[f"litmon-{job}.timer"] = "\n".join(
-            [
-                "[Unit]",
-                f"Description=litmon: {job} crawl on the [schedule] line {line!r} (UTC)",
-                "OnFailure=litmon-notify@%n.service",
-                "",
-                "[Timer]",
-                f"OnCalendar={calendar}",
-                "# a run missed while the machine was off runs once at boot",
-                "Persistent=true",
-                f"RandomizedDelaySec={RANDOM_DELAY}",
-                "",
-                "[Install]",
-                "WantedBy=timers.target",
-                "",
-            ]
+        units[f"litmon-{job}.timer"] = _timer(
+            f"litmon: {job} crawl on the [schedule] line {line!r} (UTC)", calendar
         )
         timers.append(f"litmon-{job}.timer")
     units["litmon-schedule.service"] = _unit(
@@ -251,6 +240,16 @@ def systemd_units(deployment: Deployment, schedule: Mapping[str, str]) -> dict[s
         extra_unit=("# the timers or the daemon, not both", f"Conflicts={' '.join(timers)}"),
         install="WantedBy=multi-user.target",
     )
+    # what cron's check line does: a source failing for longer than its window, a stale
+    # heartbeat or a dead letter makes this unit fail, and OnFailure= tells ops
+    units["litmon-check.service"] = _unit(
+        "litmon: health check (started by litmon-check.timer)",
+        deployment,
+        ["Type=oneshot", f"ExecStart={deployment.command('check')}"],
+    )
+    units["litmon-check.timer"] = _timer(
+        f"litmon: health check on {CHECK_LINE!r} (UTC)", on_calendar(CHECK_LINE)
+    )
     units[NOTIFY_UNIT] = _unit(
         "litmon: report the failure of %i",
         deployment,
@@ -258,6 +257,26 @@ def systemd_units(deployment: Deployment, schedule: Mapping[str, str]) -> dict[s
         on_failure=False,  # a notifier that fails must not start itself again
     )
     return units
+
+
+def _timer(description: str, calendar: str) -> str:
+    return "\n".join(
+        [
+            "[Unit]",
+            f"Description={description}",
+            "OnFailure=litmon-notify@%n.service",
+            "",
+            "[Timer]",
+            f"OnCalendar={calendar}",
+            "# a run missed while the machine was off runs once at boot",
+            "Persistent=true",
+            f"RandomizedDelaySec={RANDOM_DELAY}",
+            "",
+            "[Install]",
+            "WantedBy=timers.target",
+            "",
+        ]
+    )
 
 
 def _unit(
@@ -330,8 +349,8 @@ def crontab_text(deployment: Deployment, schedule: Mapping[str, str]) -> str:
     and an hourly ``litmon check`` whose output cron mails only when it fails."""
     lines = [
         f"# litmon for user {deployment.user}: crontab -u {deployment.user} THIS_FILE",
-        "# The times are UTC, as in litmon.toml [schedule] (cronie and others read CRON_TZ;",
-        "# where cron does not, run the machine in UTC or shift the hours).",
+        "# The times are UTC, as in litmon.toml [schedule]. cronie reads CRON_TZ; Debian's and",
+        "# Ubuntu's cron ignore it: there keep the machine in UTC, or use the systemd timers.",
         "CRON_TZ=UTC",
         "# cron mails what a job prints; crawls print only warnings and errors here.",
         "# MAILTO=ops@example.org",
@@ -345,7 +364,7 @@ def crontab_text(deployment: Deployment, schedule: Mapping[str, str]) -> str:
     check = deployment.command("check")
     lines += [
         "# monitoring: a failing source, a stale database or a dead letter mails ops",
-        f'0 * * * *  out=$({_cron_escape(check)} 2>&1) || echo "$out"',
+        f'{CHECK_LINE}  out=$({_cron_escape(check)} 2>&1) || echo "$out"',
         "",
     ]
     return "\n".join(lines)

@@ -47,6 +47,8 @@ def test_init_systemd_writes_units_with_this_installs_paths_that_systemd_verifie
     units = tmp_path / "deploy" / "systemd"
     names = sorted(path.name for path in units.iterdir())
     assert names == [
+        "litmon-check.service",
+        "litmon-check.timer",
         "litmon-feeds.service",
         "litmon-feeds.timer",
         "litmon-notify@.service",
@@ -73,6 +75,7 @@ def test_init_systemd_writes_units_with_this_installs_paths_that_systemd_verifie
     assert "Type=oneshot" in pubmed and re.search(r"^ExecStart=.* crawl pubmed$", pubmed, re.M)
     assert "StateDirectory=litmon" in pubmed and "LogsDirectory=litmon" in pubmed
     assert "WorkingDirectory=/var/lib/litmon" in pubmed
+    assert "OnCalendar=*-*-* *:00:00 UTC" in (units / "litmon-check.timer").read_text()
     timer = (units / "litmon-pubmed.timer").read_text()
     assert "OnCalendar=*-*-* 05:15:00 UTC" in timer and "Persistent=true" in timer
     daemon = (units / "litmon-schedule.service").read_text()

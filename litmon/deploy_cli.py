@@ -69,6 +69,12 @@ _JOURNAL_ERR = "<3>"
     type=click.Path(file_okay=False),
     help=f"Where the log file goes (default with --systemd/--cron: {LOG_DIR}).",
 )
+@click.option(
+    "--keep-config",
+    is_flag=True,
+    help="Keep DIRECTORY's litmon.toml and feeds.toml; write only the units or crontab,"
+    " from that config ([schedule], database.path, [log] file).",
+)
 def init(
     directory: str,
     force: bool,
@@ -77,14 +83,16 @@ def init(
     user: str,
     state_dir: str | None,
     log_dir: str | None,
+    keep_config: bool,
 ) -> None:
     """Write an editable litmon.toml and feeds.toml into DIRECTORY (default: here) for a
     deployment, from the shipped ones. Existing files are kept unless --force.
 
     With --systemd or --cron the config keeps its database in the state directory and its
     log in the log directory, and the units or crontab lines run this install's litmon
-    (its absolute path) as USER, on the [schedule] lines of the config (UTC). See
-    docs/deploy.md for installing them.
+    (its absolute path) as USER, on the [schedule] lines of the config (UTC). After
+    editing [schedule], --keep-config --force writes them again from the edited config.
+    See docs/deploy.md for installing them.
 
     \b
     Then:  litmon --config DIRECTORY/litmon.toml crawl pubmed
@@ -96,27 +104,39 @@ def init(
     service = systemd or cron
     if not re.fullmatch(r"[a-z_][a-z0-9_-]*", user):
         raise click.BadParameter(f"{user!r} is not a user name like litmon", param_hint="--user")
-    state = _absolute(state_dir, "--state-dir") or (STATE_DIR if service else None)
-    logs = _absolute(log_dir, "--log-dir") or (LOG_DIR if service else None)
     target = Path(directory).absolute()
     config_path = target / "litmon.toml"
     # everything is made before anything is written: a refusal leaves DIRECTORY as it was
-    files = {
-        config_path: configure(
+    files: dict[Path, str] = {}
+    if keep_config:
+        if not service or state_dir or log_dir:
+            raise click.UsageError(
+                "--keep-config writes units or a crontab (--systemd, --cron) from the config's"
+                " own database.path and [log] file, without --state-dir or --log-dir"
+            )
+        config = load_config(config_path, env={})
+        if not config.db_path.is_absolute():
+            raise UsageError(f"{config_path}: database.path must be absolute for a service")
+        state, logs = config.db_path.parent, config.log.file.parent if config.log.file else LOG_DIR
+        schedule = config.schedule
+    else:
+        state = _absolute(state_dir, "--state-dir") or (STATE_DIR if service else None)
+        logs = _absolute(log_dir, "--log-dir") or (LOG_DIR if service else None)
+        files[config_path] = configure(
             shipped_file("litmon.toml").read_text(encoding="utf-8"),
             db_path=state / "litmon.db" if state else None,
             log_file=logs / "litmon.log" if logs else None,
         )
-    }
-    if service:
         schedule = load_config(None, env={}).schedule  # the config being written: the shipped one
+    if service:
         deployment = Deployment(litmon_executable(), config_path, user, state, logs)
         if systemd:
             for name, unit in systemd_units(deployment, schedule).items():
                 files[target / "systemd" / name] = unit
         if cron:
             files[target / "crontab"] = crontab_text(deployment, schedule)
-    existing = [str(path) for path in [*files, target / "feeds.toml"] if path.exists()]
+    copied = [] if keep_config else [target / "feeds.toml"]
+    existing = [str(path) for path in [*files, *copied] if path.exists()]
     if existing and not force:
         named = (
             f"{existing[0]} already exists"
@@ -124,13 +144,14 @@ def init(
             else f"{existing[0]} and {len(existing) - 1} more already exist"
         )
         raise UsageError(f"{named}; use --force to overwrite")
-    write_deployment(target, force=True)
+    if not keep_config:
+        write_deployment(target, force=True)  # litmon.toml is then rewritten, edited
+        click.echo(f"wrote {target / 'feeds.toml'}")
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    load_config(config_path, env={})  # the edited config must still load
-    for path in [config_path, target / "feeds.toml", *list(files)[1:]]:
         click.echo(f"wrote {path}")
+    load_config(config_path, env={})  # the edited config must still load
     click.echo(f"next: edit {config_path} (ncbi.email, [topics]); see docs/deploy.md")
 
 

@@ -129,6 +129,32 @@ def test_init_systemd_refuses_an_existing_deployment_without_force(tmp_path):
     assert forced.exit_code == 0 and "ExecStart=" in unit.read_text()
 
 
+def test_units_follow_an_edited_schedule_with_keep_config(tmp_path):
+    assert init(tmp_path, "--systemd").exit_code == 0
+    config = tmp_path / "litmon.toml"
+    edited = config.read_text().replace('pubmed = "15 5 * * *"', 'pubmed = "0 6 * * 1-5"')
+    edited = edited.replace('path = "/var/lib/litmon/litmon.db"', 'path = "/srv/litmon/l.db"')
+    config.write_text(edited)
+    kept = init(tmp_path, "--systemd", "--keep-config", "--force")
+    assert kept.exit_code == 0, kept.output
+    assert config.read_text() == edited  # the edited config stays as it is
+    timer = (tmp_path / "systemd" / "litmon-pubmed.timer").read_text()
+    assert "OnCalendar=Mon..Fri *-*-* 06:00:00 UTC" in timer
+    unit = (tmp_path / "systemd" / "litmon-pubmed.service").read_text()
+    assert (
+        "WorkingDirectory=/srv/litmon\n" in unit
+        and "ReadWritePaths=/srv/litmon /var/log/litmon" in unit
+    )
+
+    config.write_text(edited.replace('pubmed = "0 6 * * 1-5"', 'pubmed = "0 6 1 * 1-5"'))
+    refused = init(tmp_path, "--systemd", "--keep-config", "--force")
+    assert (
+        refused.exit_code == 2 and "restricts both day-of-month and day-of-week" in refused.output
+    )
+    # the units were left as they were
+    assert (tmp_path / "systemd" / "litmon-pubmed.timer").read_text() == timer
+
+
 @pytest.mark.parametrize(
     ("line", "calendar"),
     [

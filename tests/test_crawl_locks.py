@@ -27,15 +27,16 @@ def feed_server():
         yield server
 
 
-def deployment(tmp_path, eutils, feed_url=None, *, lock_wait=600, name="litmon.toml"):
-    """A config (and feeds file) for subprocesses, and the environment to run them in."""
+def deployment(tmp_path, eutils, feed_url=None, *, lock_wait=600, name="litmon.toml", extra=""):
+    """A config (and feeds file) for subprocesses, and the environment to run them in;
+    ``extra`` is appended to the config."""
     feeds = f'[[feed]]\nname = "msj"\nurl = "{feed_url}"\n' if feed_url else "# none\n"
     (tmp_path / "feeds.toml").write_text(feeds)
     config = tmp_path / name
     config.write_text(
         f"[database]\nlock_wait = {lock_wait}\n"
         '[ncbi]\nbatch_size = 20\napi_key = "k"\ntimeout = 5\n[feeds]\nfile = "feeds.toml"\n'
-        '[topics.ms]\nquery = "multiple sclerosis[tiab]"\n'
+        '[topics.ms]\nquery = "multiple sclerosis[tiab]"\n' + extra
     )
     return {
         **os.environ,

@@ -8,15 +8,16 @@ done, and the busy timeout already waits for that.
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from pathlib import Path
 
+_READ_ONLY = "the database is read-only"
 # SQLite's primary result codes (``sqlite_errorname`` without an extended suffix) -> words.
 _FAILURES = {
     "SQLITE_FULL": "database or disk is full",
-    "SQLITE_READONLY": "the database is read-only",
+    "SQLITE_READONLY": _READ_ONLY,
     "SQLITE_IOERR": "disk I/O error on the database",
-    "SQLITE_CANTOPEN": "cannot open the database file",
 }
 
 
@@ -25,7 +26,13 @@ _OS_FAILURES = {
     errno.ENOSPC: "no space left on the device",
     errno.EDQUOT: "disk quota exceeded",
     errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
 }
+
+
+class StorageError(Exception):
+    """The database file cannot be written or read: a full disk, a read-only file, an I/O
+    error. The message is one line naming the file."""
 
 
 def storage_failure(exc: BaseException | None, path: str | Path | None) -> str | None:
@@ -43,6 +50,15 @@ def storage_failure(exc: BaseException | None, path: str | Path | None) -> str |
         return None
     primary = "_".join(getattr(exc, "sqlite_errorname", "").split("_")[:2])
     words = _FAILURES.get(primary)
+    if primary == "SQLITE_CANTOPEN" and path and _read_only(Path(path)):
+        # a WAL database on a read-only file system: its -shm file cannot be made
+        words = _READ_ONLY
     if words is None:
         return None
     return f"{words}: {path}" if path else words
+
+
+def _read_only(path: Path) -> bool:
+    """The database file exists but it or its folder cannot be written (rights, or a
+    read-only file system, which stops root too)."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))

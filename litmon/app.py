@@ -12,8 +12,7 @@ import click
 import sqlite_utils
 
 from litmon import exits, logs
-from litmon.db.schema import SchemaError, open_db
-from litmon.db.storage import storage_failure
+from litmon.db.schema import open_db
 from litmon.settings import Config, ConfigError, load_config
 
 log = logging.getLogger("litmon")
@@ -52,21 +51,7 @@ class App:
         return self._db_path
 
     def database(self) -> sqlite_utils.Database:
-        """The database, opened and migrated. A file that cannot be written (a read-only
-        file or file system, a full disk) is a :class:`StorageError` naming it."""
-        path = self.config.db_path
-        try:
-            return open_db(path)
-        except SchemaError as exc:
-            failure = storage_failure(exc, path)
-            if failure is None:
-                raise
-            raise StorageError(failure) from exc
-
-
-class StorageError(Exception):
-    """The database file cannot be written or read: a full disk, a read-only file, an I/O
-    error. One line naming the file; the command exits 1."""
+        return open_db(self.config.db_path)
 
 
 class BarProgress:

@@ -15,7 +15,7 @@ import click
 import sqlite_utils
 
 from litmon import exits, logs
-from litmon.app import App, BarProgress, StorageError, pass_app
+from litmon.app import App, BarProgress, pass_app
 from litmon.core.errors import Conflict, UsageError
 from litmon.core.locks import Locked
 from litmon.core.records import Record
@@ -26,7 +26,7 @@ from litmon.db import merge
 from litmon.db.export import EXPORT_FIELDS, iter_works
 from litmon.db.feed_state import failing_feeds, feed_status
 from litmon.db.schema import SchemaError, open_db
-from litmon.db.storage import storage_failure
+from litmon.db.storage import StorageError, storage_failure
 from litmon.db_cli import db_group
 from litmon.deploy_cli import init, notify
 from litmon.imports.ris import read_ris
@@ -56,15 +56,20 @@ class _Litmon(click.Group):
         except StorageError as exc:
             click.echo(f"litmon: {exc}", err=True)
             ctx.exit(exits.FAILED)
-        except (UsageError, ConfigError, SchemaError) as exc:
+        except SchemaError as exc:
+            # opening a database on a full disk or read-only file system fails in open_db:
+            # a storage failure (1), not a usage error (2)
+            failure = storage_failure(exc, _db_path(ctx))
+            click.echo(f"litmon: {failure or exc}", err=True)
+            ctx.exit(exits.FAILED if failure else exits.USAGE)
+        except (UsageError, ConfigError) as exc:
             click.echo(f"litmon: {exc}", err=True)
             ctx.exit(exits.USAGE)
         except (sqlite3.Error, OSError) as exc:
-            # a full disk or a read-only database met outside a run (scoring, the queue):
-            # one line and exit 1; any other database or OS error is a bug and keeps its
-            # traceback
-            app = ctx.find_object(App)
-            failure = storage_failure(exc, app.db_path if app else None)
+            # a full disk or a read-only database met outside a run (scoring, the queue,
+            # a lock file): one line and exit 1; any other database or OS error is a bug
+            # and keeps its traceback
+            failure = storage_failure(exc, _db_path(ctx))
             if failure is None:
                 raise
             click.echo(f"litmon: {failure}", err=True)
@@ -75,6 +80,11 @@ class _Litmon(click.Group):
         except Conflict as exc:
             click.echo(f"litmon: conflict: {exc}", err=True)
             ctx.exit(exits.CONFLICT)
+
+
+def _db_path(ctx: click.Context) -> Path | None:
+    app = ctx.find_object(App)
+    return app.db_path if app is not None else None
 
 
 @click.group(cls=_Litmon, context_settings={"help_option_names": ["-h", "--help"]})

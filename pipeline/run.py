@@ -29,7 +29,7 @@ from litmon.core.errors import SourceError, UsageError
 from litmon.core.locks import file_lock, is_held
 from litmon.db import runs
 from litmon.db.runs import RunCounts, RunOwner
-from litmon.db.storage import storage_failure
+from litmon.db.storage import StorageError, storage_failure
 from litmon.db.store import SaveResult
 
 log = logging.getLogger(__name__)
@@ -136,50 +136,66 @@ def recorded_run(
 ) -> Iterator[Run]:
     """Start a run, yield it, and close it whatever happens inside.
 
-    A :class:`SourceError` or ``OSError`` inside ends the run failed with its message, and
-    so does a storage failure (disk full, read-only or unreadable database: one line naming
-    the file); any other exception is a bug: logged with its traceback, the run ends saying
-    so, and the caller carries on (the next topic or feed still runs). What was committed
-    stays. KeyboardInterrupt and SystemExit close the run and propagate.
+    A :class:`SourceError` or ``OSError`` inside ends the run failed with its message; any
+    other exception is a bug: logged with its traceback, the run ends saying so, and the
+    caller carries on (the next topic or feed still runs). What was committed stays.
+    KeyboardInterrupt and SystemExit close the run and propagate. A storage failure (a full
+    disk, a read-only or unreadable database) ends the run failed, then raises
+    :class:`StorageError` with one line naming the file: nothing more could be stored.
 
     While the run lives, the warnings its thread logs are kept as its notes; it logs
     ``run_started`` and ``run_finished`` events with its id, source, topic and counts.
     """
-    close_abandoned_runs(db)
+    path = runs.database_file(db)
     lock_path = _locks_dir(db) / f"run-{uuid.uuid4().hex}.lock"
-    # The lock is taken before the row exists, so no other process can see the run
-    # 'running' with its lock free.
-    with file_lock(lock_path, what="run"):
-        owner = RunOwner(os.getpid(), socket.gethostname(), str(lock_path))
-        run = Run(runs.start_run(db, source, topic, window, owner), source, topic, window)
-        started = time.monotonic()
-        log.info(
-            "run %d started: %s",
-            run.id,
-            _label(run),
-            extra={"event": "run_started", **_fields(run)},
-        )
-        try:
-            with run_notes.collecting(run):
-                yield run
-        except UsageError as exc:  # the request was wrong, not the source: the shell says so
-            run.fail(str(exc))
-            raise
-        except (SourceError, OSError) as exc:
-            run.fail(str(exc) or type(exc).__name__)
-        except Exception as exc:
-            failure = storage_failure(exc, runs.database_file(db))
-            if failure is None:
-                log.exception("%s: stopped by an internal error", _label(run))
-            run.fail(failure or f"internal error: {type(exc).__name__}: {exc}")
-        except BaseException as exc:
-            run.fail(f"interrupted ({type(exc).__name__})")
-            raise
-        finally:
-            _finish(db, run, time.monotonic() - started)
-    lock_path.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):  # another run may be using the folder
-        lock_path.parent.rmdir()
+    try:
+        close_abandoned_runs(db)
+        # The lock is taken before the row exists, so no other process can see the run
+        # 'running' with its lock free.
+        with file_lock(lock_path, what="run"):
+            owner = RunOwner(os.getpid(), socket.gethostname(), str(lock_path))
+            try:
+                run_id = runs.start_run(db, source, topic, window, owner)
+            except sqlite3.Error as exc:
+                failure = storage_failure(exc, path)
+                if failure is None:
+                    raise
+                raise StorageError(f"{failure} (no run could be recorded)") from exc
+            run = Run(run_id, source, topic, window)
+            yield from _recording(db, run, path)
+    finally:
+        lock_path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # another run may be using the folder
+            lock_path.parent.rmdir()
+
+
+def _recording(db: sqlite_utils.Database, run: Run, path: str) -> Iterator[Run]:
+    started = time.monotonic()
+    log.info(
+        "run %d started: %s", run.id, _label(run), extra={"event": "run_started", **_fields(run)}
+    )
+    try:
+        with run_notes.collecting(run):
+            yield run
+    except UsageError as exc:  # the request was wrong, not the source: the shell says so
+        run.fail(str(exc))
+        raise
+    except (SourceError, OSError) as exc:
+        run.fail(str(exc) or type(exc).__name__)
+    except Exception as exc:
+        failure = storage_failure(exc, path)
+        if failure is None:
+            log.exception("%s: stopped by an internal error", _label(run))
+            run.fail(f"internal error: {type(exc).__name__}: {exc}")
+        else:
+            # nothing more can be stored: the job stops here, the shell says so in a line
+            run.fail(failure)
+            raise StorageError(failure) from exc
+    except BaseException as exc:
+        run.fail(f"interrupted ({type(exc).__name__})")
+        raise
+    finally:
+        _finish(db, run, time.monotonic() - started)
 
 
 def _finish(db: sqlite_utils.Database, run: Run, seconds: float) -> None:

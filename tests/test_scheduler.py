@@ -1,10 +1,13 @@
 """The built-in daemon runs the same jobs as cron would, on the configured crontab lines,
 beats while it runs, and stops cleanly on SIGTERM."""
 
+import logging
+import os
 import signal
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
@@ -16,10 +19,11 @@ from test_crawl_kill import litmon
 from test_crawl_locks import deployment
 
 from litmon.core.clock import today_utc
+from litmon.core.locks import file_lock
 from litmon.crontab import cron_trigger
 from litmon.db.heartbeat import read_heartbeat
 from litmon.db.schema import open_db
-from litmon.scheduler import build_scheduler
+from litmon.scheduler import build_scheduler, run_job
 from litmon.settings import Config, ConfigError, NcbiSettings, load_config
 
 
@@ -92,6 +96,46 @@ def test_the_scheduled_pubmed_job_crawls_into_the_database(eutils, tmp_path):
 def test_weekdays_count_from_sunday_as_in_crontab(weekday, first_run):
     trigger = cron_trigger(f"0 4 * * {weekday}")
     assert trigger.get_next_fire_time(None, datetime(2026, 11, 25, 1, tzinfo=UTC)) == first_run
+
+
+def offline_config(tmp_path):
+    """A config whose NCBI is a closed loopback port: these jobs must never get that far."""
+    ncbi = NcbiSettings(eutils_url="http://127.0.0.1:9/", timeout=1, max_retries=0)
+    return Config(
+        source=None, db_path=tmp_path / "daemon.db", ncbi=ncbi, topics={TOPIC.name: TOPIC}
+    )
+
+
+def finished_jobs(caplog):
+    return [r for r in caplog.records if getattr(r, "event", None) == "job_finished"]
+
+
+def test_a_job_whose_lock_another_process_holds_is_skipped_with_a_log_line(tmp_path, caplog):
+    config = offline_config(tmp_path)
+    states = []
+    with file_lock(Path(f"{config.db_path}.pubmed.lock"), holder="the pubmed job"):
+        run_job("pubmed", config, lambda: False, states.append)  # lock_wait 900: no waiting
+    (finished,) = finished_jobs(caplog)
+    assert (finished.job, finished.status) == ("pubmed", "skipped")
+    assert f"held by the pubmed job (pid {os.getpid()}" in finished.error
+    assert states == ["running pubmed", "idle"]
+    assert not config.db_path.exists()
+
+
+def test_a_stop_while_waiting_for_the_ncbi_lock_ends_the_wait(tmp_path, caplog):
+    config = offline_config(tmp_path)
+    caplog.set_level(logging.INFO, "litmon.scheduler")
+    stop, states = threading.Event(), []
+    with file_lock(Path(f"{config.db_path}.lock"), holder="the feeds job"):
+        job = threading.Thread(target=run_job, args=("pubmed", config, stop.is_set, states.append))
+        job.start()
+        while not states:  # the job has started: it now waits up to lock_wait (900 s)
+            time.sleep(0.01)
+        stop.set()
+        job.join(30)
+        assert not job.is_alive()
+    (finished,) = finished_jobs(caplog)
+    assert (finished.job, finished.status) == ("pubmed", "interrupted")
 
 
 def test_six_fields_put_the_second_first_and_five_fire_at_second_zero():

@@ -85,10 +85,13 @@ def run_job(
         status = "interrupted"
     except UsageError as exc:  # e.g. the feeds file went missing: ops must fix the config
         error = str(exc)
+    except Exception as exc:  # a bug: APScheduler logs it with its traceback
+        error = f"internal error: {type(exc).__name__}: {exc}"
+        raise
     finally:
         state(IDLE)
         log.log(
-            logging.WARNING if error else logging.INFO,
+            logging.INFO if status in ("ok", "interrupted") else logging.WARNING,
             "job finished: %s%s",
             status,
             f": {error}" if error else "",

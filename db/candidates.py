@@ -395,3 +395,14 @@ def linking_to(conn: sqlite3.Connection, pmid: str, types: tuple[str, ...]) -> l
             (pmid, *types),
         )
     )
+
+
+def sightings(conn: sqlite3.Connection, work_id: int) -> list[dict]:
+    """Which sources saw a work, and when first."""
+    return _rows(
+        conn.execute(
+            "SELECT source, source_id, first_seen FROM sightings WHERE work_id = ?"
+            " ORDER BY first_seen, id",
+            (work_id,),
+        )
+    )

@@ -514,14 +514,32 @@ def _open(path: Path) -> sqlite_utils.Database:
     # ingest faster. SQLite applies this only while the file is still empty.
     db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     _use_wal(db.conn)
+    _tune(db)
+    migrate(db, path)
+    backfill_search(db.conn)
+    return db
+
+
+def _tune(db: sqlite_utils.Database) -> None:
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA synchronous = NORMAL")
     # SQLite's default page cache is 2 MB. Dedup lookups during a large ingest reach all
     # over the identifier and block indexes; with 16 MB the per-record cost stays flat
     # instead of growing with the file (bench/ingest_bench.py).
     db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-    migrate(db, path)
-    backfill_search(db.conn)
+
+
+def connect(path: str | Path) -> sqlite_utils.Database:
+    """Another connection to a database :func:`open_db` has opened (and so migrated) in
+    this process: the same settings, without the migration's write transaction. For a
+    server's pool: one request at a time uses it, from whichever thread serves it."""
+    path = Path(path)
+    db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+    db.execute("PRAGMA busy_timeout = 30000")
+    _tune(db)
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version != len(MIGRATIONS):
+        raise SchemaError(f"{path}: schema version {version}, expected {len(MIGRATIONS)}")
     return db
 
 

@@ -15,6 +15,7 @@ import click
 import sqlite_utils
 
 from litmon import exits, logs
+from litmon.accounts_cli import tokens, users
 from litmon.app import App, BarProgress, pass_app
 from litmon.core.errors import Conflict, UsageError
 from litmon.core.locks import Locked
@@ -41,6 +42,7 @@ from litmon.replay.server import serve_demo
 from litmon.report import exit_for, plural, print_reports, print_warnings
 from litmon.runs_cli import runs_command
 from litmon.score_cli import score_command
+from litmon.serve_cli import serve
 from litmon.settings import ConfigError
 
 log = logging.getLogger("litmon")
@@ -416,6 +418,9 @@ cli.add_command(notify)
 cli.add_command(score_command)
 cli.add_command(queue)
 cli.add_command(review_command)
+cli.add_command(users)
+cli.add_command(tokens)
+cli.add_command(serve)
 cli.add_command(status_command)
 cli.add_command(check_command)
 cli.add_command(db_group)

@@ -56,6 +56,16 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSettings:
+    """``[web]``: where ``litmon serve`` listens and how it sets its cookies."""
+
+    host: str = "127.0.0.1"  # loopback: put a TLS reverse proxy in front for other hosts
+    port: int = 8080
+    # mark the session cookie Secure (send it over HTTPS only): on behind a TLS proxy
+    secure_cookies: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     source: Path | None  # the file it came from, None for built-in defaults
     db_path: Path = Path("litmon.db")
@@ -73,6 +83,7 @@ class Config:
     log: LogSettings = LogSettings()
     retention_days: int = 90  # crawl_runs rows older than this are pruned
     notify_command: str = ""  # run by `litmon notify` when a unit fails (mail, a webhook)
+    web: WebSettings = WebSettings()
 
     @property
     def user_agent(self) -> str:
@@ -144,6 +155,7 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
             "log",
             "retention",
             "notify",
+            "web",
         },
         "",
         fail,
@@ -233,6 +245,7 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         log=_log(_table(data, "log", fail), source, fail),
         retention_days=_retention(_table(data, "retention", fail), fail),
         notify_command=_notify(_table(data, "notify", fail), fail),
+        web=_web(_table(data, "web", fail), fail),
     )
 
 
@@ -289,6 +302,20 @@ def _retention(table: dict, fail: Any) -> int:
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise fail("retention.runs_days", f"must be a whole number of days >= 1, got {days!r}")
     return days
+
+
+def _web(table: dict, fail: Any) -> WebSettings:
+    _only_keys(table, {"host", "port", "secure_cookies"}, "web.", fail)
+    host = table.get("host", "127.0.0.1")
+    if not isinstance(host, str) or not host:
+        raise fail("web.host", f"must be an address to listen on, got {host!r}")
+    port = table.get("port", 8080)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise fail("web.port", f"must be a port number from 0 to 65535, got {port!r}")
+    secure = table.get("secure_cookies", False)
+    if not isinstance(secure, bool):
+        raise fail("web.secure_cookies", f"must be true or false, got {secure!r}")
+    return WebSettings(host=host, port=port, secure_cookies=secure)
 
 
 def _notify(table: dict, fail: Any) -> str:

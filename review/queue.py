@@ -494,6 +494,22 @@ def _dead_end(
         return view(sql.get(db.conn, row["id"]))
 
 
+def add_note(
+    db: sqlite_utils.Database,
+    ref: str,
+    note: str,
+    *,
+    by: str | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> dict:
+    """An editor's note on a candidate, in whatever state it is; kept in its trail."""
+    if not note.strip():
+        raise UsageError("the note is empty")
+    with _acting_on(db, ref, max_attempts) as (row, at):
+        apply(db.conn, row, "note", by=by or default_editor(), at=at, note=note.strip())
+        return view(sql.get(db.conn, row["id"]))
+
+
 def ack_takedown(
     db: sqlite_utils.Database,
     ref: str,

@@ -47,6 +47,8 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "withdraw": {state: "withdrawn" for state in STATES if state != "withdrawn"},
     # An editor took the published summary of a withdrawn work down (audited; state stays).
     "ack_takedown": {"withdrawn": "withdrawn"},
+    # An editor's note on a candidate in any state (audited; state stays).
+    "note": {state: state for state in STATES},
 }  # fmt: skip
 
 DECISIONS = ("approve", "reject", "defer")

@@ -184,6 +184,9 @@ def _act(db, candidate_id: int, action: str, state: str) -> None:
         )
         db.conn.commit()
         review.ack_takedown(db, ref, by="ed")
+    elif action == "note":
+        force(db, candidate_id, state)
+        review.add_note(db, ref, "asked the author for the full text", by="ed")
     else:
         raise AssertionError(f"no test for {action}")
 

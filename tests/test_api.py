@@ -1,0 +1,177 @@
+"""The hand-off API over real HTTP: bearer tokens scoped to the hand-off, the same lease
+rules as `litmon queue`, clear 4xx answers for bad input, and a schema-driven fuzz run
+against the app's own OpenAPI description that finds no 5xx."""
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from test_web import PASSWORD, _works, sign_in
+from web_server import serving
+
+from litmon import review
+from litmon.db.schema import open_db
+from litmon.web import auth
+from litmon.web.app import create_app
+
+
+@pytest.fixture
+def api(tmp_path):
+    path = tmp_path / "api.db"
+    db = open_db(path)
+    ids = _works(db)
+    for work_id in ids[:2]:
+        candidate = db.execute("SELECT id FROM candidates WHERE work_id = ?", (work_id,))
+        review.decide(db, [str(candidate.fetchone()[0])], "approve", by="maria")
+    token = auth.create_token(db, "summarizer-1")
+    auth.add_user(db, "maria", PASSWORD)
+    with serving(create_app(path)) as url:
+        yield url, db, {"Authorization": f"Bearer {token}"}
+
+
+def test_claim_write_done(api):
+    url, db, bearer = api
+    claimed = requests.post(f"{url}/api/claim", json={"worker": "w1"}, headers=bearer)
+    assert claimed.status_code == 200
+    packet = claimed.json()
+    assert packet["work"]["title"].startswith("Paramagnetic rim lesions")
+    assert packet["lease_token"] and packet["lease_expires"]
+    done = requests.post(
+        f"{url}/api/candidates/{packet['id']}/done",
+        json={"token": packet["lease_token"], "summary": "Study finds rim lesions matter."},
+        headers=bearer,
+    )
+    assert done.status_code == 200 and done.json()["state"] == "summarized"
+    again = requests.post(
+        f"{url}/api/candidates/{packet['id']}/done",
+        json={"token": packet["lease_token"], "summary": "Study finds rim lesions matter."},
+        headers=bearer,
+    )
+    assert again.json()["repeated"] is True
+    summaries = db.execute("SELECT count(*) FROM summaries").fetchone()[0]
+    assert summaries == 1
+
+
+def test_the_lease_rules_hold(api):
+    url, db, bearer = api
+    packet = requests.post(
+        f"{url}/api/claim", json={"worker": "w1", "lease_seconds": 60}, headers=bearer
+    ).json()
+    path = f"{url}/api/candidates/{packet['id']}"
+    wrong = requests.post(f"{path}/done", json={"token": "stolen", "summary": "x"}, headers=bearer)
+    assert wrong.status_code == 409 and "not (or no longer) valid" in wrong.json()["detail"]
+    extended = requests.post(
+        f"{path}/extend", json={"token": packet["lease_token"], "lease_seconds": 600},
+        headers=bearer,
+    )  # fmt: skip
+    assert (
+        extended.status_code == 200 and extended.json()["lease_expires"] > packet["lease_expires"]
+    )
+    failed = requests.post(
+        f"{path}/fail", json={"token": packet["lease_token"], "error": "model timed out"},
+        headers=bearer,
+    )  # fmt: skip
+    assert failed.status_code == 200 and failed.json()["state"] == "approved"
+    stale = requests.post(
+        f"{path}/done", json={"token": packet["lease_token"], "summary": "late"}, headers=bearer
+    )
+    assert stale.status_code == 409  # the lease ended with the failure
+
+
+def test_an_empty_queue_answers_204(api):
+    url, _, bearer = api
+    for _ in range(2):
+        assert requests.post(f"{url}/api/claim", json={"worker": "w"}, headers=bearer).ok
+    empty = requests.post(f"{url}/api/claim", json={"worker": "w"}, headers=bearer)
+    assert empty.status_code == 204 and empty.content == b""
+
+
+def test_bad_requests_get_clear_4xx(api):
+    url, _, bearer = api
+    unknown = requests.get(f"{url}/api/candidates/999", headers=bearer)
+    assert unknown.status_code == 404 and "no such candidate" in unknown.json()["detail"]
+    malformed = requests.post(f"{url}/api/claim", data="{not json", headers=bearer)
+    assert malformed.status_code == 422
+    missing = requests.post(f"{url}/api/claim", json={}, headers=bearer)
+    assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == ["body", "worker"]
+    lease = requests.post(
+        f"{url}/api/claim", json={"worker": "w", "lease_seconds": 0}, headers=bearer
+    )
+    assert lease.status_code == 422
+    not_leased = requests.post(
+        f"{url}/api/candidates/3/done", json={"token": "t", "summary": "s"}, headers=bearer
+    )
+    assert not_leased.status_code == 409 and "the candidate is new" in not_leased.json()["detail"]
+
+
+def test_tokens_are_needed_and_scoped(api):
+    url, db, bearer = api
+    assert requests.post(f"{url}/api/claim", json={"worker": "w"}).status_code == 401
+    forged = {"Authorization": "Bearer lm_made_up"}
+    assert requests.get(f"{url}/api/candidates", headers=forged).status_code == 401
+    editor = sign_in(url)
+    assert editor.get(f"{url}/api/candidates").status_code == 200  # editors may read
+    assert editor.post(f"{url}/api/claim", json={"worker": "w"}).status_code == 401
+    # a token opens no editor page
+    assert requests.get(f"{url}/", headers=bearer, allow_redirects=False).status_code == 303
+    auth.revoke_token(db, "summarizer-1")
+    assert requests.get(f"{url}/api/candidates", headers=bearer).status_code == 401
+
+
+def test_the_listing_pages_by_score(api):
+    url, _, bearer = api
+    first = requests.get(f"{url}/api/candidates", params={"limit": 2}, headers=bearer).json()
+    assert [item["score"] for item in first["items"]] == [9.0, 8.0]
+    rest = requests.get(
+        f"{url}/api/candidates", params={"limit": 2, **first["next"]}, headers=bearer
+    ).json()
+    assert [item["score"] for item in rest["items"]] == [7.0] and rest["next"] is None
+    approved = requests.get(
+        f"{url}/api/candidates", params={"state": "approved"}, headers=bearer
+    ).json()
+    assert len(approved["items"]) == 2
+
+
+def test_the_openapi_description_covers_the_hand_off(api):
+    url, _, _ = api
+    spec = requests.get(f"{url}/api/openapi.json").json()
+    paths = set(spec["paths"])
+    assert {"/api/claim", "/api/candidates", "/api/candidates/{candidate_id}",
+            "/api/candidates/{candidate_id}/done", "/api/candidates/{candidate_id}/fail",
+            "/api/candidates/{candidate_id}/extend", "/health"} <= paths  # fmt: skip
+    assert not any(path.startswith("/candidates") for path in paths)  # pages are not API
+
+
+@pytest.fixture
+def fuzz_target(tmp_path):
+    path = tmp_path / "fuzz.db"
+    db = open_db(path)
+    _works(db)
+    token = auth.create_token(db, "fuzzer")
+    with serving(create_app(path)) as url:
+        yield url, token
+
+
+def test_fuzzing_the_api_from_its_own_description_finds_no_server_error(fuzz_target):
+    url, token = fuzz_target
+    schema = schemathesis.openapi.from_url(f"{url}/api/openapi.json")
+    fuzzed = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        # a fixed budget per operation, the same examples every run: the suite stays fast
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=20,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def call(case):
+            response = case.call(base_url=url, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code < 500, (case.method, case.path, response.text[:300])
+
+        call()
+        fuzzed += 1
+    assert fuzzed >= 7  # every hand-off operation and the health endpoint

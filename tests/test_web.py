@@ -1,0 +1,269 @@
+"""The review pages over real HTTP: sign-in (argon2, rate-limited), sessions in HttpOnly
+SameSite cookies, CSRF on every change, decisions recorded under the editor's name, two
+editors on one candidate, and feed text that never becomes markup."""
+
+import re
+
+import pytest
+import requests
+from web_server import serving
+
+from litmon import review
+from litmon.core.records import Record
+from litmon.db.schema import open_db
+from litmon.db.store import save_records
+from litmon.web import auth
+from litmon.web.app import create_app
+
+PASSWORD = "correct horse battery"
+
+
+def _works(db) -> list[int]:
+    save_records(
+        db,
+        [
+            Record(
+                source="pubmed",
+                source_id=str(41_000_000 + n),
+                pmid=str(41_000_000 + n),
+                title=f"Paramagnetic rim lesions in relapsing MS, cohort {n}",
+                abstract=f"RESULTS: Rim lesions predicted disability in cohort {n}.",
+                authors=[f"Author{n}, A"],
+                journal="Multiple Sclerosis Journal",
+                pub_date="2026-10",
+            )
+            for n in range(3)
+        ],
+    )
+    ids = [row[0] for row in db.execute("SELECT id FROM works ORDER BY id")]
+    for rank, work_id in enumerate(ids):
+        review.enqueue(db, work_id, [("ms_imaging", 9.0 - rank)])
+    return ids
+
+
+@pytest.fixture
+def site(tmp_path):
+    path = tmp_path / "web.db"
+    db = open_db(path)
+    _works(db)
+    auth.add_user(db, "maria", PASSWORD)
+    auth.add_user(db, "jo", PASSWORD)
+    with serving(create_app(path)) as url:
+        yield url, db
+
+
+def sign_in(url: str, name: str = "maria", password: str = PASSWORD) -> requests.Session:
+    browser = requests.Session()
+    answer = browser.post(f"{url}/login", data={"name": name, "password": password, "next": "/"})
+    assert answer.status_code == 200 and answer.url == f"{url}/", answer.text[:300]
+    return browser
+
+
+def csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def decide(browser, url, candidate_id, action, version, **fields):
+    page = browser.get(f"{url}/candidates/{candidate_id}").text
+    data = {"csrf_token": csrf(page), "action": action, "version": version} | fields
+    return browser.post(f"{url}/candidates/{candidate_id}/decision", data=data)
+
+
+def state_of(db, candidate_id: int) -> str:
+    return db.execute("SELECT state FROM candidates WHERE id = ?", (candidate_id,)).fetchone()[0]
+
+
+def test_every_page_asks_for_sign_in_first(site):
+    url, db = site
+    for path in ("/", "/candidates/1", "/ops"):
+        answer = requests.get(url + path, allow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/login?next=")
+    refused = requests.post(
+        f"{url}/candidates/1/decision", data={"action": "approve", "version": 1},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert refused.status_code == 303 and state_of(db, 1) == "new"
+    assert requests.get(f"{url}/health").json()["status"] == "ok"  # the one open page
+
+
+def test_the_session_cookie_is_httponly_and_samesite(site):
+    url, _ = site
+    answer = requests.post(
+        f"{url}/login", data={"name": "maria", "password": PASSWORD}, allow_redirects=False
+    )
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+
+
+def test_behind_tls_the_cookie_is_secure(tmp_path):
+    path = tmp_path / "tls.db"
+    auth.add_user(open_db(path), "maria", PASSWORD)
+    with serving(create_app(path, secure_cookies=True)) as url:
+        answer = requests.post(
+            f"{url}/login", data={"name": "maria", "password": PASSWORD}, allow_redirects=False
+        )
+    assert "; secure" in answer.headers["set-cookie"].lower()
+
+
+def test_wrong_passwords_are_refused_then_rate_limited(site):
+    url, _ = site
+    for _ in range(auth.MAX_FAILURES):
+        wrong = requests.post(f"{url}/login", data={"name": "maria", "password": "nope" * 3})
+        assert wrong.status_code == 401 and "wrong name or password" in wrong.text
+    right = requests.post(f"{url}/login", data={"name": "maria", "password": PASSWORD})
+    assert right.status_code == 429 and "too many failed sign-ins" in right.text
+    # another account is not locked out by maria's failures
+    assert sign_in(url, "jo").get(f"{url}/").status_code == 200
+
+
+def test_one_client_trying_many_names_is_rate_limited(site):
+    url, _ = site
+    for n in range(auth.MAX_CLIENT_FAILURES):
+        requests.post(f"{url}/login", data={"name": f"guess{n}", "password": "x" * 12})
+    answer = requests.post(f"{url}/login", data={"name": "jo", "password": PASSWORD})
+    assert answer.status_code == 429
+
+
+def test_an_unknown_name_is_told_apart_from_nothing(site):
+    url, _ = site
+    answer = requests.post(f"{url}/login", data={"name": "nobody", "password": PASSWORD})
+    assert answer.status_code == 401 and "wrong name or password" in answer.text
+
+
+def test_sign_in_sends_the_editor_back_only_to_this_site(site):
+    url, _ = site
+    for target, expected in (("/candidates/2", "/candidates/2"), ("//evil.example/", "/"),
+                             ("https://evil.example/", "/")):  # fmt: skip
+        answer = requests.post(
+            f"{url}/login",
+            data={"name": "maria", "password": PASSWORD, "next": target},
+            allow_redirects=False,
+        )
+        assert answer.headers["location"] == expected
+
+
+def test_the_queue_lists_ranked_candidates_and_filters_them(site):
+    url, db = site
+    browser = sign_in(url)
+    page = browser.get(f"{url}/").text
+    titles = re.findall(r'<span class="title">([^<]+)</span>', page)
+    assert titles == [f"Paramagnetic rim lesions in relapsing MS, cohort {n}" for n in range(3)]
+    found = browser.get(f"{url}/", params={"q": "cohort 2"}).text
+    assert re.findall(r'<span class="title">([^<]+)</span>', found) == [titles[2]]
+    bad = browser.get(f"{url}/", params={"since": "yesterday"})
+    assert bad.status_code == 400 and "is not a date like" in bad.text
+
+
+def test_an_approval_is_recorded_under_the_editors_name_and_moves_on(site):
+    url, db = site
+    browser = sign_in(url)
+    page = browser.get(f"{url}/candidates/1").text
+    next_id = re.search(r'name="next_id" value="(\d+)"', page).group(1)
+    answer = decide(browser, url, 1, "approve", 1, next_id=next_id)
+    assert answer.status_code == 200 and answer.url.startswith(f"{url}/candidates/{next_id}?")
+    assert "Candidate 1: approved." in answer.text
+    assert state_of(db, 1) == "approved"
+    trail = db.execute(
+        "SELECT by, action FROM candidate_audit WHERE candidate_id = 1 ORDER BY id"
+    ).fetchall()
+    assert trail[-1] == ("maria", "approve")
+
+
+def test_reject_needs_a_configured_reason_undo_and_notes(site):
+    url, db = site
+    browser = sign_in(url)
+    missing = decide(browser, url, 2, "reject", 1)
+    assert missing.status_code == 400 and "a rejection needs" in missing.text
+    assert state_of(db, 2) == "new"
+    assert decide(browser, url, 2, "reject", 1, reason="off-topic").status_code == 200
+    assert state_of(db, 2) == "rejected"
+    undone = decide(browser, url, 2, "undo", 2)
+    assert undone.status_code == 200 and state_of(db, 2) == "new"
+    noted = decide(browser, url, 2, "note", 3, note="check the supplement")
+    assert noted.status_code == 200 and "check the supplement" in noted.text
+
+
+def test_a_change_without_the_csrf_token_is_refused(site):
+    url, db = site
+    browser = sign_in(url)
+    for token in (None, "forged"):
+        data = {"action": "approve", "version": 1} | ({"csrf_token": token} if token else {})
+        answer = browser.post(f"{url}/candidates/1/decision", data=data)
+        assert answer.status_code == 403 and "CSRF" in answer.text
+    page = browser.get(f"{url}/candidates/1").text
+    cross_site = browser.post(
+        f"{url}/candidates/1/decision",
+        data={"csrf_token": csrf(page), "action": "approve", "version": 1},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert cross_site.status_code == 403
+    assert state_of(db, 1) == "new"
+
+
+def test_two_editors_deciding_one_candidate_one_wins_the_other_sees_it(site):
+    url, db = site
+    maria, jo = sign_in(url, "maria"), sign_in(url, "jo")
+    maria_page, jo_page = (b.get(f"{url}/candidates/1").text for b in (maria, jo))
+    first = maria.post(
+        f"{url}/candidates/1/decision",
+        data={"csrf_token": csrf(maria_page), "action": "approve", "version": 1},
+    )
+    second = jo.post(
+        f"{url}/candidates/1/decision",
+        data={"csrf_token": csrf(jo_page), "action": "reject", "version": 1,
+              "reason": "off-topic"},
+    )  # fmt: skip
+    assert first.status_code == 200
+    assert second.status_code == 409
+    assert "changed since version 1: it is now approved" in second.text
+    assert 'class="state state-approved"' in second.text  # jo sees the current state
+    assert state_of(db, 1) == "approved"
+
+
+def test_signing_out_ends_the_session(site):
+    url, _ = site
+    browser = sign_in(url)
+    page = browser.get(f"{url}/").text
+    browser.post(f"{url}/logout", data={"csrf_token": csrf(page)})
+    answer = browser.get(f"{url}/", allow_redirects=False)
+    assert answer.status_code == 303
+
+
+def test_a_changed_password_ends_every_session(site):
+    url, db = site
+    browser = sign_in(url)
+    auth.change_password(db, "maria", "another long password")
+    assert browser.get(f"{url}/", allow_redirects=False).status_code == 303
+
+
+def test_feed_text_is_shown_as_text_and_links_nowhere(tmp_path):
+    path = tmp_path / "xss.db"
+    db = open_db(path)
+    save_records(
+        db,
+        [
+            Record(
+                source="feed:evil",
+                source_id="x1",
+                title="<script>alert('title')</script> MS lesions",
+                abstract='<img src=x onerror="alert(1)"> rim lesions',
+                url="javascript:alert(document.cookie)",
+                journal="<b>Bold journal</b>",
+                pub_date="2026-11",
+            )
+        ],
+    )
+    work_id = db.execute("SELECT id FROM works").fetchone()[0]
+    candidate_id = review.enqueue(db, work_id, [("ms_imaging", 5.0)])
+    auth.add_user(db, "maria", PASSWORD)
+    with serving(create_app(path)) as url:
+        browser = sign_in(url)
+        queue = browser.get(f"{url}/")
+        page = browser.get(f"{url}/candidates/{candidate_id}")
+    for answer in (queue, page):
+        assert "<script>alert" not in answer.text and "<b>Bold" not in answer.text
+        assert "&lt;script&gt;alert(" in answer.text
+        assert "script-src 'self'" in answer.headers["content-security-policy"]
+    assert "<img" not in page.text and "&lt;img src=x onerror=" in page.text
+    assert 'href="javascript:' not in page.text.lower()

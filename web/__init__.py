@@ -1,0 +1,1 @@
+"""The editors' review page and the queue's HTTP API (``litmon serve``)."""

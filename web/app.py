@@ -1,0 +1,159 @@
+"""``litmon serve``'s application: the review pages and the hand-off API over one database,
+a pool of SQLite connections (WAL: pages read while a crawl writes), and one way of
+turning the queue's errors into answers (400 bad request, 404 unknown, 409 conflict)."""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+
+import sqlite_utils
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+from litmon.core.errors import Conflict, UsageError
+from litmon.core.version import VERSION
+from litmon.db.schema import MIGRATIONS, connect, open_db
+from litmon.review.leases import DEFAULT_LEASE
+from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
+from litmon.scoring.profile import Profile
+from litmon.web import api, pages
+from litmon.web.security import SecurityHeaders, SignInNeeded
+
+__all__ = ["QueueRules", "create_app"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRules:
+    """The queue settings the pages and the API pass to the review functions."""
+
+    reject_reasons: tuple[str, ...] = REJECTION_REASONS
+    max_attempts: int = MAX_ATTEMPTS
+    lease_seconds: float = DEFAULT_LEASE
+
+
+@dataclass
+class _Pool:
+    """Connections to one database, each lent to one request at a time."""
+
+    path: Path
+    _idle: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite_utils.Database]:
+        try:
+            db = self._idle.get_nowait()
+        except queue.Empty:
+            db = connect(self.path)
+        try:
+            yield db
+        finally:
+            if db.conn.in_transaction:  # never hand a half-done transaction to the next
+                db.conn.rollback()
+            self._idle.put(db)
+
+
+class _Database(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        with request.app.state.pool.connection() as db:
+            request.state.db = db
+            return await call_next(request)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _answer(request: Request, status: int, detail: str) -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": detail}, status_code=status)
+    return request.app.state.templates.TemplateResponse(
+        request, "error.html", {"session": None, "status": status, "detail": detail},
+        status_code=status,
+    )  # fmt: skip
+
+
+def _usage_error(request: Request, exc: Exception) -> Response:
+    text = str(exc)
+    return _answer(request, 404 if text.endswith("no such candidate") else 400, text)
+
+
+def _conflict(request: Request, exc: Exception) -> Response:
+    return _answer(request, 409, str(exc))
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    response = _answer(request, exc.status_code, str(exc.detail))
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _sign_in_first(request: Request, exc: Exception) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def _invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if _is_api(request):
+        return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(part) for part in first.get("loc", ())[1:])
+    return _answer(request, 400, f"{where}: {first.get('msg')}" if where else first["msg"])
+
+
+def create_app(
+    db_path: Path,
+    *,
+    rules: QueueRules = QueueRules(),
+    profiles: Sequence[Profile] = (),
+    secure_cookies: bool = False,
+) -> FastAPI:
+    """The web application over the database at ``db_path`` (opened, and migrated, now).
+    ``profiles`` give the spellings of matched terms to highlight."""
+    open_db(db_path)
+    app = FastAPI(
+        title="litmon",
+        version=VERSION,
+        summary="The candidate queue: editors' review pages and the summarizers' hand-off API.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    folder = resources.files("litmon.web")
+    app.state.templates = Jinja2Templates(directory=str(folder / "templates"))
+    app.state.pool = _Pool(Path(db_path))
+    app.state.queue_settings = rules
+    app.state.profiles = tuple(profiles)
+    app.state.secure_cookies = secure_cookies
+    app.mount("/static", StaticFiles(directory=str(folder / "static")), name="static")
+    app.add_middleware(_Database)
+    app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(UsageError, _usage_error)
+    app.add_exception_handler(Conflict, _conflict)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(SignInNeeded, _sign_in_first)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.get("/health", tags=["health"], summary="Whether the service can read its database")
+    def health(request: Request) -> dict[str, object]:
+        version = request.state.db.execute("PRAGMA user_version").fetchone()[0]
+        return {"status": "ok", "version": VERSION, "schema": version == len(MIGRATIONS)}
+
+    return app

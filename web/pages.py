@@ -1,0 +1,394 @@
+"""The editors' pages: sign-in, the ranked queue, one candidate with its decisions, and the
+ops panel. Server-rendered; every change is a POSTed form carrying the CSRF token."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.responses import Response
+
+from litmon import review
+from litmon.core.clock import today_utc
+from litmon.core.errors import Conflict, UsageError
+from litmon.db import candidates as sql
+from litmon.db import merge, runs
+from litmon.db.feed_state import feed_status
+from litmon.review.states import STATES
+from litmon.web import auth
+from litmon.web.api import CandidateId
+from litmon.web.auth import Session, SignInRefused
+from litmon.web.security import SESSION_COOKIE, check_csrf, editor
+from litmon.web.text import highlight, safe_url
+
+router = APIRouter(include_in_schema=False)
+
+_FILTERS = ("state", "topic", "min_score", "journal", "since", "until", "q")
+_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    templates = request.app.state.templates
+    context.setdefault("session", None)
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _local(path: str | None, default: str = "/") -> str:
+    """Only a path on this site (never //host or a scheme) as a place to go back to."""
+    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return default
+
+
+# -- signing in ------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:
+    return _render(request, "login.html", next=_local(next), error=None)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    name: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    client = request.client.host if request.client else "unknown"
+    try:
+        session_id, _ = auth.sign_in(request.state.db, name, password, client)
+    except SignInRefused as exc:
+        status = 429 if "too many" in str(exc) else 401
+        return _render(request, "login.html", status, next=_local(next), error=str(exc))
+    response = RedirectResponse(_local(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.secure_cookies or request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    session: Annotated[Session, Depends(editor)],
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    check_csrf(request, session, csrf_token)
+    auth.sign_out(request.state.db, request.cookies[SESSION_COOKIE])
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- the queue -------------------------------------------------------------------------------
+
+
+def _filters(request: Request) -> dict[str, str]:
+    """The queue filters of this request's query string (state defaults to new)."""
+    params = request.query_params
+    chosen = {key: params[key].strip() for key in _FILTERS if params.get(key, "").strip()}
+    chosen.setdefault("state", "new")
+    if chosen["state"] == "all":
+        del chosen["state"]
+    return chosen
+
+
+def _page(request: Request, filters: dict[str, str], **paging: Any) -> review.Page:
+    for key in ("since", "until"):
+        if key in filters and not _DATE.fullmatch(filters[key]):
+            wanted = "a date like 2026, 2026-03 or 2026-03-31"
+            raise UsageError(f"{key}: {filters[key]!r} is not {wanted}")
+    min_score = None
+    if "min_score" in filters:
+        try:
+            min_score = float(filters["min_score"])
+        except ValueError:
+            raise UsageError(f"min score: {filters['min_score']!r} is not a number") from None
+    state = filters.get("state")
+    if state is not None and state not in STATES:
+        raise UsageError(f"unknown state {state!r}")
+    return review.list_candidates(
+        request.state.db,
+        state=state,
+        topic=filters.get("topic"),
+        min_score=min_score,
+        search=filters.get("q"),
+        journal=filters.get("journal"),
+        published=(filters.get("since"), filters.get("until")),
+        max_attempts=request.app.state.queue_settings.max_attempts,
+        **paging,
+    )
+
+
+def _after(text: str | None) -> tuple[float, int] | None:
+    if not text:
+        return None
+    score, _, ident = text.partition(",")
+    try:
+        return float(score), int(ident)
+    except ValueError:
+        raise UsageError(f"after: {text!r} is not SCORE,ID") from None
+
+
+@router.get("/")
+def queue_page(
+    request: Request,
+    session: Annotated[Session, Depends(editor)],
+    after: str | None = None,
+    last: bool = False,
+) -> Response:
+    filters = _filters(request)
+    try:
+        page = _page(request, filters, after=_after(after), from_end=last, limit=50)
+        error = None
+    except UsageError as exc:
+        page, error = review.Page([], None), str(exc)
+    query = urlencode(filters)
+    more = None
+    if page.next_after is not None:
+        marker = f"{page.next_after[0]!r},{page.next_after[1]}"
+        more = f"/?{urlencode(filters | {'after': marker} | ({'last': '1'} if last else {}))}"
+    return _render(
+        request,
+        "queue.html",
+        400 if error else 200,
+        session=session,
+        items=page.items,
+        filters=filters,
+        states=STATES,
+        query=query,
+        more=more,
+        backwards=last,
+        error=error,
+        done=_done_message(request),
+    )
+
+
+_DONE = {
+    "approve": "approved",
+    "reject": "rejected",
+    "defer": "deferred",
+    "undo": "decision undone",
+    "note": "note added",
+    "merge": "works merged",
+    "distinct": "works marked as different papers",
+}
+
+
+def _done_message(request: Request) -> str | None:
+    """What the last POST did, from a fixed list (never text echoed from the URL)."""
+    action = request.query_params.get("did")
+    ident = request.query_params.get("id", "")
+    if action not in _DONE or not ident.isdigit():
+        return None
+    return f"Candidate {ident}: {_DONE[action]}."
+
+
+# -- one candidate ---------------------------------------------------------------------------
+
+
+# where a matched term is in the text shown (not a MeSH heading or a publication type)
+_TEXT_FIELDS = ("title", "abstract", "keywords")
+
+
+def _spellings(request: Request, topics: list[dict]) -> set[str]:
+    """The spellings of the terms that matched this work, to highlight them."""
+    matched = {
+        match["term"]
+        for topic in topics
+        for part in topic.get("explanation", [])
+        for match in part.get("matches", [])
+        if match.get("field") in _TEXT_FIELDS and part.get("points", 0) > 0
+    }
+    spellings = set(matched)
+    for profile in request.app.state.profiles:
+        for group in profile.groups:
+            for term in group.terms:
+                if term.name in matched:
+                    spellings.update(term.variants)
+    return spellings
+
+
+def _neighbour(request: Request, filters: dict[str, str], row: dict) -> int | None:
+    """The candidate after this one in the queue as filtered, for j / next."""
+    try:
+        page = _page(request, filters, after=(row["score"], row["id"]), limit=1)
+    except UsageError:
+        return None
+    return page.items[0]["id"] if page.items else None
+
+
+def _candidate_context(request: Request, session: Session, candidate_id: int) -> dict[str, Any]:
+    db = request.state.db
+    settings = request.app.state.queue_settings
+    shown = review.show(db, str(candidate_id), max_attempts=settings.max_attempts)
+    packet = review.build_packet(db.conn, shown["id"])
+    work = packet["work"]
+    spellings = _spellings(request, packet["topics"])
+    sections = [
+        {"label": section["label"], "text": highlight(section["text"], spellings)}
+        for section in work["abstract_sections"]
+    ]
+    links = {name: safe_url(url) for name, url in work["links"].items()}
+    filters = _filters(request)
+    duplicates = []
+    for pair in shown["possible_duplicates"]:
+        other = sql.work(db.conn, pair["work_id"])
+        duplicates.append(pair | {"title": other["title"] if other else "(gone)"})
+    return {
+        "session": session,
+        "candidate": shown,
+        "work": work,
+        "title": highlight(work["title"], spellings),
+        "sections": sections,
+        "links": links,
+        "facts": packet["facts"],
+        "topics": packet["topics"],
+        "sources": sql.sightings(db.conn, shown["work_id"]),
+        "duplicates": duplicates,
+        "reasons": settings.reject_reasons,
+        "filters": filters,
+        "query": urlencode(filters),
+        "next_id": _neighbour(request, filters, shown),
+        "done": _done_message(request),
+        "error": None,
+        "default_until": (today_utc() + timedelta(days=30)).isoformat(),
+        "history": [entry | {"note": entry["note"]} for entry in shown["history"]],
+        "summaries": shown["summaries"],
+        "json": json.dumps,
+    }
+
+
+@router.get("/candidates/{candidate_id}")
+def candidate_page(
+    request: Request, candidate_id: CandidateId, session: Annotated[Session, Depends(editor)]
+) -> Response:
+    try:
+        context = _candidate_context(request, session, candidate_id)
+    except UsageError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return _render(request, "candidate.html", **context)
+
+
+@router.post("/candidates/{candidate_id}/decision")
+def decision(
+    request: Request,
+    candidate_id: CandidateId,
+    session: Annotated[Session, Depends(editor)],
+    action: Annotated[str, Form(max_length=20)],
+    version: Annotated[int, Form()],
+    csrf_token: Annotated[str | None, Form()] = None,
+    reason: Annotated[str | None, Form(max_length=200)] = None,
+    note: Annotated[str | None, Form(max_length=10_000)] = None,
+    until: Annotated[str | None, Form(max_length=20)] = None,
+    next_id: Annotated[str | None, Form(max_length=20)] = None,
+    query: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    check_csrf(request, session, csrf_token)
+    db = request.state.db
+    settings = request.app.state.queue_settings
+    ref = f"{candidate_id}@{version}"
+    note = note.strip() if note and note.strip() else None
+    try:
+        if action in ("approve", "reject", "defer"):
+            review.decide(
+                db,
+                [ref],
+                action,
+                by=session.name,
+                reason=reason or None,
+                note=note,
+                until=_until(until) if action == "defer" else None,
+                reasons=settings.reject_reasons,
+                max_attempts=settings.max_attempts,
+            )
+        elif action == "undo":
+            review.undo(db, ref, by=session.name, note=note, max_attempts=settings.max_attempts)
+        elif action == "note":
+            if note is None:
+                raise UsageError("the note is empty")
+            review.add_note(db, ref, note, by=session.name, max_attempts=settings.max_attempts)
+        else:
+            raise UsageError(f"unknown action {action!r}")
+    except Conflict as exc:
+        return _refused(request, session, candidate_id, 409, f"Not saved: {exc}")
+    except UsageError as exc:
+        return _refused(request, session, candidate_id, 400, f"Not saved: {exc}")
+    # after a decision, on to the next candidate of the queue; after undo or a note, stay
+    moving = action in ("approve", "reject", "defer") and next_id and next_id.isdigit()
+    target = int(next_id) if moving else candidate_id
+    params = f"did={action}&id={candidate_id}" + (f"&{query}" if _plain(query) else "")
+    return RedirectResponse(f"/candidates/{target}?{params}", status_code=303)
+
+
+def _plain(query: str) -> bool:
+    """The queue filters passed through a form, as this page wrote them."""
+    return bool(query) and re.fullmatch(r"[\w%.+=&~-]*", query) is not None
+
+
+def _until(text: str | None) -> date:
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise UsageError("defer needs a date (YYYY-MM-DD)") from None
+
+
+def _refused(
+    request: Request, session: Session, candidate_id: int, status: int, message: str
+) -> Response:
+    """The candidate as it is now, with why the change was not made."""
+    context = _candidate_context(request, session, candidate_id)
+    context["error"] = message
+    return _render(request, "candidate.html", status, **context)
+
+
+@router.post("/candidates/{candidate_id}/duplicates/{other_id}")
+def duplicates(
+    request: Request,
+    candidate_id: CandidateId,
+    other_id: CandidateId,
+    session: Annotated[Session, Depends(editor)],
+    action: Annotated[str, Form(max_length=20)],
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    check_csrf(request, session, csrf_token)
+    db = request.state.db
+    row = sql.get(db.conn, candidate_id)
+    if row is None:
+        raise HTTPException(404, f"{candidate_id}: no such candidate")
+    try:
+        if action == "merge":
+            merge.merge_works(db, row["work_id"], other_id, f"editor {session.name}")
+        elif action == "distinct":
+            merge.split_works(db, row["work_id"], other_id)
+        else:
+            raise UsageError(f"unknown action {action!r}")
+        review.withdraw_gone(db)
+    except (UsageError, Conflict) as exc:
+        return _refused(request, session, candidate_id, 400, f"Not saved: {exc}")
+    return RedirectResponse(f"/candidates/{candidate_id}?did={action}&id={candidate_id}", 303)
+
+
+# -- ops -----------------------------------------------------------------------------------
+
+
+@router.get("/ops")
+def ops_page(request: Request, session: Annotated[Session, Depends(editor)]) -> Response:
+    db = request.state.db
+    recent = runs.recent_runs(db, 50)
+    order = {"failed": 0, "abandoned": 1, "partial": 2, "running": 3}
+    recent.sort(key=lambda row: (order.get(row["status"], 4), -row["id"]))
+    feeds = sorted(feed_status(db), key=lambda row: -row["consecutive_failures"])
+    return _render(request, "ops.html", session=session, runs=recent, feeds=feeds)

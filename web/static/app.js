@@ -1,0 +1,82 @@
+// Keyboard shortcuts for the review pages (listed on each page). No inline script: the
+// Content-Security-Policy allows only this file.
+"use strict";
+
+function typing(event) {
+  const tag = event.target.tagName;
+  return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || event.target.isContentEditable;
+}
+
+function queueKeys(list) {
+  const rows = Array.from(list.querySelectorAll(".row"));
+  let current = -1;
+  function select(index) {
+    if (!rows.length) return;
+    current = Math.max(0, Math.min(rows.length - 1, index));
+    rows.forEach((row, i) => row.classList.toggle("selected", i === current));
+    rows[current].querySelector("a.open").focus();
+  }
+  return function (event) {
+    if (event.key === "j") { select(current + 1); return true; }
+    if (event.key === "k") { select(current - 1); return true; }
+    if ((event.key === "o" || event.key === "Enter") && current >= 0) {
+      rows[current].querySelector("a.open").click();
+      return true;
+    }
+    return false;
+  };
+}
+
+function candidateKeys() {
+  const submit = (id) => document.getElementById(id).requestSubmit();
+  return function (event) {
+    switch (event.key) {
+      case "a": submit("approve-form"); return true;
+      case "d": submit("defer-form"); return true;
+      case "u": submit("undo-form"); return true;
+      case "r": document.getElementById("reason").focus(); return true;
+      case "n": document.getElementById("note").focus(); return true;
+      case "j": {
+        const next = document.getElementById("next");
+        if (next) next.click();
+        return true;
+      }
+      case "k": document.getElementById("back").click(); return true;
+      default: return false;
+    }
+  };
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const list = document.getElementById("queue");
+  const onPage = list ? queueKeys(list) : document.getElementById("approve-form") ? candidateKeys() : null;
+  const note = document.getElementById("note");
+  if (note) {
+    note.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        document.getElementById("note-form").requestSubmit();
+      }
+    });
+  }
+  const reason = document.getElementById("reason");
+  if (reason) {
+    reason.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && reason.value) {
+        event.preventDefault();
+        document.getElementById("reject-form").requestSubmit();
+      }
+    });
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
+    if (event.key === "/") {
+      event.preventDefault();
+      const search = document.getElementById("q");
+      if (search) search.focus();
+      else window.location.href = "/#q";
+      return;
+    }
+    if (onPage && onPage(event)) event.preventDefault();
+  });
+});

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from litmon import exits
+from litmon import exits, logs
 from litmon.app import App, pass_app
 from litmon.core.errors import UsageError
 from litmon.db.runs import recent_runs
@@ -29,7 +29,6 @@ from litmon.deploy import (
     litmon_executable,
     systemd_units,
 )
-from litmon.logs import Redactor
 from litmon.settings import load_config, shipped_file, write_deployment
 
 # how long `litmon notify` lets the configured command run before killing it
@@ -183,12 +182,9 @@ def notify(app: App, unit: str) -> None:
         config = app.config
     except SystemExit:  # the config is unreadable; App.config has said why in one line
         config = None
-    reason = _reason(app, unit) if config is not None else None
-    if config is not None:
-        hide = Redactor()
-        hide.add_secrets([config.ncbi.api_key])
-        reason = hide.hide(reason) if reason else None
-    reason = reason or f"see journalctl -u {unit}"
+    found = _last_failure(config.db_path) if config is not None else None
+    # the log's redactor knows the config's and the environment's API key by now
+    reason = logs.redactor.hide(found) if found else f"see journalctl -u {unit}"
     click.echo(f"{_JOURNAL_ERR}litmon: {unit} failed{_how(os.environ)}: {reason}", err=True)
     if config is None:
         sys.exit(exits.USAGE)
@@ -196,12 +192,12 @@ def notify(app: App, unit: str) -> None:
         sys.exit(_run_command(config.notify_command, unit, reason))
 
 
-def _reason(app: App, unit: str) -> str | None:
+def _last_failure(db_path: Path) -> str | None:
     """The newest unsuccessful run, when the database exists and can be read."""
-    if not app.config.db_path.exists():
+    if not db_path.exists():
         return None
     try:
-        runs = recent_runs(open_db(app.config.db_path), 1, failed=True)
+        runs = recent_runs(open_db(db_path), 1, failed=True)
     except (SchemaError, OSError, sqlite3.Error):
         return None
     if not runs:

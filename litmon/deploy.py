@@ -17,6 +17,7 @@ STATE_DIR = Path("/var/lib/litmon")
 LOG_DIR = Path("/var/log/litmon")
 DEFAULT_USER = "litmon"
 NOTIFY_UNIT = "litmon-notify@.service"
+CHECK_UNIT = "litmon-check.service"
 # the daemon finishes or abandons its current batch on SIGTERM (one efetch, or one feed);
 # systemd kills it after this long, and the next start marks the run abandoned
 STOP_TIMEOUT = 300
@@ -242,7 +243,7 @@ def systemd_units(deployment: Deployment, schedule: Mapping[str, str]) -> dict[s
     )
     # what cron's check line does: a source failing for longer than its window, a stale
     # heartbeat or a dead letter makes this unit fail, and OnFailure= tells ops
-    units["litmon-check.service"] = _unit(
+    units[CHECK_UNIT] = _unit(
         "litmon: health check (started by litmon-check.timer)",
         deployment,
         ["Type=oneshot", f"ExecStart={deployment.command('check')}"],

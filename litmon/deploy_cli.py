@@ -20,6 +20,7 @@ from litmon.core.errors import UsageError
 from litmon.db.runs import recent_runs
 from litmon.db.schema import SchemaError, open_db
 from litmon.deploy import (
+    CHECK_UNIT,
     DEFAULT_USER,
     LOG_DIR,
     STATE_DIR,
@@ -29,7 +30,8 @@ from litmon.deploy import (
     litmon_executable,
     systemd_units,
 )
-from litmon.settings import load_config, shipped_file, write_deployment
+from litmon.health import assess
+from litmon.settings import Config, load_config, shipped_file, write_deployment
 
 # how long `litmon notify` lets the configured command run before killing it
 NOTIFY_TIMEOUT = 60
@@ -167,7 +169,8 @@ def _absolute(path: str | None, option: str) -> Path | None:
 @pass_app
 def notify(app: App, unit: str) -> None:
     """Report that systemd UNIT failed: one line at err priority in the journal, naming
-    the unit and the reason (the newest failed run's error, if the database can say),
+    the unit and the reason (the newest failed run's error, or for litmon-check.service
+    the health check's first problem, if the database can say),
     then the [notify] command of the config (mail, a webhook) with LITMON_UNIT and
     LITMON_REASON in its environment.
 
@@ -182,7 +185,7 @@ def notify(app: App, unit: str) -> None:
         config = app.config
     except SystemExit:  # the config is unreadable; App.config has said why in one line
         config = None
-    found = _last_failure(config.db_path) if config is not None else None
+    found = _reason(config, unit) if config is not None else None
     # the log's redactor knows the config's and the environment's API key by now
     reason = logs.redactor.hide(found) if found else f"see journalctl -u {unit}"
     click.echo(f"{_JOURNAL_ERR}litmon: {unit} failed{_how(os.environ)}: {reason}", err=True)
@@ -192,12 +195,19 @@ def notify(app: App, unit: str) -> None:
         sys.exit(_run_command(config.notify_command, unit, reason))
 
 
-def _last_failure(db_path: Path) -> str | None:
-    """The newest unsuccessful run, when the database exists and can be read."""
-    if not db_path.exists():
+def _reason(config: Config, unit: str) -> str | None:
+    """Why UNIT failed, when the database exists and can be read: for the health check,
+    its first problem; for the others, the newest unsuccessful run."""
+    if not config.db_path.exists():
         return None
     try:
-        runs = recent_runs(open_db(db_path), 1, failed=True)
+        db = open_db(config.db_path)
+        if unit == CHECK_UNIT:
+            problems = assess(config, db).problems
+            if problems:
+                more = f" (+{len(problems) - 1} more: litmon check)" if len(problems) > 1 else ""
+                return problems[0] + more
+        runs = recent_runs(db, 1, failed=True)
     except (SchemaError, OSError, sqlite3.Error):
         return None
     if not runs:

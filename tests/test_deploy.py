@@ -286,6 +286,19 @@ def test_notify_logs_the_failure_at_err_priority_and_runs_the_command(failing_de
     everything = notified.stdout + notified.stderr + (config.parent / "env.txt").read_text()
     assert "secret-key-4f2a9c" not in everything  # neither printed nor handed to the command
 
+    # days later the topic has still never succeeded: the health check's unit fails, and
+    # its notice says what `litmon check` found
+    db = open_db(config.parent / "litmon.db")
+    with db.conn:
+        db.execute("UPDATE crawl_runs SET started_at = '2026-01-05T05:15:00Z'")
+    checked = subprocess.run(
+        [sys.executable, "-m", "litmon", "--config", str(config), "notify", "litmon-check.service"],
+        capture_output=True, text=True, timeout=120, cwd=config.parent, env=env,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    [journal] = [line for line in checked.stderr.splitlines() if line.startswith("<3>")]
+    assert "litmon-check.service failed: pubmed ms has never succeeded in 1 run" in journal
+
 
 def test_notify_exits_1_when_the_command_fails_or_hangs(tmp_path, monkeypatch):
     config = tmp_path / "litmon.toml"

@@ -68,6 +68,8 @@ def status_command(app: App, as_json: bool, fmt: str, output: str | None) -> Non
     \b
       litmon status --format prometheus -o /var/lib/node_exporter/textfile/litmon.prom
     """
+    if as_json and fmt not in ("text", "json"):
+        raise click.BadParameter(f"--json and --format {fmt} contradict each other")
     health = assess(app.config, _existing_db(app))
     fmt = "json" if as_json else fmt
     if fmt == "prometheus":

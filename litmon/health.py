@@ -12,9 +12,9 @@ its first polls had time to happen.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import sqlite_utils
@@ -35,6 +35,7 @@ HEARTBEAT_INTERVALS = 3
 # Successive fire times compared to find a crontab line's longest gap (a weekday-only line
 # has a weekend in any 8).
 _GAPS = 8
+_EPOCH = datetime.fromtimestamp(0, UTC)
 
 
 @dataclass(slots=True)
@@ -264,9 +265,12 @@ def _scheduler(config: Config, db: sqlite_utils.Database, now: datetime) -> dict
     return found
 
 
-def _mtime(path: object) -> datetime:
-    """When a file last changed; the epoch for a shipped (packaged) or missing one."""
+def _mtime(path: Path | Traversable | None) -> datetime:
+    """When a file last changed; the epoch for the shipped defaults (no file, or package
+    data) and for a missing file."""
+    if not isinstance(path, Path):
+        return _EPOCH
     try:
-        return datetime.fromtimestamp(os.path.getmtime(path), UTC)  # type: ignore[arg-type]
-    except (TypeError, OSError):
-        return datetime.fromtimestamp(0, UTC)
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return _EPOCH

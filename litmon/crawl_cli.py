@@ -132,10 +132,12 @@ def crawl_all_command(app: App) -> None:
 @pass_app
 def schedule(app: App) -> None:
     """Run the built-in scheduler: PubMed and feed crawls on the [schedule] crontab lines
-    of the config (UTC), one at a time, each followed by scoring, until SIGTERM or Ctrl-C.
+    of the config (UTC; a sixth field in front gives seconds), one at a time, each followed
+    by scoring, until SIGTERM or Ctrl-C.
 
     It takes the same locks as `litmon crawl`, so cron and the daemon never run a job at
-    once: a job whose lock is held is skipped until its next time. It writes a heartbeat
+    once: a job whose own lock is held is skipped until its next time, one whose NCBI lock
+    another job holds waits database.lock_wait seconds first. It writes a heartbeat
     into the database every schedule.heartbeat_seconds for `litmon check`. On SIGTERM or
     SIGINT the running job stops after its current batch (its run recorded as interrupted;
     the next run redoes the rest) and it exits 0.

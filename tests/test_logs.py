@@ -5,8 +5,10 @@ a feed's address."""
 
 import json
 import os
+import pty
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 
 from click.testing import CliRunner
@@ -126,3 +128,34 @@ def test_text_format_gives_readable_lines_and_quiet_keeps_only_warnings(eutils, 
     assert started and " INFO litmon.pipeline.run: run 1 started: pubmed ms" in started[0]
     assert not loud.stderr.lstrip().startswith("{")
     assert quiet.stderr.strip() == ""
+
+
+def test_a_terminal_gets_readable_lines_without_any_log_setting(eutils, tmp_path):
+    config = write_config(tmp_path, "http://127.0.0.1:9/unused")
+    env = {"LITMON_EUTILS_URL": eutils.url, "LITMON_DB": str(tmp_path / "tty.db")}
+    reader, terminal = pty.openpty()
+    seen = bytearray()
+
+    def read() -> None:
+        try:
+            while chunk := os.read(reader, 4096):
+                seen.extend(chunk)
+        except OSError:  # the terminal closed
+            pass
+
+    drain = threading.Thread(target=read)
+    drain.start()
+    done = subprocess.run(
+        [sys.executable, "-m", "litmon", "--config", str(config), "crawl", "pubmed"],
+        env={**os.environ, **env},
+        stderr=terminal,
+        stdout=subprocess.DEVNULL,
+        timeout=120,
+    )
+    os.close(terminal)
+    drain.join(timeout=30)
+    os.close(reader)
+    text = seen.decode(errors="replace")
+    assert done.returncode == 0, text
+    assert " INFO litmon.pipeline.run: run 1 started: pubmed ms" in text
+    assert '"event"' not in text

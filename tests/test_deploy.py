@@ -223,7 +223,8 @@ def test_systemd_fires_when_litmon_schedule_would(line):
 
 
 def test_init_cron_writes_an_installable_crontab_in_utc(tmp_path):
-    result = init(tmp_path, "--cron")
+    state, logs = tmp_path / "state", tmp_path / "log"
+    result = init(tmp_path, "--cron", "--state-dir", state, "--log-dir", logs)
     assert result.exit_code == 0, result.output
     lines = (tmp_path / "crontab").read_text().splitlines()
     assert "CRON_TZ=UTC" in lines
@@ -236,9 +237,25 @@ def test_init_cron_writes_an_installable_crontab_in_utc(tmp_path):
         assert os.access(command[0], os.X_OK) and Path(command[0]).is_absolute()
         assert command[1:4] == ["--config", str((tmp_path / "litmon.toml").resolve()), "-q"]
     [check] = [e for e in entries if " check" in e]
-    # its output reaches cron's MAILTO only when the check fails
-    assert '|| echo "$out"' in check and check.split()[:5] == ["0", "*", "*", "*", "*"]
-    assert config.db_path == Path("/var/lib/litmon/litmon.db")
+    assert check.split()[:5] == ["0", "*", "*", "*", "*"]
+
+    # cron runs the command through /bin/sh and mails what it prints: only a failing check
+    def cron_runs(line):
+        command = line.split(None, 5)[5]
+        return subprocess.run(
+            ["/bin/sh", "-c", command], capture_output=True, text=True, timeout=120
+        )
+
+    missing = cron_runs(check)
+    assert f"CRITICAL: no database at {state / 'litmon.db'}" in missing.stdout + missing.stderr
+    open_db(state / "litmon.db")  # a new deployment, nothing due yet: healthy
+    healthy = cron_runs(check)
+    assert healthy.returncode == 0 and healthy.stdout + healthy.stderr == ""
+
+    assert init(tmp_path / "default", "--cron").exit_code == 0
+    defaults = load_config(tmp_path / "default" / "litmon.toml", env={})
+    assert defaults.db_path == Path("/var/lib/litmon/litmon.db")
+    assert defaults.log.file == Path("/var/log/litmon/litmon.log")
 
     deployment = Deployment(Path("/opt/litmon/bin/litmon"), tmp_path / "litmon.toml", "litmon",
                             Path("/var/lib/litmon"), Path("/var/log/litmon"))  # fmt: skip

@@ -149,24 +149,32 @@ def recorded_run(
     path = runs.database_file(db)
     lock_path = _locks_dir(db) / f"run-{uuid.uuid4().hex}.lock"
     try:
-        close_abandoned_runs(db)
+        with _before_the_run(path):
+            close_abandoned_runs(db)
         # The lock is taken before the row exists, so no other process can see the run
         # 'running' with its lock free.
         with file_lock(lock_path, what="run"):
             owner = RunOwner(os.getpid(), socket.gethostname(), str(lock_path))
-            try:
+            with _before_the_run(path):
                 run_id = runs.start_run(db, source, topic, window, owner)
-            except sqlite3.Error as exc:
-                failure = storage_failure(exc, path)
-                if failure is None:
-                    raise
-                raise StorageError(f"{failure} (no run could be recorded)") from exc
             run = Run(run_id, source, topic, window)
             yield from _recording(db, run, path)
     finally:
         lock_path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # another run may be using the folder
             lock_path.parent.rmdir()
+
+
+@contextmanager
+def _before_the_run(path: str) -> Iterator[None]:
+    """A storage failure before the run's row exists: said in one line, with no run."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        failure = storage_failure(exc, path)
+        if failure is None:
+            raise
+        raise StorageError(f"{failure} (no run could be recorded)") from exc
 
 
 def _recording(db: sqlite_utils.Database, run: Run, path: str) -> Iterator[Run]:

@@ -226,7 +226,11 @@ def test_new_pubmed_record_costs_few_queries(db, monkeypatch):
     save_records(db, [article()])
     db.conn.set_trace_callback(None)
     assert compared == []
-    assert len(statements) <= 13  # one of them the work_events row
+    # the lookups: sighting, PMID, DOI, block keys, and one query of the few works that
+    # pass the filters inside the index (the writes after them, the search index's
+    # included, are the same for every new record)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) <= 5, reads
 
 
 TITLE_OF_PAPER = "Balance training with visual feedback in chronic stroke"

@@ -19,6 +19,11 @@ class UsageError(Exception):
     """A request that cannot be carried out as asked; the message says what to change."""
 
 
+class NotFound(UsageError):
+    """A request naming something that does not exist (an unknown candidate id): a usage
+    error on the command line (exit 2), 404 over HTTP."""
+
+
 class Conflict(Exception):
     """A normal race, not a mistake: a stale lease token, or a decision on a candidate that
     changed since the editor saw it. Nothing was changed; the message gives the current

@@ -11,7 +11,7 @@ from datetime import timedelta
 import sqlite_utils
 
 from litmon.core.clock import now, parse_stamp, stamp
-from litmon.core.errors import Conflict, UsageError
+from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.db import candidates as sql
 from litmon.db.store import write_transaction
 from litmon.review.packet import build_packet
@@ -61,7 +61,7 @@ def _held(conn: sqlite3.Connection, candidate_id: int, token: str, at: str) -> d
     """The candidate, if ``token`` is its live lease; else a Conflict with its state."""
     row = sql.get(conn, candidate_id)
     if row is None:
-        raise UsageError(f"{candidate_id}: no such candidate")
+        raise NotFound(f"{candidate_id}: no such candidate")
     if row["state"] != "leased" or row["lease_token"] != token:
         raise Conflict(
             f"candidate {candidate_id}: this lease token is not (or no longer) valid;"

@@ -18,7 +18,7 @@ from datetime import date
 import sqlite_utils
 
 from litmon.core.clock import now, today_utc
-from litmon.core.errors import Conflict, UsageError
+from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.db import candidates as sql
 from litmon.db.store import write_transaction
 from litmon.review import follow
@@ -270,7 +270,7 @@ def resolve(conn: sqlite3.Connection, ref: str) -> tuple[dict, int | None]:
         seen.add(row["id"])
         row = sql.get(conn, row["merged_into"])
     if row is None:
-        raise UsageError(f"{ref}: no such candidate")
+        raise NotFound(f"{ref}: no such candidate")
     return row, version
 
 

@@ -267,3 +267,12 @@ def test_feed_text_is_shown_as_text_and_links_nowhere(tmp_path):
         assert "script-src 'self'" in answer.headers["content-security-policy"]
     assert "<img" not in page.text and "&lt;img src=x onerror=" in page.text
     assert 'href="javascript:' not in page.text.lower()
+
+
+def test_an_unknown_candidate_is_a_404_page(site):
+    url, _ = site
+    browser = sign_in(url)
+    for path in ("/candidates/999", "/candidates/99999999999999999999"):
+        answer = browser.get(url + path)
+        assert answer.status_code in (404, 400) and "<h1>" in answer.text
+    assert browser.get(f"{url}/candidates/999").status_code == 404

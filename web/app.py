@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from litmon.core.errors import Conflict, UsageError
+from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.core.version import VERSION
 from litmon.db.schema import MIGRATIONS, connect, open_db
 from litmon.review.leases import DEFAULT_LEASE
@@ -86,8 +86,7 @@ def _answer(request: Request, status: int, detail: str) -> Response:
 
 
 def _usage_error(request: Request, exc: Exception) -> Response:
-    text = str(exc)
-    return _answer(request, 404 if text.endswith("no such candidate") else 400, text)
+    return _answer(request, 404 if isinstance(exc, NotFound) else 400, str(exc))
 
 
 def _conflict(request: Request, exc: Exception) -> Response:

@@ -9,13 +9,13 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
 from litmon import review
 from litmon.core.clock import today_utc
-from litmon.core.errors import Conflict, UsageError
+from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.db import candidates as sql
 from litmon.db import merge, runs
 from litmon.db.feed_state import feed_status
@@ -275,11 +275,7 @@ def _candidate_context(request: Request, session: Session, candidate_id: int) ->
 def candidate_page(
     request: Request, candidate_id: CandidateId, session: Annotated[Session, Depends(editor)]
 ) -> Response:
-    try:
-        context = _candidate_context(request, session, candidate_id)
-    except UsageError as exc:
-        raise HTTPException(404, str(exc)) from None
-    return _render(request, "candidate.html", **context)
+    return _render(request, "candidate.html", **_candidate_context(request, session, candidate_id))
 
 
 @router.post("/candidates/{candidate_id}/decision")
@@ -367,7 +363,7 @@ def duplicates(
     db = request.state.db
     row = sql.get(db.conn, candidate_id)
     if row is None:
-        raise HTTPException(404, f"{candidate_id}: no such candidate")
+        raise NotFound(f"{candidate_id}: no such candidate")
     try:
         if action == "merge":
             merge.merge_works(db, row["work_id"], other_id, f"editor {session.name}")

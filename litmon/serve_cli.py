@@ -7,6 +7,7 @@ import uvicorn
 
 from litmon.app import App, pass_app
 from litmon.db import accounts
+from litmon.health import assess
 from litmon.web.app import QueueRules, create_app
 
 
@@ -35,6 +36,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         ),
         profiles=list(config.profiles.values()),
         secure_cookies=settings.secure_cookies,
+        status=lambda db: assess(config, db).as_dict(),
     )
     if not accounts.list_users(app.database().conn):
         click.echo("no accounts yet: create one with `litmon users add NAME`", err=True)

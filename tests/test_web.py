@@ -3,6 +3,7 @@ SameSite cookies, CSRF on every change, decisions recorded under the editor's na
 editors on one candidate, and feed text that never becomes markup."""
 
 import re
+from dataclasses import replace
 
 import pytest
 import requests
@@ -10,8 +11,11 @@ from web_server import serving
 
 from litmon import review
 from litmon.core.records import Record
+from litmon.db import runs
 from litmon.db.schema import open_db
 from litmon.db.store import save_records
+from litmon.health import assess
+from litmon.settings import load_config
 from litmon.web import auth
 from litmon.web.app import create_app
 
@@ -276,3 +280,23 @@ def test_an_unknown_candidate_is_a_404_page(site):
         answer = browser.get(url + path)
         assert answer.status_code in (404, 400) and "<h1>" in answer.text
     assert browser.get(f"{url}/candidates/999").status_code == 404
+
+
+def test_the_ops_panel_puts_failing_sources_first(tmp_path):
+    path = tmp_path / "ops.db"
+    db = open_db(path)
+    auth.add_user(db, "maria", PASSWORD)
+    config = replace(load_config(env={}), db_path=path)
+    for topic, status, error in (("ms_clinical", "ok", None),
+                                 ("ms_neuroimaging", "failed", "HTTP 503 from esearch")):  # fmt: skip
+        run_id = runs.start_run(db, "pubmed", topic)
+        runs.finish_run(db, run_id, runs.RunCounts(), status, error)
+    db.execute("UPDATE crawl_runs SET started_at = '2026-01-01T00:00:00Z'")
+    db.conn.commit()
+    app = create_app(path, status=lambda conn: assess(config, conn).as_dict())
+    with serving(app) as url:
+        page = sign_in(url).get(f"{url}/ops").text
+    problems = page.index('class="problems"')
+    assert page.index("HTTP 503 from esearch") > problems
+    rows = re.findall(r"<td>pubmed (\w+)</td><td>(yes|NO)</td>", page)
+    assert rows[0] == ("ms_neuroimaging", "NO")

@@ -5,7 +5,7 @@ turning the queue's errors into answers (400 bad request, 404 unknown, 409 confl
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -121,9 +121,11 @@ def create_app(
     rules: QueueRules = QueueRules(),
     profiles: Sequence[Profile] = (),
     secure_cookies: bool = False,
+    status: Callable[[sqlite_utils.Database], dict] | None = None,
 ) -> FastAPI:
     """The web application over the database at ``db_path`` (opened, and migrated, now).
-    ``profiles`` give the spellings of matched terms to highlight."""
+    ``profiles`` give the spellings of matched terms to highlight; ``status`` the figures
+    of ``litmon status`` for the ops panel (the shell knows the config they need)."""
     open_db(db_path)
     app = FastAPI(
         title="litmon",
@@ -139,6 +141,7 @@ def create_app(
     app.state.queue_settings = rules
     app.state.profiles = tuple(profiles)
     app.state.secure_cookies = secure_cookies
+    app.state.status = status
     app.mount("/static", StaticFiles(directory=str(folder / "static")), name="static")
     app.add_middleware(_Database)
     app.add_middleware(SecurityHeaders)

@@ -387,4 +387,5 @@ def ops_page(request: Request, session: Annotated[Session, Depends(editor)]) -> 
     order = {"failed": 0, "abandoned": 1, "partial": 2, "running": 3}
     recent.sort(key=lambda row: (order.get(row["status"], 4), -row["id"]))
     feeds = sorted(feed_status(db), key=lambda row: -row["consecutive_failures"])
-    return _render(request, "ops.html", session=session, runs=recent, feeds=feeds)
+    figures = request.app.state.status(db) if request.app.state.status else None
+    return _render(request, "ops.html", session=session, runs=recent, feeds=feeds, health=figures)

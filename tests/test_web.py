@@ -300,3 +300,39 @@ def test_the_ops_panel_puts_failing_sources_first(tmp_path):
     assert page.index("HTTP 503 from esearch") > problems
     rows = re.findall(r"<td>pubmed (\w+)</td><td>(yes|NO)</td>", page)
     assert rows[0] == ("ms_neuroimaging", "NO")
+
+
+def _possible_pair(db) -> None:
+    db.execute(
+        "INSERT INTO possible_duplicates (work_id, other_id, score, reason, created_at)"
+        " VALUES (1, 2, 0.91, 'similar title', '2026-11-01T00:00:00Z')"
+    )
+    db.conn.commit()
+
+
+def test_possible_duplicates_are_merged_or_kept_apart_from_the_candidate(site):
+    url, db = site
+    _possible_pair(db)
+    browser = sign_in(url)
+    page = browser.get(f"{url}/candidates/1").text
+    assert "similarity 0.91" in page and "cohort 1" in page
+    kept = browser.post(
+        f"{url}/candidates/1/duplicates/2", data={"csrf_token": csrf(page), "action": "distinct"}
+    )
+    assert kept.status_code == 200 and "marked as different papers" in kept.text
+    status = db.execute("SELECT status FROM possible_duplicates").fetchone()[0]
+    assert status == "distinct" and "similarity 0.91" not in kept.text
+
+
+def test_a_merge_from_the_page_folds_the_other_work_in(site):
+    url, db = site
+    _possible_pair(db)
+    browser = sign_in(url)
+    page = browser.get(f"{url}/candidates/1").text
+    merged = browser.post(
+        f"{url}/candidates/1/duplicates/2", data={"csrf_token": csrf(page), "action": "merge"}
+    )
+    assert merged.status_code == 200 and "works merged" in merged.text
+    assert db.execute("SELECT merged_into FROM works WHERE id = 2").fetchone()[0] == 1
+    forged = browser.post(f"{url}/candidates/1/duplicates/3", data={"action": "merge"})
+    assert forged.status_code == 403

@@ -37,7 +37,16 @@ class App:
             if self._db_path:
                 config = replace(config, db_path=Path(self._db_path))
             self._config = config
-            logs.apply_settings(config.log, secrets=[config.ncbi.api_key])
+            try:
+                logs.apply_settings(config.log, secrets=[config.ncbi.api_key])
+            except OSError as exc:
+                where = f" in {config.source}" if config.source else ""
+                click.echo(
+                    f"litmon: config error: log.file{where}: cannot write"
+                    f" {config.log.file}: {exc.strerror or exc}",
+                    err=True,
+                )
+                sys.exit(exits.USAGE)
         return self._config
 
     @property

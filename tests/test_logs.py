@@ -159,3 +159,17 @@ def test_a_terminal_gets_readable_lines_without_any_log_setting(eutils, tmp_path
     assert done.returncode == 0, text
     assert " INFO litmon.pipeline.run: run 1 started: pubmed ms" in text
     assert '"event"' not in text
+
+
+def test_a_log_file_that_cannot_be_written_is_a_config_error_naming_it(tmp_path):
+    (tmp_path / "plain").write_text("a file, not a folder")
+    config = tmp_path / "litmon.toml"
+    config.write_text(f'[log]\nfile = "{tmp_path / "plain" / "litmon.log"}"\n')
+
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "--db", str(tmp_path / "x.db"), "runs"]
+    )
+
+    assert result.exit_code == 2
+    [line] = result.output.splitlines()
+    assert line.startswith(f"litmon: config error: log.file in {config}: cannot write ")

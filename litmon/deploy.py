@@ -201,8 +201,8 @@ def _weekday_names(days: set[int]) -> str:
 
 def systemd_units(deployment: Deployment, schedule: Mapping[str, str]) -> dict[str, str]:
     """Unit file name -> text: per job a oneshot service and its timer, the
-    ``litmon schedule`` daemon (instead of the timers), an hourly ``litmon check``, and
-    the ``OnFailure=`` notifier."""
+    ``litmon schedule`` daemon (instead of the timers), ``litmon serve``, an hourly
+    ``litmon check``, and the ``OnFailure=`` notifier."""
     units: dict[str, str] = {}
     timers = []
     for job, line in schedule.items():
@@ -239,6 +239,18 @@ def systemd_units(deployment: Deployment, schedule: Mapping[str, str]) -> dict[s
         ],
         network=True,
         extra_unit=("# the timers or the daemon, not both", f"Conflicts={' '.join(timers)}"),
+        install="WantedBy=multi-user.target",
+    )
+    units["litmon-serve.service"] = _unit(
+        "litmon: the editors' review page and the workers' API (litmon serve)",
+        deployment,
+        [
+            "Type=simple",
+            f"ExecStart={deployment.command('serve')}",
+            "Restart=on-failure",
+            "RestartSec=10",
+            "RestartPreventExitStatus=2",
+        ],
         install="WantedBy=multi-user.target",
     )
     # what cron's check line does: a source failing for longer than its window, a stale

@@ -55,6 +55,7 @@ def test_init_systemd_writes_units_with_this_installs_paths_that_systemd_verifie
         "litmon-pubmed.service",
         "litmon-pubmed.timer",
         "litmon-schedule.service",
+        "litmon-serve.service",
     ]
     config = (tmp_path / "deploy" / "litmon.toml").resolve()
     for name in names:

@@ -409,6 +409,8 @@ def migrate(db: sqlite_utils.Database, path: Path | None = None) -> int:
         wanted = ".".join(map(str, MIN_SQLITE))
         raise SchemaError(f"SQLite {sqlite3.sqlite_version} is too old: litmon needs {wanted}+")
     conn = db.conn
+    if _version(conn, path) == len(MIGRATIONS):
+        return len(MIGRATIONS)  # up to date: no write lock (a read-only file stays usable)
     conn.execute("BEGIN IMMEDIATE")  # the version read and the upgrade are one transaction
     try:
         version = _version(conn, path)
@@ -552,6 +554,8 @@ def backfill_search(conn: sqlite3.Connection, batch: int = SEARCH_BATCH) -> int:
     upgrade to schema 11), ``batch`` works per write transaction so that other processes
     get the database between batches. Returns how many works were indexed."""
     indexed = 0
+    if conn.execute("SELECT upto FROM search_backfill").fetchone()[0] == _INDEXED_ALL:
+        return indexed  # built: no write lock
     while True:
         with conn:
             conn.execute("BEGIN IMMEDIATE")

@@ -1,14 +1,19 @@
 """Deciding whether a record is a work already stored.
 
-Exact identifiers are matched by the store; this module holds the keys and the judgement
-for records that share no identifier: a normalized title key, blocking keys, and a fuzzy
-comparison of title, authors, journal, year, volume and pages.
+Exact identifiers are matched by the store; this module holds the blocking keys and the
+judgement for records that share no identifier: a fuzzy comparison of title, authors,
+journal, year, volume, issue and pages.
 
-The judgement is conservative. A false merge hides a paper from editors, so only pairs
-with agreeing evidence beyond the title merge automatically; a pair with a similar title
-and any disagreement (year, volume, first page, authors, numbers in the title) becomes a
-*possible* duplicate for an editor. Notices (errata, retractions, replies) and parts of a
-series are never the same work as the article they are about.
+The judgement follows evidence, never a list of known records. *Conflicting* evidence
+vetoes a merge (a different year, volume, issue or first page, other authors, numbers in
+the title, a notice marker): such a pair becomes at most a *possible* duplicate for an
+editor. *Missing* evidence is neutral: a title equal after normalization, with the same
+authors and year and nothing conflicting, is the same work even when one record has no
+journal or pages (a working paper, a conference version, a scholar-engine export). A title
+many stored works share ("Editor's Comments", "Erratum") identifies nothing: such a pair
+needs positive agreement on issue, pages or DOI (the store measures how frequent a title
+is, see ``frequent`` in :func:`compare`). Notices (errata, retractions, replies) and parts
+of a series are never the same work as the article they are about.
 """
 
 from __future__ import annotations
@@ -173,33 +178,59 @@ def first_author_surname(record: Record) -> str:
     return surname(record.authors[0]) if record.authors else ""
 
 
-def _title_key(folded_title: str, record: Record) -> str | None:
-    """Normalized title + year + first author's surname; equal keys suggest the same work."""
-    title = folded_title.replace(" ", "")
-    if len(title) < 20 or record.year is None:
-        return None
-    return f"{title}|{record.year}|{first_author_surname(record)}"
-
-
 def _content_words(title: str) -> list[str]:
     return [w for w in title.split() if len(w) > 2 and w not in _STOPWORDS]
 
 
-def block_keys(record: Record) -> list[str]:
-    """The keys under which fuzzy candidates for this record are stored and looked up.
+@dataclass(frozen=True, slots=True)
+class Blocking:
+    """Where a record's fuzzy candidates are stored and looked up.
 
-    The title key (normalized title + year + first author), the first three and the last
-    three content words of the title: a truncated title keeps its start, a title with a
-    prefix ("MEDICAL PROGRESS ...") its end.
+    ``keys`` come from the title: the whole title folded ("t:"), its first three and its
+    last three content words ("f:", "e:"; a truncated title keeps its start, a title with a
+    prefix such as "MEDICAL PROGRESS ..." its end). A key many works share (a title ending
+    "in multiple sclerosis", the notices titled "Erratum") is split, once full, into
+    narrower blocks: by year, then by first author, then by where the work is printed. Each
+    ``path`` step is the value the record is stored under at that depth; ``lookups`` the
+    values it is looked up under (a year off by one is the same online-first article).
     """
+
+    keys: tuple[str, ...]
+    path: tuple[str, ...]
+    lookups: tuple[tuple[str, ...], ...]
+    title_key: str | None  # the "t:" key: how many works share it says how generic it is
+
+
+def blocking(record: Record) -> Blocking:
     folded = fold_title(record.title)
-    key = _title_key(folded, record)
+    compact = folded.replace(" ", "")
     words = _content_words(folded)
-    blocks = [f"k:{key}"] if key is not None else []
+    keys = [f"t:{compact}"] if compact else []
     if len(words) >= 3:
-        blocks.append(f"f:{' '.join(words[:3])}")
-        blocks.append(f"e:{' '.join(words[-3:])}")
-    return blocks
+        keys.append(f"f:{' '.join(words[:3])}")
+        keys.append(f"e:{' '.join(words[-3:])}")
+    year = record.year
+    years = ("y?",) if year is None else tuple(f"y{y}" for y in (year, year - 1, year + 1))
+    author = f"a{first_author_surname(record)}"
+    place = _place(record)
+    return Blocking(
+        keys=tuple(dict.fromkeys(keys)),
+        path=(years[0], author, place),
+        lookups=(years, (author,), (place,)),
+        title_key=keys[0] if compact else None,
+    )
+
+
+def _place(record: Record) -> str:
+    """Where in its journal a record is printed, as one block value: the first page, else
+    the issue, else the volume."""
+    pages = parse_pages(record.pages)
+    if pages is not None and pages.first:
+        return f"p{pages.style}{pages.first.lstrip('0')}"
+    for prefix, value in (("i", record.issue), ("v", record.volume)):
+        if (number := _first_number(value)) is not None:
+            return f"{prefix}{number}"
+    return "-"
 
 
 def _notice_marker(title: str) -> re.Match[str] | None:
@@ -295,6 +326,9 @@ class Profile:
 
     title: str
     main_title: str  # the part before a subtitle ("Title: a subtitle"), folded; "" if none
+    # the title's parts in two languages ("Original; English", "Original. [English]"),
+    # folded, each long enough to name a paper
+    translations: tuple[str, ...]
     words: int
     truncated: bool  # the source marked the title as cut ("...")
     kind: str  # "", "erratum", "retraction", "concern", "comment"
@@ -304,7 +338,9 @@ class Profile:
     year: int | None
     journals: tuple[str, ...]
     volume: str | None
+    issue: str | None
     pages: Pages | None
+    doi: str | None
     preprint: bool
 
 
@@ -327,6 +363,18 @@ def _journal_names(record: Record) -> tuple[str, ...]:
     return tuple(names)
 
 
+# Between a title in its own language and its translation: "Utilidad de ...; Are ...",
+# "Utilidad de .... [Are ...]".
+_TRANSLATION = re.compile(r";\s+|(?<=[.?!])\s*\[")
+
+
+def _translations(title: str, folded: str) -> tuple[str, ...]:
+    if ";" not in title and "[" not in title:
+        return ()
+    parts = (fold_title(part.rstrip("] ")) for part in _TRANSLATION.split(title))
+    return tuple(p for p in parts if p != folded and len(p) >= 20 and len(p.split()) >= 4)
+
+
 def profile(record: Record) -> Profile:
     title = fold_title(record.title)
     names = ((surname(a), _initial(a)) for a in record.authors)
@@ -334,6 +382,7 @@ def profile(record: Record) -> Profile:
     return Profile(
         title=title,
         main_title=fold_title(head) if colon else "",
+        translations=_translations(record.title, title),
         words=len(title.split()),
         truncated=bool(_ELLIPSIS.search(record.title)),
         kind=notice_kind(record),
@@ -343,7 +392,9 @@ def profile(record: Record) -> Profile:
         year=record.year,
         journals=_journal_names(record),
         volume=_first_number(record.volume),
+        issue=_first_number(record.issue),
         pages=parse_pages(record.pages),
+        doi=record.doi,
         preprint=record.is_preprint,
     )
 
@@ -357,15 +408,34 @@ class Verdict:
     relation: str | None = None  # e.g. "preprint_of": related but distinct works
 
 
+# How many stored works of a record's kind sharing its title make the title frequent. The
+# dedup keeps works apart, so these are distinct papers; two can be an article and its
+# conference abstract, three no longer tell a fourth record which one it is.
+FREQUENT_TITLE = 3
+
+
+def is_frequent(mine: Profile, stored: list[Profile], title_block_full: bool = False) -> bool:
+    """Whether the record's title is one many works share: its title block is full, or
+    :data:`FREQUENT_TITLE` of the stored works are of its kind with the same title."""
+    same = sum(1 for theirs in stored if theirs.title == mine.title and theirs.kind == mine.kind)
+    return title_block_full or same >= FREQUENT_TITLE
+
+
 def judge(new: Record, stored: Record) -> Verdict:
     """Compare two records that share a block."""
     return compare(profile(new), profile(stored))
 
 
 def title_similarity(a: Profile, b: Profile) -> tuple[float, str]:
-    """Similarity in [0, 1] and how it was found: exact, truncated, contained or fuzzy."""
+    """Similarity in [0, 1] and how it was found: exact, translated, truncated, contained
+    or fuzzy."""
     if a.title == b.title:
         return 1.0, "exact"
+    if (a.translations or b.translations) and {a.title, *a.translations} & {
+        b.title,
+        *b.translations,
+    }:
+        return 0.95, "translated"
     short, long = sorted((a, b), key=lambda p: len(p.title))
     if short.words >= 4 and len(short.title) >= 25 and short.title in long.title:
         if long.title.startswith(short.title):
@@ -436,8 +506,9 @@ def _different(reason: str, score: float = 0.0) -> Verdict:
     return Verdict(same=False, possible=False, score=score, reason=reason)
 
 
-def compare(a: Profile, b: Profile) -> Verdict:
-    """The judgement for one pair of profiles."""
+def compare(a: Profile, b: Profile, frequent: bool = False) -> Verdict:
+    """The judgement for one pair of profiles; ``frequent`` when many stored works share
+    the title, so that it says little about which paper a record is."""
     if a.kind != b.kind:
         return _different(f"notice kind {a.kind or 'article'} vs {b.kind or 'article'}")
     if a.series != b.series:
@@ -451,6 +522,7 @@ def compare(a: Profile, b: Profile) -> Verdict:
         relation = "preprint_of" if related else None
         return Verdict(False, False, score, "preprint and journal version", relation)
     volume, page = _agree(a.volume, b.volume), pages_agree(a.pages, b.pages)
+    issue = _agree(a.issue, b.issue)
     years = abs(a.year - b.year) if a.year is not None and b.year is not None else None
     journal = journals_match(a, b)
     locator = volume is True and page is True
@@ -464,6 +536,9 @@ def compare(a: Profile, b: Profile) -> Verdict:
             # Online-first and print years differ by one; the same journal volume pins it.
             ("year", years is not None and (years > 1 or (years == 1 and volume is not True))),
             ("volume", volume is False),
+            # the issues of a recurring column ("Editor's Comments", 1 to 4, no pages); the
+            # same first page outweighs an issue number one export got wrong
+            ("issue", issue is False and page is not True),
             ("pages", page is False),
             # A digit lost in one title ("p6INK4a"): journal, volume and pages all agreeing
             # place both records on the same article.
@@ -473,8 +548,13 @@ def compare(a: Profile, b: Profile) -> Verdict:
     ]
     reason = f"title {mode} {score:.2f}"
     if conflicts:
-        possible = score >= 0.9 and len(conflicts) <= (2 if mode == "exact" else 1)
+        # the issues of a frequent title are different papers, not a question for an editor
+        possible = score >= 0.9 and len(conflicts) <= (2 if mode == "exact" else 1) and not frequent
         return Verdict(False, possible, score, f"{reason}; differ: {', '.join(conflicts)}")
+    if frequent and mode == "exact":
+        # A title many works share: only the place in the journal or the DOI tells them apart.
+        same = page is True or issue is True or _agree(a.doi, b.doi) is True
+        return Verdict(same, False, score, f"{reason}; frequent title")
     same = _same(a, b, score, mode, authors, volume, page, journal, years)
     return Verdict(same, not same, score, reason)
 
@@ -501,10 +581,15 @@ def _same(
         return locator and score >= 0.95
     if locator:
         return True
-    if years is None or authors != "same" or (years == 1 and not journal):
+    if mode == "translated" or years is None or authors != "same" or (years == 1 and not journal):
         return False
     if mode == "truncated":
         return journal
+    # One record without a journal (a working paper, a conference version): missing is
+    # not conflicting. Two different journals are two publications.
+    unplaced = not (a.journals and b.journals)
+    if mode == "exact" and years == 0 and unplaced:
+        return True
     if mode == "exact" or score >= 0.95:
         return journal or volume is True or page is True
     return False

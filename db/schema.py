@@ -9,6 +9,7 @@ from pathlib import Path
 import sqlite_utils
 
 from litmon.core.version import VERSION
+from litmon.db.blocks import backfill_blocks
 
 _V1 = """
 CREATE TABLE works (
@@ -374,6 +375,17 @@ CREATE TABLE login_failures (
 CREATE INDEX login_failures_key ON login_failures(key, at)
 """
 
+_V12_BOUNDED_BLOCKS = """
+-- Fuzzy-dedup blocks of bounded size (litmon.db.blocks): a block that fills is marked
+-- full and its works move to narrower blocks. The old blocks (first and last three title
+-- words, unbounded) go; open_db blocks the existing works again in batches, up to
+-- block_backfill.upto (done: the largest integer).
+DELETE FROM work_blocks;
+CREATE TABLE full_blocks (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE block_backfill (upto INTEGER NOT NULL);
+INSERT INTO block_backfill (upto) VALUES (0)
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
     _V1,
@@ -387,6 +399,7 @@ MIGRATIONS: list[str] = [
     _V9_WORK_LINKS,
     _V10_SERVICE,
     _V11_SEARCH_AND_ACCOUNTS,
+    _V12_BOUNDED_BLOCKS,
 ]
 
 
@@ -519,6 +532,7 @@ def _open(path: Path) -> sqlite_utils.Database:
     _tune(db)
     migrate(db, path)
     backfill_search(db.conn)
+    backfill_blocks(db.conn)
     return db
 
 

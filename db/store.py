@@ -19,6 +19,7 @@ import sqlite_utils
 from litmon.core.clock import now
 from litmon.core.records import Deletion, Link, Record
 from litmon.db import dedup
+from litmon.db.blocks import lookup_keys, write_blocks
 from litmon.db.events import append_event
 
 _LIST_FIELDS = ("authors", "publication_types", "mesh", "keywords", "links")
@@ -150,13 +151,15 @@ class _Lookahead:
         unseen = [r for r in batch if (r.source, r.source_id) not in self.sightings]
         # keys for records already sighted are never needed: their titles are not folded
         self.keys = [
-            None if (r.source, r.source_id) in self.sightings else dedup.block_keys(r)
-            for r in batch
+            None if (r.source, r.source_id) in self.sightings else dedup.blocking(r) for r in batch
         ]
         self.identifiers = self._identifiers(unseen)
+        wanted = {key for blocking in self.keys if blocking for key in blocking.keys}
+        # a full block may have lost its own works (merged) while narrower ones hold others
         self.blocks = self._present(
-            "SELECT DISTINCT key FROM work_blocks WHERE key IN ({})",
-            {block for keys in self.keys if keys for block in keys},
+            "SELECT key FROM work_blocks WHERE key IN ({0})"
+            " UNION SELECT key FROM full_blocks WHERE key IN ({0})",
+            wanted,
         )
 
     def _sightings(self, batch: list[Record]) -> dict[tuple[str, str], tuple[int, int, str]]:
@@ -186,7 +189,9 @@ class _Lookahead:
     def _present(self, query: str, values: set[str]) -> set[str]:
         found: set[str] = set()
         for chunk in chunks(sorted(values)):
-            rows = self.conn.execute(query.format(",".join("?" * len(chunk))), chunk)
+            # numbered parameters: a query may name the values twice
+            marks = ",".join(f"?{n}" for n in range(1, len(chunk) + 1))
+            rows = self.conn.execute(query.format(marks), chunk)
             found.update(row[0] for row in rows)
         return found
 
@@ -205,15 +210,21 @@ class _Lookahead:
             if (value := getattr(record, name))
         )
 
-    def may_share_block(self, blocks: list[str]) -> bool:
-        return not self.exact or any(block in self.blocks for block in blocks)
+    def may_share_block(self, blocking: dedup.Blocking) -> bool:
+        return not self.exact or any(key in self.blocks for key in blocking.keys)
 
-    def added(self, record: Record, blocks: list[str], sighting: tuple[int, int, str]) -> None:
+    def fresh(self, blocking: dedup.Blocking) -> set[str]:
+        """The record's keys that have no block yet (nor a full one)."""
+        return {key for key in blocking.keys if key not in self.blocks} if self.exact else set()
+
+    def added(
+        self, record: Record, blocking: dedup.Blocking, sighting: tuple[int, int, str]
+    ) -> None:
         self.sightings[(record.source, record.source_id)] = sighting
         self.identifiers.update(
             (name, value) for name in _IDENTIFIERS if (value := getattr(record, name))
         )
-        self.blocks.update(blocks)
+        self.blocks.update(blocking.keys)
 
     def lose_track(self) -> None:
         self.exact = False
@@ -312,7 +323,7 @@ def chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
 
 
 def _save_one(
-    writer: Writer, record: Record, keys: list[str] | None, lookahead: _Lookahead
+    writer: Writer, record: Record, keys: dedup.Blocking | None, lookahead: _Lookahead
 ) -> Saved:
     conn, stamp = writer.conn, writer.stamp
     # orjson writes the dataclass as compact JSON, the same text as json.dumps with
@@ -331,11 +342,12 @@ def _save_one(
             _updated(writer, work_id)
             lookahead.lose_track()
             return Saved(work_id, "updated")
-    blocks = keys if keys is not None else dedup.block_keys(record)
-    found = _find_fuzzy(conn, record, blocks) if lookahead.may_share_block(blocks) else _Found()
-    work_id = _insert_work(conn, record, stamp, blocks)
+    blocking = keys if keys is not None else dedup.blocking(record)
+    shares = lookahead.may_share_block(blocking)
+    found = _find_fuzzy(conn, record, blocking) if shares else _Found()
+    work_id = _insert_work(conn, record, stamp, blocking, lookahead.fresh(blocking))
     sighting_id = _insert_sighting(conn, work_id, record, payload, digest, stamp)
-    lookahead.added(record, blocks, (sighting_id, work_id, digest))
+    lookahead.added(record, blocking, (sighting_id, work_id, digest))
     if found.same is not None:
         kept_id, verdict = found.same
         merge_into(writer, kept_id, work_id, f"automatic: {verdict.reason}", verdict.score)
@@ -551,9 +563,11 @@ _CANDIDATE_FIELDS = (
     "journal",
     "journal_abbrev",
     "volume",
+    "issue",
     "pages",
     "pub_date",
     "publication_types",
+    "doi",
 )
 # A work whose identifier differs from the record's cannot be it, unless one of the two is a
 # preprint (its own DOI) and the other its journal version: filtered in SQL so that blocks
@@ -561,28 +575,45 @@ _CANDIDATE_FIELDS = (
 _CANDIDATES = f"""
 SELECT id, {", ".join(_CANDIDATE_FIELDS)} FROM works
 WHERE id IN (SELECT work_id FROM work_blocks WHERE key IN ({{keys}}))
+  AND id != :exclude
   AND merged_into IS NULL
   AND (:pmid IS NULL OR pmid IS NULL OR pmid = :pmid OR {_IS_PREPRINT} != :preprint)
   AND (:doi IS NULL OR doi IS NULL OR doi = :doi OR {_IS_PREPRINT} != :preprint)
 """
 
 
-def _find_fuzzy(conn: sqlite3.Connection, record: Record, blocks: list[str]) -> _Found:
-    """Works sharing a block key with the record, judged: the best sure match, or the
-    possible duplicates and related works."""
-    found = _Found()
-    if not blocks:
-        return found
-    params = {f"k{i}": key for i, key in enumerate(blocks)}
+def fuzzy_candidates(
+    conn: sqlite3.Connection, record: Record, blocking: dedup.Blocking, exclude: int = 0
+) -> tuple[list[tuple[int, dedup.Profile]], bool]:
+    """The live works sharing a block with the record (other than ``exclude``), profiled,
+    and whether its title is frequent: its title block is full, or at least
+    :data:`dedup.FREQUENT_TITLE` of them are works of its kind with the same title."""
+    keys, full = lookup_keys(conn, blocking) if blocking.keys else ([], set())
+    if not keys:
+        return [], bool(full & {blocking.title_key})
+    params = {f"k{i}": key for i, key in enumerate(keys)}
     query = _CANDIDATES.format(keys=",".join(f":{name}" for name in params))
-    params.update(pmid=record.pmid, doi=record.doi, preprint=record.is_preprint)
-    mine = None  # profiled only when there is a candidate: most records have none
+    params.update(pmid=record.pmid, doi=record.doi, preprint=record.is_preprint, exclude=exclude)
+    candidates = []
     for work_id, *values in conn.execute(query, params).fetchall():
-        mine = mine or dedup.profile(record)
         candidate = dict(zip(_CANDIDATE_FIELDS, values, strict=True))
         candidate["authors"] = json.loads(candidate["authors"])
         candidate["publication_types"] = json.loads(candidate["publication_types"])
-        verdict = dedup.compare(mine, dedup.profile(Record(source="", source_id="", **candidate)))
+        candidates.append((work_id, dedup.profile(Record(source="", source_id="", **candidate))))
+    return candidates, blocking.title_key in full
+
+
+def _find_fuzzy(conn: sqlite3.Connection, record: Record, blocking: dedup.Blocking) -> _Found:
+    """Works sharing a block key with the record, judged: the best sure match, or the
+    possible duplicates and related works."""
+    found = _Found()
+    candidates, full_title = fuzzy_candidates(conn, record, blocking)
+    if not candidates:
+        return found
+    mine = dedup.profile(record)  # only when there is a candidate: most records have none
+    frequent = dedup.is_frequent(mine, [theirs for _, theirs in candidates], full_title)
+    for work_id, theirs in candidates:
+        verdict = dedup.compare(mine, theirs, frequent)
         if verdict.same and (found.same is None or verdict.score > found.same[1].score):
             found.same = (work_id, verdict)
         elif verdict.possible:
@@ -600,23 +631,22 @@ def _work_columns(record: Record) -> dict:
     return values
 
 
-def _insert_work(conn: sqlite3.Connection, record: Record, stamp: str, blocks: list[str]) -> int:
+def _insert_work(
+    conn: sqlite3.Connection,
+    record: Record,
+    stamp: str,
+    blocking: dedup.Blocking,
+    fresh: set[str],
+) -> int:
     values = _work_columns(record)
     values["created_at"] = values["updated_at"] = stamp
     columns = ",".join(values)
     marks = ",".join("?" * len(values))
     cursor = conn.execute(f"INSERT INTO works ({columns}) VALUES ({marks})", list(values.values()))
     work_id = cursor.lastrowid
-    _write_blocks(conn, work_id, blocks)
+    write_blocks(conn, work_id, blocking, fresh)
     _write_links(conn, work_id, record)
     return work_id
-
-
-def _write_blocks(conn: sqlite3.Connection, work_id: int, blocks: list[str]) -> None:
-    conn.executemany(
-        "INSERT OR IGNORE INTO work_blocks (key, work_id) VALUES (?, ?)",
-        [(key, work_id) for key in blocks],
-    )
 
 
 def _write_links(conn: sqlite3.Connection, work_id: int, record: Record) -> None:
@@ -670,7 +700,7 @@ def refresh_work(conn: sqlite3.Connection, work_id: int) -> bool:
     conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (work_id,))
     conn.execute("DELETE FROM work_links WHERE work_id = ?", (work_id,))
     if deleted_at is None:
-        _write_blocks(conn, work_id, dedup.block_keys(folded))
+        write_blocks(conn, work_id, dedup.blocking(folded))
         _write_links(conn, work_id, folded)
     return _is_retracted(folded) and not was_retracted
 

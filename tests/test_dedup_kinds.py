@@ -1,0 +1,192 @@
+"""The kinds of dedup error, each as a rule from evidence, on invented records: conflicting
+evidence keeps papers apart, missing evidence is neutral, a frequent title needs agreement on
+issue, pages or DOI. Each case has a near-twin that must go the other way."""
+
+from itertools import count
+
+from litmon.core.records import Record
+from litmon.db.store import save_records
+
+_ids = count(1)
+
+
+def record(title: str, **fields) -> Record:
+    values = dict(source="csv:review", source_id=f"r{next(_ids)}", title=title)
+    values.update(fields)
+    return Record(**values)
+
+
+def works_of(db, records: list[Record]) -> int:
+    """How many live works the records are stored as."""
+    saved = save_records(db, records).records
+    return len({s.work_id for s in saved})
+
+
+COLUMN = dict(
+    authors=["Brennan, Maeve"],
+    journal="Journal of Invented Nursing Practice",
+    volume="12",
+    pub_date="2021",
+)
+COLUMN_TITLE = "Notes from the Editor in Chief on this issue"
+
+
+def test_issues_of_a_recurring_column_stay_apart(db):
+    issues = [record(COLUMN_TITLE, issue=str(n), **COLUMN) for n in (1, 2, 3, 4)]
+    assert works_of(db, issues) == 4
+
+
+def test_one_issue_of_a_column_seen_twice_is_one_work(db):
+    save_records(db, [record(COLUMN_TITLE, issue=str(n), **COLUMN) for n in (1, 2, 3, 4)])
+    (saved,) = save_records(db, [record(COLUMN_TITLE, issue="3", **COLUMN)]).records
+    assert saved.outcome == "merged"
+
+
+ARTICLE = "Early mobilisation after hip fracture surgery in frail older adults: a cohort study"
+AUTHORS = ["Lindgren, Astrid", "Mbeki, Thabo"]
+
+
+def test_a_journal_club_republication_is_another_work(db):
+    original = record(
+        ARTICLE,
+        authors=AUTHORS,
+        journal="Annals of Invented Internal Medicine",
+        volume="140",
+        pages="101-110",
+        pub_date="2004",
+    )
+    club = record(
+        ARTICLE,
+        authors=AUTHORS,
+        journal="Invented Journal Club",
+        volume="141",
+        pages="15",
+        pub_date="2004",
+    )
+    assert works_of(db, [original, club]) == 2
+
+
+def test_the_same_article_under_an_abbreviated_journal_name_is_one_work(db):
+    original = record(
+        ARTICLE,
+        authors=AUTHORS,
+        journal="Annals of Invented Internal Medicine",
+        volume="140",
+        pages="101-110",
+        pub_date="2004",
+    )
+    abbreviated = record(
+        ARTICLE,
+        authors=["Lindgren, A.", "Mbeki, T."],
+        journal="Ann Invent Intern Med",
+        volume="140",
+        pages="101-10",
+        pub_date="2004",
+    )
+    assert works_of(db, [original, abbreviated]) == 1
+
+
+PAPER = dict(
+    journal="Invented Review of Labour Economics", volume="37", pages="1-29", pub_date="2019"
+)
+
+
+def test_a_working_paper_without_journal_or_pages_is_its_journal_version(db):
+    published = record(
+        "Local preference in freelance hiring: evidence from an online labour platform",
+        authors=["Varga, Dominika", "Okonjo, Peter"],
+        **PAPER,
+    )
+    working = record(
+        "Local Preference in Freelance Hiring - Evidence from an Online Labour Platform",
+        authors=["Varga, D.", "Okonjo, P."],
+        pub_date="2019",
+    )
+    assert works_of(db, [published, working]) == 1
+
+
+def test_a_working_paper_by_other_authors_stays_apart(db):
+    published = record(
+        "Local preference in freelance hiring: evidence from an online labour platform",
+        authors=["Varga, Dominika", "Okonjo, Peter"],
+        **PAPER,
+    )
+    other = record(
+        "Local Preference in Freelance Hiring - Evidence from an Online Labour Platform",
+        authors=["Ferreira, Joana", "Tanaka, Ren"],
+        pub_date="2019",
+    )
+    assert works_of(db, [published, other]) == 2
+
+
+TRANSLATED = dict(
+    authors=["Ortega, Lucia", "Vidal, Marc"],
+    journal="Revista Inventada de Medicina de Familia",
+    volume="22",
+    pub_date="2012",
+)
+ENGLISH = "Are antimicrobials useful in acute bronchitis in otherwise healthy adults?"
+SPANISH = "Utilidad de los antimicrobianos en la bronquitis aguda del adulto sano"
+
+
+def test_a_translated_title_is_the_same_work_as_original_plus_translation(db):
+    bracketed = record(f"[{ENGLISH}]", pages="45-52", **TRANSLATED)
+    both = record(f"{SPANISH}; {ENGLISH}", pages="45-52", **TRANSLATED)
+    original_first = record(f"{SPANISH}. [{ENGLISH}]", pages="45-52", **TRANSLATED)
+    assert works_of(db, [bracketed, both, original_first]) == 1
+
+
+def test_a_translated_title_on_other_pages_stays_apart(db):
+    bracketed = record(f"[{ENGLISH}]", pages="45-52", **TRANSLATED)
+    both = record(f"{SPANISH}; {ENGLISH}", pages="60-66", **TRANSLATED)
+    assert works_of(db, [bracketed, both]) == 2
+
+
+HIGHLIGHTS = "Highlights of this month in invented clinical neurology"
+NEURO = dict(
+    authors=["Achebe, Ngozi"],
+    journal="Invented Clinical Neurology",
+    volume="9",
+    pub_date="2022",
+)
+
+
+def test_a_title_stored_once_merges_on_the_usual_evidence(db):
+    """Not a word list: the same words are an ordinary title while few works share it."""
+    first = record(HIGHLIGHTS, **NEURO)
+    again = record(HIGHLIGHTS, **NEURO)
+    assert works_of(db, [first, again]) == 1
+
+
+def test_a_title_many_works_share_needs_issue_pages_or_doi_to_merge(db):
+    save_records(
+        db,
+        [record(HIGHLIGHTS, issue=str(n), pages=f"{n}01-{n}02", **NEURO) for n in (1, 2, 3)],
+    )
+    asked = "SELECT count(*) FROM possible_duplicates WHERE status = 'open'"
+    (before,) = db.execute(asked).fetchone()
+    # nothing beyond the shared title, author, journal and year: a work of its own
+    (unplaced,) = save_records(db, [record(HIGHLIGHTS, **NEURO)]).records
+    assert unplaced.outcome == "new"
+    # the pages of issue 2: that work
+    (placed,) = save_records(db, [record(HIGHLIGHTS, pages="201-202", **NEURO)]).records
+    assert placed.outcome == "merged" and placed.work_id == 2
+    # no editor is asked about the pairs of a title that many works share
+    assert db.execute(asked).fetchone() == (before,)
+
+
+def test_identically_titled_notices_without_evidence_stay_apart(db):
+    notices = [
+        record("Erratum", journal="Invented Cardiology", volume="5", pub_date="2020")
+        for _ in range(40)
+    ]
+    assert works_of(db, notices) == 40
+    (same,) = save_records(
+        db,
+        [record("Erratum", journal="Invented Cardiology", pages="77", pub_date="2020")],
+    ).records
+    (again,) = save_records(
+        db,
+        [record("Erratum", journal="Invented Cardiology", pages="77", pub_date="2020")],
+    ).records
+    assert same.outcome == "new" and again.outcome == "merged"

@@ -23,7 +23,7 @@ from litmon.core.records import Record
 from litmon.core.version import VERSION
 from litmon.crawl_cli import crawl, schedule
 from litmon.crawler.pubmed_xml import iter_items
-from litmon.db import merge
+from litmon.db import merge, recheck
 from litmon.db.export import EXPORT_FIELDS, iter_works
 from litmon.db.feed_state import failing_feeds, feed_status
 from litmon.db.schema import SchemaError, open_db
@@ -358,6 +358,40 @@ def dupes_split(app: App, work_id: int, other_id: int) -> None:
         click.echo(f"works {work_id} and {other_id} marked as different papers")
     else:
         click.echo(f"undid merge #{merge_id}: works {work_id} and {other_id} are apart")
+
+
+@dupes.command("recheck")
+@click.option("--dry-run", is_flag=True, help="Report the merges it would undo; undo none.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per merge, one a line.")
+@pass_app
+def dupes_recheck(app: App, dry_run: bool, as_json: bool) -> None:
+    """Judge the dedup's earlier automatic merges by today's rules; undo those it no longer makes.
+
+    After an upgrade that changed the dedup rules (for example: different issue numbers
+    now keep the issues of a recurring column apart), the merges an earlier version made on
+    its own are judged again, newest first. Each one the rules no longer make is undone like
+    `litmon dupes split` (its sightings go back to the merged work, the pair is marked
+    distinct) and reported: merge id, both works and titles, and why. An editor's merges are
+    never revisited. Exit 3 when no merge needs undoing, 1 when one could not be undone.
+    """
+    found = recheck.recheck_merges(app.database(), dry_run=dry_run)
+    for item in found:
+        if as_json:
+            click.echo(json.dumps(item.to_dict()))
+            continue
+        action = "would undo" if dry_run else "undid" if item.undone else "could not undo"
+        click.echo(
+            f"{action} merge #{item.merge_id} (work {item.merged_id} into {item.kept_id}):"
+            f" {item.why}{f' ({item.note})' if item.note else ''}"
+            f"\n    {item.kept_id}: {item.kept_title[:100]}"
+            f"\n    {item.merged_id}: {item.merged_title[:100]}"
+        )
+    if not found:
+        if not as_json:
+            click.echo("no automatic merge needs undoing")
+        sys.exit(exits.NOTHING_TO_DO)
+    if any(item.note for item in found):
+        sys.exit(exits.FAILED)
 
 
 @cli.command()

@@ -146,3 +146,36 @@ def test_search_text_is_never_an_fts_syntax_error(tmp_path, monkeypatch):
     assert _listed("--search", "title:rim") == []  # a column filter is just two words
     bad = CliRunner().invoke(cli, ["queue", "list", "--since", "last week"])
     assert bad.exit_code == 2 and "2026-03" in bad.output
+
+
+def test_a_search_matching_thousands_of_works_pages_them_in_rank_order(tmp_path):
+    """A common word takes the other plan (walk the ranking, check each candidate against
+    the index): the same candidates, in the same order, as ranking every match would."""
+    db = open_db(tmp_path / "many.db")
+    count = 5200  # above the count at which the plan changes
+    save_records(
+        db,
+        [
+            _record(str(70_000 + n), f"Thalamic volume, cohort {n}",
+                    "thalamic atrophy" if n % 2 else "cortical lesions")
+            for n in range(count)
+        ],
+    )  # fmt: skip
+    for (work_id,) in db.execute("SELECT id FROM works").fetchall():
+        review.enqueue(db, work_id, [("ms_imaging", float(work_id * 7919 % 1000))])
+
+    def ranked(where: str) -> list[int]:
+        return [
+            row[0]
+            for row in db.execute(
+                "SELECT c.id FROM candidates c JOIN works w ON w.id = c.work_id"
+                f" WHERE {where} ORDER BY c.score DESC, c.id LIMIT 100"
+            )
+        ]
+
+    rare = review.list_candidates(db, search="cohort 4321")
+    assert [item["title"] for item in rare.items] == ["Thalamic volume, cohort 4321"]
+    for word, where in (("thalamic", "1"), ("atrophy", "w.abstract LIKE '%atrophy%'")):
+        first = review.list_candidates(db, search=word, limit=50)
+        rest = review.list_candidates(db, search=word, limit=50, after=first.next_after)
+        assert [item["id"] for item in first.items + rest.items] == ranked(where), word

@@ -15,6 +15,7 @@ from litmon.core.errors import StopCheck, UsageError, stop_if_asked
 from litmon.core.locks import file_lock
 from litmon.crawler.entrez import EntrezClient
 from litmon.crawler.settings import Topic
+from litmon.db.retention import prune
 from litmon.db.schema import open_db
 from litmon.feeds.config import load_feeds
 from litmon.pipeline.enrich import enrich_from_pubmed
@@ -94,7 +95,7 @@ def pubmed_job(
         runs = crawl_pubmed(
             db, client, chosen, since=since, until=until, progress=progress, should_stop=should_stop
         )
-    score_stored(config, db)
+    _after_crawl(config, db)
     return runs
 
 
@@ -129,7 +130,7 @@ def feeds_job(
         )
         stop_if_asked(should_stop)
         enrichment = enrich_from_pubmed(db, EntrezClient(config.ncbi), should_stop=should_stop)
-    score_stored(config, db)
+    _after_crawl(config, db)
     return FeedsResult(outcomes, enrichment)
 
 
@@ -174,6 +175,18 @@ def score_stored(config: Config, db: sqlite_utils.Database) -> None:
         summary = score_pending(db, list(config.profiles.values()))
         queued = _queue_scored(config, db)
         log.info("%s; queue: %s", summary.line(), queue_line(queued))
+
+
+def _after_crawl(config: Config, db: sqlite_utils.Database) -> None:
+    """What follows every scheduled crawl: scoring and queueing what it stored, then the
+    retention of the crawl log ([retention] runs_days), so that no one has to remember it."""
+    score_stored(config, db)
+    pruned = prune(db, config.retention_days)
+    if pruned.runs:
+        log.info(
+            "pruned %d crawl runs that finished before %s", pruned.runs, pruned.cutoff,
+            extra={"event": "runs_pruned", "runs": pruned.runs},
+        )  # fmt: skip
 
 
 def queue_line(counts: dict[str, int]) -> str:

@@ -153,3 +153,24 @@ def test_a_backup_of_a_damaged_database_fails_and_writes_nothing(deployment, tmp
     assert result.exit_code == 1
     assert "failed PRAGMA quick_check" in result.output and "not written" in result.output
     assert list(tmp_path.glob("*bad.db*")) == []
+
+
+def test_every_crawl_prunes_the_crawl_log_by_the_configured_retention(deployment):
+    deployment.write_config("[retention]\nruns_days = 30\n")
+    for _ in range(2):
+        deployment.crawl()
+    old = query(deployment.db_path, "SELECT min(id) FROM crawl_runs")[0][0]
+    conn = sqlite3.connect(deployment.db_path)
+    conn.execute(
+        "UPDATE crawl_runs SET started_at = '2026-01-01T00:00:00Z',"
+        " finished_at = '2026-01-01T00:01:00Z' WHERE id = ?",
+        (old,),
+    )
+    conn.commit()
+    conn.close()
+    before = table_counts(deployment.db_path)
+    runs_before = query(deployment.db_path, "SELECT count(*) FROM crawl_runs")[0][0]
+    deployment.crawl()
+    ids = [row[0] for row in query(deployment.db_path, "SELECT id FROM crawl_runs")]
+    assert old not in ids and len(ids) == runs_before  # one pruned, one added
+    assert table_counts(deployment.db_path) == before

@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
 from litmon import exits
 from litmon.app import App, BarProgress, pass_app
 from litmon.core.clock import today_utc
-from litmon.core.errors import UsageError
+from litmon.core.errors import Interrupted, StopCheck, UsageError
 from litmon.core.locks import Locked
 from litmon.jobs import feeds_job, pubmed_job
 from litmon.report import parse_date, print_reports
@@ -66,9 +70,40 @@ def _pubmed(
             # PubMed has no records there yet; a checkpoint moved there would skip the
             # records indexed meanwhile
             raise click.BadParameter(f"{name} {value} is after today ({today}, UTC)")
-    reports = pubmed_job(config, topics, since=since_date, until=until_date, progress=BarProgress())
+    with _stop_on_sigterm() as should_stop:
+        reports = pubmed_job(
+            config,
+            topics,
+            since=since_date,
+            until=until_date,
+            progress=BarProgress(),
+            should_stop=should_stop,
+        )
     print_reports(reports)
     return exits.OK if all(report.ok for report in reports) else exits.FAILED
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[StopCheck]:
+    """A one-shot crawl asked to stop (``systemctl stop``, ``kill``) finishes the batch it
+    is on, records its run as interrupted and exits 75 (EX_TEMPFAIL: nothing lost, the next
+    run redoes the rest), like the daemon does, instead of dying mid-batch."""
+    asked = threading.Event()
+    if threading.current_thread() is not threading.main_thread():  # only it gets signals
+        yield asked.is_set
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: asked.set())
+    try:
+        yield asked.is_set
+    except Interrupted:
+        click.echo(
+            "litmon: stopped by SIGTERM after the current batch; the run is recorded as"
+            " interrupted and the next run redoes the rest",
+            err=True,
+        )
+        sys.exit(exits.LOCKED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @crawl.command("feeds")
@@ -90,7 +125,10 @@ def crawl_feeds_command(app: App, only: str | None, force: bool) -> None:
 
 
 def _feeds(app: App, only: str | None = None, force: bool = False) -> int:
-    result = feeds_job(app.config, only=only, force=force or only is not None)
+    with _stop_on_sigterm() as should_stop:
+        result = feeds_job(
+            app.config, only=only, force=force or only is not None, should_stop=should_stop
+        )
     for outcome in result.outcomes:
         click.echo(outcome.summary())
     enriched = result.enrichment

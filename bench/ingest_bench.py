@@ -1,9 +1,12 @@
 """PubMed XML ingest benchmark: litmon's full ingest against a bare parse of the same file.
 
-    python bench/ingest_bench.py [--records N] [--quick]
+    python bench/ingest_bench.py [--records N] [--quick] [--replicate [EFETCH.xml[.gz]]]
 
 Builds an efetch-style corpus of 2024-size records (15 authors, ~2 KB structured abstract,
-MeSH, 40 references with their own ArticleIdList) in a temporary directory and reports:
+MeSH, 40 references with their own ArticleIdList) in a temporary directory, or with
+--replicate one made by repeating the articles of an efetch file (by default the demo's
+recorded responses) under fresh PMIDs and DOIs: identically titled records, like PubMed's
+many identically titled notices, which the dedup must not read all of. It reports:
 full ingest (parse + normalize + dedup + store) and re-ingest rates, a bare lxml and a bare
 defusedxml iterparse pass, Bio.Entrez.read on a slice, and peak RSS of a full ingest at two
 corpus sizes, each in its own subprocess. The full ingest and the bare lxml pass are each
@@ -13,6 +16,9 @@ run twice, interleaved, and averaged. PASS/FAIL per target.
 from __future__ import annotations
 
 import argparse
+import copy
+import functools
+import gzip
 import random
 import sys
 import tempfile
@@ -187,6 +193,34 @@ def article_xml(rng: random.Random, pmid: int, pools: dict[str, list[str]]) -> s
     )
 
 
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_RECORDS = ROOT / "replay" / "demo_data" / "pubmed_demo.xml.gz"
+
+
+def write_replicated(path: Path, records: int, source: Path) -> Path:
+    """``records`` articles cycling through those of ``source``, each under a PMID and a
+    DOI of its own (one article a line, as :func:`slice_file` expects)."""
+    opened = gzip.open(source, "rb") if source.suffix == ".gz" else open(source, "rb")
+    with opened as handle:
+        articles = etree.parse(handle).getroot().findall("PubmedArticle")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(HEADER)
+        for offset in range(records):
+            article = copy.deepcopy(articles[offset % len(articles)])
+            pmid = str(FIRST_PMID + offset)
+            article.find("MedlineCitation/PMID").text = pmid
+            for node in article.iterfind(".//PubmedData/ArticleIdList/ArticleId"):
+                if node.get("IdType") == "pubmed":
+                    node.text = pmid
+                elif node.get("IdType") in ("doi", "pmc"):
+                    node.text = f"10.5555/replica.{pmid}" if node.get("IdType") == "doi" else None
+            for node in article.iterfind(".//ELocationID[@EIdType='doi']"):
+                node.text = f"10.5555/replica.{pmid}"
+            out.write(etree.tostring(article, encoding="unicode").replace("\n", " ") + "\n")
+        out.write(FOOTER)
+    return path
+
+
 def write_corpus(path: Path, records: int, seed: int = 2024) -> Path:
     rng = random.Random(seed)
     pools = make_pools(rng)
@@ -287,19 +321,31 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=20_000, help="corpus size (20,000)")
     parser.add_argument("--quick", action="store_true", help="small smoke run (2,000 records)")
+    parser.add_argument(
+        "--replicate",
+        type=Path,
+        nargs="?",
+        const=DEMO_RECORDS,
+        help="corpus: the articles of this efetch file repeated under fresh PMIDs and DOIs"
+        " (default file: the demo's recorded responses)",
+    )
     parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
         rss_child(args.rss_child)
         return 0
     records = 2_000 if args.quick else args.records
+    build = write_corpus
+    if args.replicate:
+        print(f"corpus: the {args.replicate.name} articles replicated under fresh PMIDs and DOIs")
+        build = functools.partial(write_replicated, source=args.replicate)
     small, large = (records, 5 * records)
     slice_size = min(500, records)
 
     with tempfile.TemporaryDirectory(prefix="litmon-bench-") as tmp:
         tmpdir = Path(tmp)
         print(f"building {records:,} records ...", flush=True)
-        corpus, build_s, _cpu = timed(lambda: write_corpus(tmpdir / "corpus.xml", records))
+        corpus, build_s, _cpu = timed(lambda: build(tmpdir / "corpus.xml", records))
         size_mb = corpus.stat().st_size / 1e6
         print(f"corpus: {records:,} records, {size_mb:,.0f} MB, built in {build_s:.1f} s")
 
@@ -355,7 +401,7 @@ def main() -> int:
         corpus.unlink()
         rss = {}
         for size in (small, large):
-            path = write_corpus(tmpdir / f"rss-{size}.xml", size)
+            path = build(tmpdir / f"rss-{size}.xml", size)
             rss[size] = child_peak_rss(path)[1]
             path.unlink()
             print(f"peak RSS, full ingest of {size:,} records: {rss[size] / 1024:.0f} MiB")

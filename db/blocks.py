@@ -32,18 +32,28 @@ def write_blocks(
     work_id: int,
     blocking: dedup.Blocking,
     fresh: frozenset[str] | set[str] = frozenset(),
+    full: set[str] | None = None,
 ) -> None:
     """Store a work under its keys. ``fresh`` are keys known to have no block yet (the
-    store's read-ahead of a batch): their block is neither full nor about to be."""
+    store's read-ahead of a batch): their block is neither full nor about to be. ``full``,
+    when given, is every full block on the way down (what :func:`lookup_keys` found for the
+    same record in the same transaction), so the way down costs no query."""
     for key in blocking.keys:
         if key in fresh:
             _insert(conn, key, work_id)
         else:
-            _place(conn, work_id, key, 0, blocking.path)
+            _place(conn, work_id, key, 0, blocking.path, full)
 
 
-def _place(conn: sqlite3.Connection, work_id: int, key: str, depth: int, path: tuple) -> None:
-    while _is_full(conn, key):
+def _place(
+    conn: sqlite3.Connection,
+    work_id: int,
+    key: str,
+    depth: int,
+    path: tuple,
+    full: set[str] | None = None,
+) -> None:
+    while key in full if full is not None else _is_full(conn, key):
         if depth == len(path):
             return
         key, depth = f"{key}{_STEP}{path[depth]}", depth + 1
@@ -73,17 +83,19 @@ def _fill(conn: sqlite3.Connection, key: str, depth: int) -> None:
         " JOIN work_blocks b ON b.work_id = w.id WHERE b.key = ?",
         (key,),
     ).fetchall()
-    if depth == len(_row_blocking(members[0]).path):
+    paths = [(row[0], dedup.block_path(_row_record(row))) for row in members]
+    if depth == len(paths[0][1]):
         return
     conn.execute("DELETE FROM work_blocks WHERE key = ?", (key,))
-    for row in members:
-        _place(conn, row[0], key, depth, _row_blocking(row).path)
+    for work_id, path in paths:
+        _place(conn, work_id, key, depth, path)
 
 
-def _row_blocking(row: tuple) -> dedup.Blocking:
-    """The blocking of a works row (id, title, authors, pub_date, volume, issue, pages)."""
+def _row_record(row: tuple) -> Record:
+    """What blocking reads of a works row (id, title, authors, pub_date, volume, issue,
+    pages)."""
     _, title, authors, pub_date, volume, issue, pages = row
-    record = Record(
+    return Record(
         source="",
         source_id="",
         title=title,
@@ -93,12 +105,11 @@ def _row_blocking(row: tuple) -> dedup.Blocking:
         issue=issue,
         pages=pages,
     )
-    return dedup.blocking(record)
 
 
 def lookup_keys(conn: sqlite3.Connection, blocking: dedup.Blocking) -> tuple[list[str], set[str]]:
-    """The blocks to read for a record (at most :data:`BLOCK_CAP` works each), and which of
-    its own keys are full (a full title key: a title many works share)."""
+    """The blocks to read for a record (at most :data:`BLOCK_CAP` works each), and the full
+    blocks on the way (a full title key: a title many works share)."""
     keys: list[str] = []
     full_keys: set[str] = set()
     frontier = [(key, 0) for key in blocking.keys]
@@ -110,11 +121,10 @@ def lookup_keys(conn: sqlite3.Connection, blocking: dedup.Blocking) -> tuple[lis
                 f"SELECT key FROM full_blocks WHERE key IN ({marks})", [k for k, _ in frontier]
             )
         }
+        full_keys |= full
         deeper = []
         for key, depth in frontier:
             if key in full:
-                if depth == 0:
-                    full_keys.add(key)
                 if depth < len(blocking.lookups):
                     deeper.extend((f"{key}{_STEP}{v}", depth + 1) for v in blocking.lookups[depth])
                     continue
@@ -148,6 +158,6 @@ def backfill_blocks(conn: sqlite3.Connection, batch: int = BLOCK_BATCH) -> int:
                 conn.execute("UPDATE block_backfill SET upto = ?", (_BLOCKED_ALL,))
                 return blocked
             for row in rows:
-                write_blocks(conn, row[0], _row_blocking(row))
+                write_blocks(conn, row[0], dedup.blocking(_row_record(row)))
             conn.execute("UPDATE block_backfill SET upto = ?", (rows[-1][0],))
             blocked += len(rows)

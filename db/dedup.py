@@ -209,16 +209,22 @@ def blocking(record: Record) -> Blocking:
     if len(words) >= 3:
         keys.append(f"f:{' '.join(words[:3])}")
         keys.append(f"e:{' '.join(words[-3:])}")
+    path = block_path(record)
     year = record.year
-    years = ("y?",) if year is None else tuple(f"y{y}" for y in (year, year - 1, year + 1))
-    author = f"a{first_author_surname(record)}"
-    place = _place(record)
+    years = (path[0],) if year is None else (path[0], f"y{year - 1}", f"y{year + 1}")
     return Blocking(
         keys=tuple(dict.fromkeys(keys)),
-        path=(years[0], author, place),
-        lookups=(years, (author,), (place,)),
+        path=path,
+        lookups=(years, path[1:2], path[2:3]),
         title_key=keys[0] if compact else None,
     )
+
+
+def block_path(record: Record) -> tuple[str, str, str]:
+    """The values a record is stored under below a full block (see :class:`Blocking`): its
+    year, its first author, where in its journal it is printed."""
+    year = "y?" if record.year is None else f"y{record.year}"
+    return year, f"a{first_author_surname(record)}", _place(record)
 
 
 def _place(record: Record) -> str:

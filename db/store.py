@@ -345,7 +345,7 @@ def _save_one(
     blocking = keys if keys is not None else dedup.blocking(record)
     shares = lookahead.may_share_block(blocking)
     found = _find_fuzzy(conn, record, blocking) if shares else _Found()
-    work_id = _insert_work(conn, record, stamp, blocking, lookahead.fresh(blocking))
+    work_id = _insert_work(conn, record, stamp, blocking, lookahead.fresh(blocking), found.full)
     sighting_id = _insert_sighting(conn, work_id, record, payload, digest, stamp)
     lookahead.added(record, blocking, (sighting_id, work_id, digest))
     if found.same is not None:
@@ -555,6 +555,7 @@ class _Found:
     same: tuple[int, dedup.Verdict] | None = None
     possible: list[tuple[int, dedup.Verdict]] = field(default_factory=list)
     related: list[tuple[int, str]] = field(default_factory=list)
+    full: set[str] | None = None  # the full blocks on the way down, when looked up
 
 
 _CANDIDATE_FIELDS = (
@@ -588,9 +589,17 @@ def fuzzy_candidates(
     """The live works sharing a block with the record (other than ``exclude``), profiled,
     and whether its title is frequent: its title block is full, or at least
     :data:`dedup.FREQUENT_TITLE` of them are works of its kind with the same title."""
+    candidates, full = _candidates(conn, record, blocking, exclude)
+    return candidates, blocking.title_key in full
+
+
+def _candidates(
+    conn: sqlite3.Connection, record: Record, blocking: dedup.Blocking, exclude: int = 0
+) -> tuple[list[tuple[int, dedup.Profile]], set[str]]:
+    """:func:`fuzzy_candidates`, with the full blocks on the record's way down."""
     keys, full = lookup_keys(conn, blocking) if blocking.keys else ([], set())
     if not keys:
-        return [], bool(full & {blocking.title_key})
+        return [], full
     params = {f"k{i}": key for i, key in enumerate(keys)}
     query = _CANDIDATES.format(keys=",".join(f":{name}" for name in params))
     params.update(pmid=record.pmid, doi=record.doi, preprint=record.is_preprint, exclude=exclude)
@@ -600,17 +609,18 @@ def fuzzy_candidates(
         candidate["authors"] = json.loads(candidate["authors"])
         candidate["publication_types"] = json.loads(candidate["publication_types"])
         candidates.append((work_id, dedup.profile(Record(source="", source_id="", **candidate))))
-    return candidates, blocking.title_key in full
+    return candidates, full
 
 
 def _find_fuzzy(conn: sqlite3.Connection, record: Record, blocking: dedup.Blocking) -> _Found:
     """Works sharing a block key with the record, judged: the best sure match, or the
     possible duplicates and related works."""
-    found = _Found()
-    candidates, full_title = fuzzy_candidates(conn, record, blocking)
+    candidates, full = _candidates(conn, record, blocking)
+    found = _Found(full=full)
     if not candidates:
         return found
     mine = dedup.profile(record)  # only when there is a candidate: most records have none
+    full_title = blocking.title_key in full
     frequent = dedup.is_frequent(mine, [theirs for _, theirs in candidates], full_title)
     for work_id, theirs in candidates:
         verdict = dedup.compare(mine, theirs, frequent)
@@ -637,6 +647,7 @@ def _insert_work(
     stamp: str,
     blocking: dedup.Blocking,
     fresh: set[str],
+    full: set[str] | None,
 ) -> int:
     values = _work_columns(record)
     values["created_at"] = values["updated_at"] = stamp
@@ -644,7 +655,7 @@ def _insert_work(
     marks = ",".join("?" * len(values))
     cursor = conn.execute(f"INSERT INTO works ({columns}) VALUES ({marks})", list(values.values()))
     work_id = cursor.lastrowid
-    write_blocks(conn, work_id, blocking, fresh)
+    write_blocks(conn, work_id, blocking, fresh, full)
     _write_links(conn, work_id, record)
     return work_id
 

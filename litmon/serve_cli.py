@@ -20,7 +20,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
 
     Editors sign in with accounts made by `litmon users add`; workers send a token from
     `litmon tokens create` (Authorization: Bearer ...). The API is described at
-    /api/docs and /api/openapi.json. It listens on loopback: for other hosts put a
+    /api/openapi.json. It listens on loopback: for other hosts put a
     reverse proxy with TLS in front (docs/deploy.md) and set [web] secure_cookies.
 
     \b

@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote
 
 import sqlite_utils
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -30,7 +31,7 @@ from litmon.review.leases import DEFAULT_LEASE
 from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
 from litmon.scoring.profile import Profile
 from litmon.web import api, pages
-from litmon.web.security import SecurityHeaders, SignInNeeded
+from litmon.web.security import SecurityHeaders, SignInNeeded, reader
 
 __all__ = ["QueueRules", "create_app"]
 
@@ -131,9 +132,11 @@ def create_app(
         title="litmon",
         version=VERSION,
         summary="The candidate queue: editors' review pages and the summarizers' hand-off API.",
-        docs_url="/api/docs",
+        # the description is served below, to signed-in readers only; no Swagger UI (it
+        # loads its script from a CDN, which the CSP refuses)
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,
     )
     folder = resources.files("litmon.web")
     app.state.templates = Jinja2Templates(directory=str(folder / "templates"))
@@ -152,6 +155,10 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid)
     app.include_router(api.router)
     app.include_router(pages.router)
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi(who: Annotated[str, Depends(reader)]) -> dict[str, object]:
+        return app.openapi()
 
     @app.get("/health", tags=["health"], summary="Whether the service can read its database")
     def health(request: Request) -> dict[str, object]:

@@ -124,8 +124,13 @@ def token_name_taken(conn: sqlite3.Connection, name: str) -> bool:
     return conn.execute("SELECT 1 FROM api_tokens WHERE name = ?", (name,)).fetchone() is not None
 
 
-def add_failure(conn: sqlite3.Connection, key: str, at: str) -> None:
-    conn.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", (key, at))
+def add_failure(conn: sqlite3.Connection, key: str, at: str) -> int:
+    return conn.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", (key, at)).lastrowid
+
+
+def forget_attempt(conn: sqlite3.Connection, rowids: list[int]) -> None:
+    """The failures counted for an attempt that succeeded."""
+    conn.executemany("DELETE FROM login_failures WHERE rowid = ?", [(r,) for r in rowids])
 
 
 def failures_since(conn: sqlite3.Connection, key: str, since: str) -> int:

@@ -4,6 +4,7 @@ and the decorator that hands them to a command. Command modules import this, nev
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 import sqlite_utils
 
 from litmon import exits, logs
+from litmon.core.errors import UsageError
 from litmon.db.schema import open_db
 from litmon.settings import Config, ConfigError, load_config
 
@@ -59,6 +61,17 @@ class App:
         """The --db given on the command line, if any."""
         return self._db_path
 
+    def existing_database(self) -> sqlite_utils.Database:
+        """The database, never created here: for commands that only read or serve it, a
+        file that is not there is a wrong path or a deployment that never ran (and one
+        created by root here would lock the service's own user out of it)."""
+        path = self.config.db_path
+        if not path.exists():
+            raise UsageError(
+                f"no database at {path}: nothing has run yet, or database.path is wrong"
+            )
+        return self.database()
+
     def database(self) -> sqlite_utils.Database:
         return open_db(self.config.db_path)
 
@@ -91,3 +104,14 @@ class BarProgress:
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+def writable_target(path: Path) -> Path:
+    """A file a command is about to write (a backup, a metrics file): its directory must
+    exist and take files, else one line now instead of a traceback after the work."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: no directory {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {path}: the directory {folder} is not writable")
+    return path

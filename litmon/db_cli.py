@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from litmon import exits
-from litmon.app import App, pass_app
+from litmon.app import App, pass_app, writable_target
 from litmon.core.errors import UsageError
 from litmon.db.maintenance import backup, vacuum
 from litmon.db.retention import prune
@@ -55,7 +55,7 @@ def db_backup(app: App, file: Path, force: bool) -> None:
         raise UsageError(f"{file} is the database itself")
     if file.exists() and not force:
         raise UsageError(f"{file} exists; use --force to overwrite it")
-    problems = backup(app.database(), file)
+    problems = backup(app.existing_database(), writable_target(file))
     if problems:
         click.echo(
             f"backup of {app.config.db_path} failed PRAGMA quick_check: {problems[0]};"

@@ -11,13 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-import sqlite_utils
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from litmon import exits
-from litmon.app import App, pass_app
+from litmon.app import App, pass_app, writable_target
 from litmon.core.clock import parse_stamp
-from litmon.core.errors import UsageError
 from litmon.health import Health, SourceHealth, assess, human, integrity, mib
 
 
@@ -70,7 +68,7 @@ def status_command(app: App, as_json: bool, fmt: str, output: str | None) -> Non
     """
     if as_json and fmt not in ("text", "json"):
         raise click.BadParameter(f"--json and --format {fmt} contradict each other")
-    health = assess(app.config, _existing_db(app))
+    health = assess(app.config, app.existing_database())
     fmt = "json" if as_json else fmt
     if fmt == "prometheus":
         text = generate_latest(_metrics(health)).decode()
@@ -79,7 +77,7 @@ def status_command(app: App, as_json: bool, fmt: str, output: str | None) -> Non
     else:
         text = _text(health) + "\n"
     if output:
-        _write_atomically(Path(output), text)
+        _write_atomically(writable_target(Path(output)), text)
     else:
         click.echo(text, nl=False)
 
@@ -114,7 +112,7 @@ def check_command(app: App, max_age: timedelta | None) -> None:
     if not app.config.db_path.exists():
         click.echo(f"CRITICAL: no database at {app.config.db_path}: nothing has run yet")
         sys.exit(exits.FAILED)
-    db = _existing_db(app)
+    db = app.existing_database()
     damaged = integrity(db)
     try:
         health = assess(app.config, db, max_age=max_age)
@@ -133,15 +131,6 @@ def check_command(app: App, max_age: timedelta | None) -> None:
     for problem in problems[1:]:
         click.echo(problem)
     sys.exit(exits.FAILED)
-
-
-def _existing_db(app: App) -> sqlite_utils.Database:
-    """The database, never created here: a status of a file that is not there is a wrong
-    path or a deployment that never ran."""
-    path = app.config.db_path
-    if not path.exists():
-        raise UsageError(f"no database at {path}: nothing has run yet, or database.path is wrong")
-    return app.database()
 
 
 def _healthy_line(health: Health) -> str:

@@ -52,8 +52,13 @@ def runs_command(
     if as_json and as_nl:
         raise click.UsageError("--json and --nl are two forms of the same list: pick one")
     app = ctx.find_object(App)
-    rows = runs.recent_runs(
-        app.database(), limit, source=source, failed=failed, since=parse_date(since)
+    # a database that is not there has no runs; it is not created by looking
+    rows = (
+        runs.recent_runs(
+            app.existing_database(), limit, source=source, failed=failed, since=parse_date(since)
+        )
+        if app.config.db_path.exists()
+        else []
     )
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
@@ -90,7 +95,7 @@ def show_run(app: App, run_id: int, as_json: bool) -> None:
 
     Exit 2 when no run has that id.
     """
-    row = runs.get_run(app.database(), run_id)
+    row = runs.get_run(app.existing_database(), run_id) if app.config.db_path.exists() else None
     if row is None:
         click.echo(f"litmon: no run #{run_id} in {app.config.db_path}", err=True)
         raise SystemExit(exits.USAGE)

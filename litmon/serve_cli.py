@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+
 import click
 import uvicorn
 
 from litmon.app import App, pass_app
+from litmon.core.errors import UsageError
 from litmon.db import accounts
 from litmon.health import assess
 from litmon.web.app import QueueRules, create_app
@@ -29,6 +32,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     """
     config = app.config
     settings = config.web
+    db = app.existing_database()
     web = create_app(
         config.db_path,
         rules=QueueRules(
@@ -38,17 +42,30 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         secure_cookies=settings.secure_cookies,
         status=lambda db: assess(config, db).as_dict(),
     )
-    if not accounts.list_users(app.database().conn):
+    if not accounts.list_users(db.conn):
         click.echo("no accounts yet: create one with `litmon users add NAME`", err=True)
+    address = (host or settings.host, settings.port if port is None else port)
+    listening = _listen(*address)
+    bound_host, bound_port = listening.getsockname()[:2]
     server = uvicorn.Server(
         uvicorn.Config(
-            web,
-            host=host or settings.host,
-            port=settings.port if port is None else port,
-            log_level="warning",
-            proxy_headers=True,
-            server_header=False,
+            web, log_level="warning", proxy_headers=True, server_header=False, lifespan="off"
         )
     )
-    click.echo(f"serving {config.db_path} (Ctrl-C stops)")
-    server.run()
+    click.echo(f"serving {config.db_path} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)")
+    server.run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a port in use or an address this host
+    does not have is one line, before anything starts."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listening = socket.socket(family, socket.SOCK_STREAM)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    listening.listen(128)
+    listening.set_inheritable(True)
+    return listening

@@ -3,6 +3,7 @@ SameSite cookies, CSRF on every change, decisions recorded under the editor's na
 editors on one candidate, and feed text that never becomes markup."""
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -336,3 +337,27 @@ def test_a_merge_from_the_page_folds_the_other_work_in(site):
     assert db.execute("SELECT merged_into FROM works WHERE id = 2").fetchone()[0] == 1
     forged = browser.post(f"{url}/candidates/1/duplicates/3", data={"action": "merge"})
     assert forged.status_code == 403
+
+
+def test_guesses_sent_all_at_once_are_limited_too(site):
+    url, _ = site
+
+    def guess(_):
+        return requests.post(f"{url}/login", data={"name": "maria", "password": "x" * 12})
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = [answer.status_code for answer in pool.map(guess, range(12))]
+    assert answers.count(401) == auth.MAX_FAILURES and answers.count(429) == 12 - auth.MAX_FAILURES
+    right = requests.post(f"{url}/login", data={"name": "maria", "password": PASSWORD})
+    assert right.status_code == 429
+
+
+def test_a_sign_in_posted_from_another_site_is_refused(site):
+    url, _ = site
+    forged = requests.post(
+        f"{url}/login",
+        data={"name": "maria", "password": PASSWORD},
+        headers={"Origin": "https://evil.example"},
+        allow_redirects=False,
+    )
+    assert forged.status_code == 403 and "set-cookie" not in forged.headers

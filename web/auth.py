@@ -132,21 +132,22 @@ def sign_in(
     moment = datetime.now(UTC)
     at, since = stamp(moment), stamp(moment - FAILURE_WINDOW)
     keys = (f"user:{name.lower()}", f"client:{client}")
+    # The attempt counts as a failure from before the password is checked, in the same
+    # transaction as the limit check: guesses sent all at once are counted one by one.
     with write_transaction(db.conn):
         sql.forget_failures_before(db.conn, since)
         limits = zip(keys, (MAX_FAILURES, MAX_CLIENT_FAILURES), strict=True)
         if any(sql.failures_since(db.conn, key, since) >= limit for key, limit in limits):
             minutes = int(FAILURE_WINDOW.total_seconds() // 60)
             raise SignInRefused(f"too many failed sign-ins: try again in {minutes} minutes")
+        attempt = [sql.add_failure(db.conn, key, at) for key in keys]
         user = sql.user_by_name(db.conn, name)
     if not _verify(user, password):
-        with write_transaction(db.conn):
-            for key in keys:
-                sql.add_failure(db.conn, key, at)
         raise SignInRefused("wrong name or password")
     session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with write_transaction(db.conn):
         sql.clear_failures(db.conn, keys[0])
+        sql.forget_attempt(db.conn, attempt)
         sql.delete_expired_sessions(db.conn, at)
         sql.insert_session(
             db.conn, _digest(session_id), user["id"], csrf, at, stamp(moment + SESSION_LIFETIME)

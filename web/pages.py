@@ -23,7 +23,7 @@ from litmon.review.states import STATES
 from litmon.web import auth
 from litmon.web.api import CandidateId
 from litmon.web.auth import Session, SignInRefused
-from litmon.web.security import SESSION_COOKIE, check_csrf, editor
+from litmon.web.security import SESSION_COOKIE, check_csrf, editor, same_origin
 from litmon.web.text import highlight, safe_url
 
 router = APIRouter(include_in_schema=False)
@@ -60,6 +60,7 @@ def login(
     password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
+    same_origin(request)
     client = request.client.host if request.client else "unknown"
     try:
         session_id, _ = auth.sign_in(request.state.db, name, password, client)

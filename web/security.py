@@ -60,12 +60,18 @@ def check_csrf(request: Request, session: Session, submitted: str | None) -> Non
     """A change from a cookie session must carry the session's CSRF token (a form field or
     the X-CSRF-Token header) and, when the browser says where it comes from, come from
     this site."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
-        raise HTTPException(403, "cross-site request refused")
+    same_origin(request)
     token = submitted or request.headers.get(CSRF_HEADER) or ""
     if not secrets.compare_digest(token.encode(), session.csrf.encode()):
         raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+
+
+def same_origin(request: Request) -> None:
+    """Refuse a form posted from another site, when the browser says where it comes from
+    (sign-in too: a forged sign-in would record a victim's decisions under another name)."""
+    origin = request.headers.get("origin")
+    if origin and (origin == "null" or urlsplit(origin).netloc != request.url.netloc):
+        raise HTTPException(403, "cross-site request refused")
 
 
 def worker(request: Request) -> dict:

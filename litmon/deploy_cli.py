@@ -195,9 +195,18 @@ def notify(app: App, unit: str) -> None:
         sys.exit(_run_command(config.notify_command, unit, reason))
 
 
+# whose runs say why a unit failed: its own job's (None: the daemon's, any job's)
+_RUN_SOURCES = {
+    "litmon-pubmed.service": "pubmed",
+    "litmon-feeds.service": "feed",
+    "litmon-schedule.service": None,
+}
+
+
 def _reason(config: Config, unit: str) -> str | None:
     """Why UNIT failed, when the database exists and can be read: for the health check,
-    its first problem; for the others, the newest unsuccessful run."""
+    its first problem; for a crawl unit, its job's newest unsuccessful run (the daemon's:
+    any job's); for the others, nothing (the journal says)."""
     if not config.db_path.exists():
         return None
     try:
@@ -207,7 +216,9 @@ def _reason(config: Config, unit: str) -> str | None:
             if problems:
                 more = f" (+{len(problems) - 1} more: litmon check)" if len(problems) > 1 else ""
                 return problems[0] + more
-        runs = recent_runs(db, 1, failed=True)
+        if unit not in _RUN_SOURCES:
+            return None  # litmon serve, the notifier: no crawl run says why; the journal does
+        runs = recent_runs(db, 1, failed=True, source=_RUN_SOURCES[unit])
     except (SchemaError, OSError, sqlite3.Error):
         return None
     if not runs:

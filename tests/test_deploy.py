@@ -339,3 +339,18 @@ def test_notify_exits_1_when_the_command_fails_or_hangs(tmp_path, monkeypatch):
     )
     hung = runner.invoke(cli, ["--config", str(config), "notify", "litmon-feeds.service"])
     assert hung.exit_code == 1 and "notify command timed out after 0.5 s" in hung.output
+
+
+def test_notify_names_the_failure_of_its_own_unit_not_another_jobs(failing_deployment):
+    """The PubMed crawl failed; a feeds unit's (or the web server's) failure notice must
+    not blame it."""
+    config, env = failing_deployment
+    for unit, wanted in (("litmon-feeds.service", "see journalctl -u litmon-feeds.service"),
+                         ("litmon-serve.service", "see journalctl -u litmon-serve.service"),
+                         ("litmon-schedule.service", "(pubmed ms, failed")):  # fmt: skip
+        notified = subprocess.run(
+            [sys.executable, "-m", "litmon", "--config", str(config), "notify", unit],
+            capture_output=True, text=True, timeout=120, cwd=config.parent, env=env,
+        )  # fmt: skip
+        [journal] = [line for line in notified.stderr.splitlines() if line.startswith("<3>")]
+        assert wanted in journal, (unit, journal)

@@ -42,7 +42,7 @@ def users() -> None:
     type=click.Choice(auth.ROLES),
     default="editor",
     show_default=True,
-    help="admin may also manage the queue's dead letters and takedowns.",
+    help="An admin may also retry or discard dead letters and record takedowns on the review page.",
 )
 @_STDIN
 @pass_app

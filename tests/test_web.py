@@ -361,3 +361,29 @@ def test_a_sign_in_posted_from_another_site_is_refused(site):
         allow_redirects=False,
     )
     assert forged.status_code == 403 and "set-cookie" not in forged.headers
+
+
+def test_only_an_admin_retries_a_dead_letter_from_the_page(site):
+    url, db = site
+    auth.add_user(db, "ada", PASSWORD, role="admin")
+    db.execute("UPDATE candidates SET state = 'dead', attempts = 3 WHERE id = 3")
+    db.conn.commit()
+    version = db.execute("SELECT version FROM candidates WHERE id = 3").fetchone()[0]
+    editor = sign_in(url, "maria")
+    page = editor.get(f"{url}/candidates/3").text
+    assert "Retry" not in page
+    refused = editor.post(
+        f"{url}/candidates/3/admin",
+        data={"csrf_token": csrf(page), "action": "retry", "version": version},
+    )
+    assert refused.status_code == 403 and state_of(db, 3) == "dead"
+    admin = sign_in(url, "ada")
+    page = admin.get(f"{url}/candidates/3").text
+    assert ">Retry</button>" in page
+    retried = admin.post(
+        f"{url}/candidates/3/admin",
+        data={"csrf_token": csrf(page), "action": "retry", "version": version},
+    )
+    assert retried.status_code == 200 and state_of(db, 3) == "approved"
+    last = db.execute("SELECT by, action FROM candidate_audit ORDER BY id DESC LIMIT 1")
+    assert last.fetchone() == ("ada", "retry")

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
@@ -185,6 +185,9 @@ _DONE = {
     "note": "note added",
     "merge": "works merged",
     "distinct": "works marked as different papers",
+    "retry": "back in the queue, approved, its attempts reset",
+    "discard": "discarded",
+    "ack_takedown": "takedown of its summary recorded",
 }
 
 
@@ -349,6 +352,40 @@ def _refused(
     context = _candidate_context(request, session, candidate_id)
     context["error"] = message
     return _render(request, "candidate.html", status, **context)
+
+
+_ADMIN_ACTIONS = {
+    "retry": review.retry,
+    "discard": review.discard,
+    "ack_takedown": review.ack_takedown,
+}
+
+
+@router.post("/candidates/{candidate_id}/admin")
+def admin_action(
+    request: Request,
+    candidate_id: CandidateId,
+    session: Annotated[Session, Depends(editor)],
+    action: Annotated[str, Form(max_length=20)],
+    version: Annotated[int, Form()],
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """An admin's end of the queue: a dead letter retried or discarded, a withdrawn
+    work's summary recorded as taken down."""
+    check_csrf(request, session, csrf_token)
+    if session.role != "admin":
+        raise HTTPException(403, "only an admin may retry, discard or acknowledge a takedown")
+    if action not in _ADMIN_ACTIONS:
+        raise UsageError(f"unknown action {action!r}")
+    ref = f"{candidate_id}@{version}"
+    max_attempts = request.app.state.queue_settings.max_attempts
+    try:
+        _ADMIN_ACTIONS[action](request.state.db, ref, by=session.name, max_attempts=max_attempts)
+    except Conflict as exc:
+        return _refused(request, session, candidate_id, 409, f"Not saved: {exc}")
+    except UsageError as exc:
+        return _refused(request, session, candidate_id, 400, f"Not saved: {exc}")
+    return RedirectResponse(f"/candidates/{candidate_id}?did={action}&id={candidate_id}", 303)
 
 
 @router.post("/candidates/{candidate_id}/duplicates/{other_id}")

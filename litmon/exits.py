@@ -7,7 +7,7 @@ FAILED = 1  # a run failed or partly failed; what was committed stays, a rerun f
 USAGE = 2  # bad arguments or configuration: one line names the file, key or value
 NOTHING_TO_DO = 3  # e.g. nothing to claim
 CONFLICT = 4  # a stale lease token, a decision on a candidate that changed meanwhile
-LOCKED = 75  # EX_TEMPFAIL: another run holds the lock; try again later
+LOCKED = 75  # EX_TEMPFAIL: a lock is held, or a crawl was stopped by SIGTERM; try again later
 
 
 def worst(*codes: int) -> int:

@@ -12,11 +12,13 @@ it reaches, whatever the size of the database. The narrowest blocks stop taking 
 full: a title, year, author and page shared by that many works says nothing more.
 
 A full block stays full when works leave it (merged, deleted), so no work is ever stranded
-in a block that lookups no longer reach.
+in a block that lookups no longer reach. Keys are stored as 8-byte digests: a title key is
+as long as the title, and the index of every work's keys is written on every insert.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 
@@ -25,6 +27,11 @@ from litmon.db import dedup
 
 BLOCK_CAP = 32
 _STEP = "#"  # between a key and each narrowing value; folded titles never contain it
+
+
+def digest(key: str) -> bytes:
+    """How a block key is stored (two keys sharing one digest only add candidates)."""
+    return hashlib.blake2b(key.encode(), digest_size=8).digest()
 
 
 def write_blocks(
@@ -38,10 +45,11 @@ def write_blocks(
     store's read-ahead of a batch): their block is neither full nor about to be. ``full``,
     when given, is every full block on the way down (what :func:`lookup_keys` found for the
     same record in the same transaction), so the way down costs no query."""
+    new = [(digest(key), work_id) for key in blocking.keys if key in fresh]
+    if new:
+        conn.executemany("INSERT OR IGNORE INTO work_blocks (key, work_id) VALUES (?, ?)", new)
     for key in blocking.keys:
-        if key in fresh:
-            _insert(conn, key, work_id)
-        else:
+        if key not in fresh:
             _place(conn, work_id, key, 0, blocking.path, full)
 
 
@@ -60,33 +68,37 @@ def _place(
     _insert(conn, key, work_id)
     (size,) = conn.execute(
         "SELECT count(*) FROM (SELECT 1 FROM work_blocks WHERE key = ? LIMIT ?)",
-        (key, BLOCK_CAP),
+        (digest(key), BLOCK_CAP),
     ).fetchone()
     if size >= BLOCK_CAP:
         _fill(conn, key, depth)
 
 
 def _insert(conn: sqlite3.Connection, key: str, work_id: int) -> None:
-    conn.execute("INSERT OR IGNORE INTO work_blocks (key, work_id) VALUES (?, ?)", (key, work_id))
+    conn.execute(
+        "INSERT OR IGNORE INTO work_blocks (key, work_id) VALUES (?, ?)", (digest(key), work_id)
+    )
 
 
 def _is_full(conn: sqlite3.Connection, key: str) -> bool:
-    return conn.execute("SELECT 1 FROM full_blocks WHERE key = ?", (key,)).fetchone() is not None
+    row = conn.execute("SELECT 1 FROM full_blocks WHERE key = ?", (digest(key),)).fetchone()
+    return row is not None
 
 
 def _fill(conn: sqlite3.Connection, key: str, depth: int) -> None:
     """Mark a block full and move its works one step down (the narrowest block keeps them:
     lookups still read it)."""
-    conn.execute("INSERT OR IGNORE INTO full_blocks (key) VALUES (?)", (key,))
+    stored = digest(key)
+    conn.execute("INSERT OR IGNORE INTO full_blocks (key) VALUES (?)", (stored,))
     members = conn.execute(
         "SELECT w.id, w.title, w.authors, w.pub_date, w.volume, w.issue, w.pages FROM works w"
         " JOIN work_blocks b ON b.work_id = w.id WHERE b.key = ?",
-        (key,),
+        (stored,),
     ).fetchall()
     paths = [(row[0], dedup.block_path(_row_record(row))) for row in members]
     if depth == len(paths[0][1]):
         return
-    conn.execute("DELETE FROM work_blocks WHERE key = ?", (key,))
+    conn.execute("DELETE FROM work_blocks WHERE key = ?", (stored,))
     for work_id, path in paths:
         _place(conn, work_id, key, depth, path)
 
@@ -107,20 +119,17 @@ def _row_record(row: tuple) -> Record:
     )
 
 
-def lookup_keys(conn: sqlite3.Connection, blocking: dedup.Blocking) -> tuple[list[str], set[str]]:
-    """The blocks to read for a record (at most :data:`BLOCK_CAP` works each), and the full
-    blocks on the way (a full title key: a title many works share)."""
-    keys: list[str] = []
+def lookup_keys(conn: sqlite3.Connection, blocking: dedup.Blocking) -> tuple[list[bytes], set[str]]:
+    """The blocks to read for a record (their stored keys; at most :data:`BLOCK_CAP` works
+    each), and the full blocks on the way (a full title key: a title many works share)."""
+    keys: list[bytes] = []
     full_keys: set[str] = set()
     frontier = [(key, 0) for key in blocking.keys]
     while frontier:
-        marks = ",".join("?" * len(frontier))
-        full = {
-            row[0]
-            for row in conn.execute(
-                f"SELECT key FROM full_blocks WHERE key IN ({marks})", [k for k, _ in frontier]
-            )
-        }
+        stored = {digest(key): key for key, _ in frontier}
+        marks = ",".join("?" * len(stored))
+        rows = conn.execute(f"SELECT key FROM full_blocks WHERE key IN ({marks})", list(stored))
+        full = {stored[row[0]] for row in rows}
         full_keys |= full
         deeper = []
         for key, depth in frontier:
@@ -128,7 +137,7 @@ def lookup_keys(conn: sqlite3.Connection, blocking: dedup.Blocking) -> tuple[lis
                 if depth < len(blocking.lookups):
                     deeper.extend((f"{key}{_STEP}{v}", depth + 1) for v in blocking.lookups[depth])
                     continue
-            keys.append(key)
+            keys.append(digest(key))
         frontier = deeper
     return keys, full_keys
 

@@ -186,9 +186,11 @@ def _content_words(title: str) -> list[str]:
 class Blocking:
     """Where a record's fuzzy candidates are stored and looked up.
 
-    ``keys`` come from the title: the whole title folded ("t:"), its first three and its
-    last three content words ("f:", "e:"; a truncated title keeps its start, a title with a
-    prefix such as "MEDICAL PROGRESS ..." its end). A key many works share (a title ending
+    ``keys`` come from the title: its first three and its last three content words ("f:",
+    "e:"; a truncated title keeps its start, a title with a prefix such as "MEDICAL
+    PROGRESS ..." its end; the same title shares both), or for a title of fewer content
+    words ("Erratum", "Editor's Comments") the whole title folded ("t:"). A key many works
+    share (a title ending
     "in multiple sclerosis", the notices titled "Erratum") is split, once full, into
     narrower blocks: by year, then by first author, then by where the work is printed. Each
     ``path`` step is the value the record is stored under at that depth; ``lookups`` the
@@ -198,15 +200,18 @@ class Blocking:
     keys: tuple[str, ...]
     path: tuple[str, ...]
     lookups: tuple[tuple[str, ...], ...]
-    title_key: str | None  # the "t:" key: how many works share it says how generic it is
+    title_key: str | None  # a "t:" key: when full, the title is one many works share
 
 
 def blocking(record: Record) -> Blocking:
     folded = fold_title(record.title)
     compact = folded.replace(" ", "")
     words = _content_words(folded)
-    keys = [f"t:{compact}"] if compact else []
+    title_key = f"t:{compact}" if compact and len(words) < 3 else None
+    keys = [title_key] if title_key else []
     if len(words) >= 3:
+        # a key for the whole title too would be one more index entry per work, and the
+        # works with the same title are in these blocks already
         keys.append(f"f:{' '.join(words[:3])}")
         keys.append(f"e:{' '.join(words[-3:])}")
     path = block_path(record)
@@ -216,7 +221,7 @@ def blocking(record: Record) -> Blocking:
         keys=tuple(dict.fromkeys(keys)),
         path=path,
         lookups=(years, path[1:2], path[2:3]),
-        title_key=keys[0] if compact else None,
+        title_key=title_key,
     )
 
 

@@ -377,11 +377,17 @@ CREATE INDEX login_failures_key ON login_failures(key, at)
 
 _V12_BOUNDED_BLOCKS = """
 -- Fuzzy-dedup blocks of bounded size (litmon.db.blocks): a block that fills is marked
--- full and its works move to narrower blocks. The old blocks (first and last three title
--- words, unbounded) go; open_db blocks the existing works again in batches, up to
--- block_backfill.upto (done: the largest integer).
-DELETE FROM work_blocks;
-CREATE TABLE full_blocks (key TEXT PRIMARY KEY) WITHOUT ROWID;
+-- full and its works move to narrower blocks; keys are stored as 8-byte digests. The old
+-- blocks (first and last three title words, unbounded, as text) go; open_db blocks the
+-- existing works again in batches, up to block_backfill.upto (done: the largest integer).
+DROP TABLE work_blocks;
+CREATE TABLE work_blocks (
+    key BLOB NOT NULL,
+    work_id INTEGER NOT NULL REFERENCES works(id),
+    PRIMARY KEY (key, work_id)
+) WITHOUT ROWID;
+CREATE INDEX work_blocks_work ON work_blocks(work_id);
+CREATE TABLE full_blocks (key BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE block_backfill (upto INTEGER NOT NULL);
 INSERT INTO block_backfill (upto) VALUES (0)
 """

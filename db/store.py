@@ -6,6 +6,7 @@ moving or removing a sighting is enough to merge, enrich or split works.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
@@ -19,7 +20,7 @@ import sqlite_utils
 from litmon.core.clock import now
 from litmon.core.records import Deletion, Link, Record
 from litmon.db import dedup
-from litmon.db.blocks import lookup_keys, write_blocks
+from litmon.db.blocks import digest, lookup_keys, write_blocks
 from litmon.db.events import append_event
 
 _LIST_FIELDS = ("authors", "publication_types", "mesh", "keywords", "links")
@@ -154,13 +155,14 @@ class _Lookahead:
             None if (r.source, r.source_id) in self.sightings else dedup.blocking(r) for r in batch
         ]
         self.identifiers = self._identifiers(unseen)
-        wanted = {key for blocking in self.keys if blocking for key in blocking.keys}
+        wanted = {digest(key): key for blocking in self.keys if blocking for key in blocking.keys}
         # a full block may have lost its own works (merged) while narrower ones hold others
-        self.blocks = self._present(
+        present = self._present(
             "SELECT key FROM work_blocks WHERE key IN ({0})"
             " UNION SELECT key FROM full_blocks WHERE key IN ({0})",
-            wanted,
+            set(wanted),
         )
+        self.blocks = {wanted[stored] for stored in present}
 
     def _sightings(self, batch: list[Record]) -> dict[tuple[str, str], tuple[int, int, str]]:
         found = {}
@@ -186,8 +188,8 @@ class _Lookahead:
             present.update((name, value) for value in self._present(query, values))
         return present
 
-    def _present(self, query: str, values: set[str]) -> set[str]:
-        found: set[str] = set()
+    def _present(self, query: str, values: set) -> set:
+        found: set = set()
         for chunk in chunks(sorted(values)):
             # numbered parameters: a query may name the values twice
             marks = ",".join(f"?{n}" for n in range(1, len(chunk) + 1))
@@ -603,13 +605,19 @@ def _candidates(
     params = {f"k{i}": key for i, key in enumerate(keys)}
     query = _CANDIDATES.format(keys=",".join(f":{name}" for name in params))
     params.update(pmid=record.pmid, doi=record.doi, preprint=record.is_preprint, exclude=exclude)
-    candidates = []
-    for work_id, *values in conn.execute(query, params).fetchall():
-        candidate = dict(zip(_CANDIDATE_FIELDS, values, strict=True))
-        candidate["authors"] = json.loads(candidate["authors"])
-        candidate["publication_types"] = json.loads(candidate["publication_types"])
-        candidates.append((work_id, dedup.profile(Record(source="", source_id="", **candidate))))
-    return candidates, full
+    rows = conn.execute(query, params).fetchall()
+    return [(row[0], _stored_profile(row[1:])) for row in rows], full
+
+
+@functools.lru_cache(maxsize=8192)
+def _stored_profile(values: tuple) -> dedup.Profile:
+    """The profile of a stored work's candidate fields. A block's works are candidates for
+    every record that reaches the block; a profile is a function of the fields alone, so
+    each is made once while it is in use."""
+    candidate = dict(zip(_CANDIDATE_FIELDS, values, strict=True))
+    candidate["authors"] = json.loads(candidate["authors"])
+    candidate["publication_types"] = json.loads(candidate["publication_types"])
+    return dedup.profile(Record(source="", source_id="", **candidate))
 
 
 def _find_fuzzy(conn: sqlite3.Connection, record: Record, blocking: dedup.Blocking) -> _Found:

@@ -9,6 +9,7 @@ import sys
 import click
 
 from litmon.app import App, pass_app
+from litmon.core.errors import UsageError
 from litmon.db import accounts
 from litmon.web import auth
 
@@ -17,6 +18,8 @@ def _password(from_stdin: bool) -> str:
     """A new password: the first line of stdin (for scripts), else asked twice, hidden."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to ask for the password on: use --password-stdin")
     return click.prompt("password", hide_input=True, confirmation_prompt=True)
 
 

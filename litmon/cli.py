@@ -124,7 +124,7 @@ def cli(
 
     \b
     Exit codes: 0 ok; 1 a run failed or partly failed; 2 usage or config error;
-    3 nothing to do; 4 conflict; 75 another run holds the lock (try again later).
+    3 nothing to do; 4 conflict; 75 a lock is held, or a crawl was stopped (try again later).
     """
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     # stderr until the config is loaded, then its [log] file and format (litmon/logs.py)

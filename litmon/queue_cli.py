@@ -4,7 +4,6 @@ layer over :mod:`litmon.review` (which the web page and summarizer workers call 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterable
 from datetime import date
@@ -32,6 +31,7 @@ from litmon.review import (
     undo,
 )
 from litmon.review.export import iter_candidates, write_csv, write_jsonl, write_ris
+from litmon.review.queue import is_date_prefix
 
 ACTIONS = ("approve", "reject", "defer", "undo")
 
@@ -180,7 +180,7 @@ def _published(value: str | None, option: str) -> str | None:
     """A publication date or its year / month prefix, as stored works give them."""
     if value is None:
         return None
-    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+    if not is_date_prefix(value):
         raise click.BadParameter(
             f"{value!r} is not a date like 2026, 2026-03 or 2026-03-31", param_hint=option
         )

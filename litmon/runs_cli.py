@@ -24,7 +24,10 @@ _SHOWN_WARNINGS = 5
     "--failed", is_flag=True, help="Only runs that failed, partly failed or were abandoned."
 )
 @click.option("--since", help="Only runs started on or after this UTC date (2026-01-31).")
-@click.option("-n", "--limit", default=20, show_default=True, help="How many runs to show.")
+@click.option(
+    "-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1),
+    help="How many runs to show.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of the runs.")
 @click.option("--nl", "as_nl", is_flag=True, help="One JSON object per line (for jq -c, grep).")
 @click.pass_context

@@ -354,6 +354,19 @@ def list_candidates(
     return Page(items, next_after)
 
 
+def is_date_prefix(text: str) -> bool:
+    """A year, a year and month, or a whole date (as works' publication dates begin), and
+    one that exists: the ``published`` filter of :func:`list_candidates`."""
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+        return False
+    year, month, day = (text.split("-") + ["01", "01"])[:3]
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
+
+
 def fts_query(text: str) -> str:
     """An editor's search words as an FTS5 query that cannot be a syntax error: each word
     or "quoted phrase" must appear; a trailing * keeps a prefix search; FTS operators and
@@ -399,14 +412,14 @@ def decide(
     if action == "reject":
         if reason not in reasons:
             raise UsageError(
-                f"a rejection needs --reason, one of: {', '.join(reasons)}"
+                f"a rejection needs a reason (--reason), one of: {', '.join(reasons)}"
                 + (f" (not {reason!r})" if reason else "")
             )
     if action == "defer":
         if until is None:
-            raise UsageError("defer needs --until DATE (YYYY-MM-DD)")
+            raise UsageError("a deferral needs the date to come back on (--until YYYY-MM-DD)")
         if until <= today_utc():
-            raise UsageError(f"--until {until.isoformat()} is not after today (UTC)")
+            raise UsageError(f"the deferral date {until.isoformat()} is not after today (UTC)")
         values["deferred_until"] = until.isoformat()
     elif until is not None:
         raise UsageError("--until goes with defer only")

@@ -19,6 +19,7 @@ from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.db import candidates as sql
 from litmon.db import merge, runs
 from litmon.db.feed_state import feed_status
+from litmon.review.queue import is_date_prefix
 from litmon.review.states import STATES
 from litmon.web import auth
 from litmon.web.api import CandidateId
@@ -29,7 +30,6 @@ from litmon.web.text import highlight, safe_url
 router = APIRouter(include_in_schema=False)
 
 _FILTERS = ("state", "topic", "min_score", "journal", "since", "until", "q")
-_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -108,7 +108,7 @@ def _filters(request: Request) -> dict[str, str]:
 
 def _page(request: Request, filters: dict[str, str], **paging: Any) -> review.Page:
     for key in ("since", "until"):
-        if key in filters and not _DATE.fullmatch(filters[key]):
+        if key in filters and not is_date_prefix(filters[key]):
             wanted = "a date like 2026, 2026-03 or 2026-03-31"
             raise UsageError(f"{key}: {filters[key]!r} is not {wanted}")
     min_score = None

@@ -87,6 +87,14 @@ def page(browser, site):
     tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
     tab.errors = []
     tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    # a refused inline script or handler is reported on the console (CSP), as is any error
+    tab.console_errors = []
+    tab.on(
+        "console",
+        lambda message: (
+            tab.console_errors.append(message.text) if message.type == "error" else None
+        ),
+    )
     yield tab
     context.close()
 
@@ -176,7 +184,7 @@ def test_script_in_feed_items_never_runs(page, site):
     expect(page.get_by_text('<img src=x onerror="window.__pwned = 2; alert(2)">')).to_be_visible()
     assert page.locator("a[href^='javascript:']").count() == 0
     assert page.evaluate("window.__pwned") is None
-    assert page.dialogs == [] and page.errors == []
+    assert page.dialogs == [] and page.errors == [] and page.console_errors == []
 
 
 def test_axe_finds_no_serious_accessibility_problem(browser, site):

@@ -116,6 +116,18 @@ def _invalid(request: Request, exc: Exception) -> Response:
     return _answer(request, 400, f"{where}: {first.get('msg')}" if where else first["msg"])
 
 
+def _with_bearer(schema: dict) -> dict:
+    """The description says how to authenticate: a bearer token (`litmon tokens create`)."""
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["bearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A worker token from `litmon tokens create NAME`.",
+    }
+    schema["security"] = [{"bearer": []}]
+    return schema
+
+
 def create_app(
     db_path: Path,
     *,
@@ -158,7 +170,7 @@ def create_app(
 
     @app.get("/api/openapi.json", include_in_schema=False)
     def openapi(who: Annotated[str, Depends(reader)]) -> dict[str, object]:
-        return app.openapi()
+        return _with_bearer(app.openapi())
 
     @app.get("/health", tags=["health"], summary="Whether the service can read its database")
     def health(request: Request) -> dict[str, object]:

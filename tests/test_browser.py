@@ -6,6 +6,7 @@ The screenshots in docs/ are made here (LITMON_SCREENSHOTS=docs/screenshots).
 Skipped with the reason on a machine without /usr/bin/chromium; never skipped in CI."""
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from litmon import review
 from litmon.core.records import Record
 from litmon.db.schema import open_db
 from litmon.db.store import save_records
+from litmon.health import assess
 from litmon.jobs import demo_job
 from litmon.settings import load_config
 from litmon.web import auth
@@ -63,8 +65,12 @@ def site(tmp_path_factory):
     work_id = db.execute("SELECT id FROM works WHERE title = ?", (EVIL_TITLE,)).fetchone()[0]
     review.enqueue(db, work_id, [("ms_neuroimaging", 1.0)])
     auth.add_user(db, "maria", PASSWORD)
+    deployed = replace(config, db_path=path)
     app = create_app(
-        path, rules=QueueRules(config.queue.reject_reasons), profiles=list(config.profiles.values())
+        path,
+        rules=QueueRules(config.queue.reject_reasons),
+        profiles=list(config.profiles.values()),
+        status=lambda conn: assess(deployed, conn).as_dict(),
     )
     with serving(app) as url:
         yield url, db, work_id

@@ -340,6 +340,9 @@ class Profile:
     # the title's parts in two languages ("Original; English", "Original. [English]"),
     # folded, each long enough to name a paper
     translations: tuple[str, ...]
+    # the database translated the title ("[English title]", "... [Spanish]"): two
+    # translations of one original need not be worded alike
+    translated: bool
     words: int
     truncated: bool  # the source marked the title as cut ("...")
     kind: str  # "", "erratum", "retraction", "concern", "comment"
@@ -379,6 +382,10 @@ def _journal_names(record: Record) -> tuple[str, ...]:
 _TRANSLATION = re.compile(r";\s+|(?<=[.?!])\s*\[")
 
 
+# A language tag ("[Spanish]", "[Article in Polish]") or a title all in brackets.
+_TRANSLATED = re.compile(r"\[(?:article in )?[a-z]+\]\s*\.?\s*$|^\s*\[.*\]\s*\.?\s*$", re.I | re.S)
+
+
 def _translations(title: str, folded: str) -> tuple[str, ...]:
     if ";" not in title and "[" not in title:
         return ()
@@ -394,6 +401,7 @@ def profile(record: Record) -> Profile:
         title=title,
         main_title=fold_title(head) if colon else "",
         translations=_translations(record.title, title),
+        translated=bool(_TRANSLATED.search(record.title)),
         words=len(title.split()),
         truncated=bool(_ELLIPSIS.search(record.title)),
         kind=notice_kind(record),
@@ -517,6 +525,18 @@ def _different(reason: str, score: float = 0.0) -> Verdict:
     return Verdict(same=False, possible=False, score=score, reason=reason)
 
 
+def _placed_alike(a: Profile, b: Profile) -> bool:
+    """The same authors, year, journal, volume and first page: one article, whatever its
+    title says."""
+    return (
+        a.year == b.year is not None
+        and _authors(a, b) == "same"
+        and journals_match(a, b)
+        and _agree(a.volume, b.volume) is True
+        and pages_agree(a.pages, b.pages) is True
+    )
+
+
 def compare(a: Profile, b: Profile, frequent: bool = False) -> Verdict:
     """The judgement for one pair of profiles; ``frequent`` when many stored works share
     the title, so that it says little about which paper a record is."""
@@ -526,6 +546,8 @@ def compare(a: Profile, b: Profile, frequent: bool = False) -> Verdict:
         return _different("different parts of a series")
     score, mode = title_similarity(a, b)
     if score < 0.85:
+        if score >= 0.7 and (a.translated or b.translated) and _placed_alike(a, b):
+            return Verdict(True, False, score, f"title translated {score:.2f}, same place")
         return _different(f"title {score:.2f}", score)
     authors = _authors(a, b)
     if a.preprint != b.preprint:
@@ -566,7 +588,7 @@ def compare(a: Profile, b: Profile, frequent: bool = False) -> Verdict:
         # A title many works share: only the place in the journal or the DOI tells them apart.
         same = page is True or issue is True or _agree(a.doi, b.doi) is True
         return Verdict(same, False, score, f"{reason}; frequent title")
-    same = _same(a, b, score, mode, authors, volume, page, journal, years)
+    same = _same(a, b, score, mode, authors, volume, page, journal, years, issue)
     return Verdict(same, not same, score, reason)
 
 
@@ -580,6 +602,7 @@ def _same(
     page: bool | None,
     journal: bool,
     years: int | None,
+    issue: bool | None,
 ) -> bool:
     """Near-certain, given no conflicting field: the title plus independent agreement.
 
@@ -596,6 +619,11 @@ def _same(
         return False
     if mode == "truncated":
         return journal
+    if mode == "contained" and (a.main_title or b.main_title) in (a.title, b.title):
+        # One source dropped the subtitle ("...: Brief communication"): the same issue of
+        # the same journal volume, with pages in both that do not conflict, places it.
+        placed = volume is True and issue is True and a.pages is not None and b.pages is not None
+        return journal and placed
     # One record without a journal (a working paper, a conference version): missing is
     # not conflicting. Two different journals are two publications.
     unplaced = not (a.journals and b.journals)

@@ -190,3 +190,63 @@ def test_identically_titled_notices_without_evidence_stay_apart(db):
         [record("Erratum", journal="Invented Cardiology", pages="77", pub_date="2020")],
     ).records
     assert same.outcome == "new" and again.outcome == "merged"
+
+
+REFERRAL = dict(
+    authors=["Ruiz, Pilar"],
+    journal="Revista Inventada de Neurologia",
+    volume="30",
+    pub_date="2010",
+)
+
+
+def test_two_translations_of_one_title_in_the_same_place_are_one_work(db):
+    """A database's translation of a title ("[...]", "[Spanish]") need not match another
+    database's word for word; the same authors, journal, volume and pages place it."""
+    one = record(
+        "Referral criteria for inpatient rehabilitation after stroke. [Spanish]",
+        pages="30-38",
+        **REFERRAL,
+    )
+    other = record(
+        "[Criteria for referring inpatients to rehabilitation after a stroke]. [Spanish]",
+        pages="30-8",
+        **REFERRAL,
+    )
+    assert works_of(db, [one, other]) == 1
+
+
+def test_two_translations_on_other_pages_stay_apart(db):
+    one = record(
+        "Referral criteria for inpatient rehabilitation after stroke. [Spanish]",
+        pages="30-38",
+        **REFERRAL,
+    )
+    other = record(
+        "[Criteria for referring inpatients to rehabilitation after a stroke]. [Spanish]",
+        pages="39-44",
+        **REFERRAL,
+    )
+    assert works_of(db, [one, other]) == 2
+
+
+BRIEF = dict(
+    authors=["Haldane, W.", "Moreau, D. V."],
+    journal="Invented Journal of Transplantation",
+    volume="10",
+    issue="9",
+    pub_date="2010",
+)
+LIVER = "Liver transplantation alone in a child with an inherited complement disorder"
+
+
+def test_a_dropped_subtitle_in_the_same_issue_with_pages_is_one_work(db):
+    full = record(f"{LIVER}: brief communication", pages="2141-2147", **BRIEF)
+    short = record(LIVER, pages="2142-2147", **BRIEF)
+    assert works_of(db, [full, short]) == 1
+
+
+def test_a_dropped_subtitle_in_another_issue_stays_apart(db):
+    full = record(f"{LIVER}: brief communication", pages="2141-2147", **BRIEF)
+    short = record(LIVER, pages="2142-2147", **{**BRIEF, "issue": "10"})
+    assert works_of(db, [full, short]) == 2

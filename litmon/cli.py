@@ -313,7 +313,8 @@ def feeds_command(app: App, failing_days: float, check: bool) -> None:
 
 @cli.group()
 def dupes() -> None:
-    """Possible duplicates the dedup was not sure about: list, merge, split."""
+    """Possible duplicates the dedup was not sure about: list, merge, split; recheck its
+    earlier automatic merges after an upgrade."""
 
 
 @dupes.command("list")

@@ -10,6 +10,7 @@ import sqlite_utils
 
 from litmon.core.version import VERSION
 from litmon.db.blocks import backfill_blocks
+from litmon.db.search import index_new_works
 
 _V1 = """
 CREATE TABLE works (
@@ -392,6 +393,15 @@ CREATE TABLE block_backfill (upto INTEGER NOT NULL);
 INSERT INTO block_backfill (upto) VALUES (0)
 """
 
+_V13_SEARCH_INDEXED_AFTER_STORING = """
+-- New works are indexed for search after the store's batches (db/search.py), not by a
+-- trigger inside them: search_backfill.upto is the last work indexed from now on.
+DROP TRIGGER works_ai;
+UPDATE search_backfill SET upto = CASE
+    WHEN upto = 9223372036854775807 THEN (SELECT coalesce(max(id), 0) FROM works)
+    ELSE upto END
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
     _V1,
@@ -406,6 +416,7 @@ MIGRATIONS: list[str] = [
     _V10_SERVICE,
     _V11_SEARCH_AND_ACCOUNTS,
     _V12_BOUNDED_BLOCKS,
+    _V13_SEARCH_INDEXED_AFTER_STORING,
 ]
 
 
@@ -537,7 +548,7 @@ def _open(path: Path) -> sqlite_utils.Database:
     _use_wal(db.conn)
     _tune(db)
     migrate(db, path)
-    backfill_search(db.conn)
+    index_new_works(db.conn)
     backfill_blocks(db.conn)
     return db
 
@@ -563,37 +574,3 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     if version != len(MIGRATIONS):
         raise SchemaError(f"{path}: schema version {version}, expected {len(MIGRATIONS)}")
     return db
-
-
-SEARCH_BATCH = 5000
-_INDEXED_ALL = 2**63 - 1
-
-
-def backfill_search(conn: sqlite3.Connection, batch: int = SEARCH_BATCH) -> int:
-    """Index the works the search index does not cover yet (all of them, once, after the
-    upgrade to schema 11), ``batch`` works per write transaction so that other processes
-    get the database between batches. Returns how many works were indexed."""
-    indexed = 0
-    if conn.execute("SELECT upto FROM search_backfill").fetchone()[0] == _INDEXED_ALL:
-        return indexed  # built: no write lock
-    while True:
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
-            upto = conn.execute("SELECT upto FROM search_backfill").fetchone()[0]
-            if upto == _INDEXED_ALL:
-                return indexed
-            last = conn.execute(
-                "SELECT max(id) FROM (SELECT id FROM works WHERE id > ? ORDER BY id LIMIT ?)",
-                (upto, batch),
-            ).fetchone()[0]
-            if last is None:
-                # every work is indexed: from now on the triggers index each new one
-                conn.execute("UPDATE search_backfill SET upto = ?", (_INDEXED_ALL,))
-                return indexed
-            cursor = conn.execute(
-                "INSERT INTO works_fts (rowid, title, abstract)"
-                " SELECT id, title, abstract FROM works WHERE id > ? AND id <= ?",
-                (upto, last),
-            )
-            conn.execute("UPDATE search_backfill SET upto = ?", (last,))
-            indexed += cursor.rowcount

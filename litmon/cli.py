@@ -32,7 +32,7 @@ from litmon.db_cli import db_group
 from litmon.deploy_cli import init, notify
 from litmon.imports.ris import read_ris
 from litmon.imports.table import DEFAULT_ID_COLUMN, read_csv
-from litmon.jobs import demo_job, score_stored
+from litmon.jobs import after_storing, demo_job
 from litmon.ops_cli import check_command, status_command
 from litmon.pipeline.feeds import ingest_feed_sources
 from litmon.pipeline.ingest import ingest_records
@@ -149,7 +149,7 @@ def ingest_pubmed_xml(app: App, paths: tuple[str, ...]) -> None:
     """
     db = app.database()
     reports = [_ingest(db, "ingest:pubmed-xml", path, iter_items(path)) for path in paths]
-    score_stored(app.config, db)
+    after_storing(app.config, db)
     exit_for(reports)
 
 
@@ -165,7 +165,7 @@ def ingest_feed(app: App, sources: tuple[str, ...], name: str | None) -> None:
     """
     db = app.database()
     outcomes = ingest_feed_sources(db, list(sources), name=name, user_agent=app.config.user_agent)
-    score_stored(app.config, db)
+    after_storing(app.config, db)
     for outcome in outcomes:
         line = outcome.summary()
         click.echo(line, err=outcome.status == "failed")
@@ -214,7 +214,7 @@ def ingest_ris(app: App, path: str, source_name: str) -> None:
 def _ingest_file(app: App, source: str, path: str, records: Iterable[Record]) -> None:
     db = app.database()
     report = _ingest(db, source, path, records)
-    score_stored(app.config, db)
+    after_storing(app.config, db)
     exit_for([report])
 
 

@@ -17,6 +17,7 @@ from litmon.crawler.entrez import EntrezClient
 from litmon.crawler.settings import Topic
 from litmon.db.retention import prune
 from litmon.db.schema import open_db
+from litmon.db.search import index_new_works
 from litmon.feeds.config import load_feeds
 from litmon.pipeline.enrich import enrich_from_pubmed
 from litmon.pipeline.feeds import FeedOutcome, poll_feeds
@@ -143,7 +144,7 @@ def demo_job(config: Config, db_path: Path, *, progress: Progress | None = None)
         topics = list(config.topics.values())
         db = open_db(db_path)
         runs = crawl_pubmed(db, client, topics, progress=progress)
-    score_stored(config, db)
+    after_storing(config, db)
     return runs
 
 
@@ -167,10 +168,11 @@ def _queue_scored(config: Config, db: sqlite_utils.Database) -> dict[str, int]:
     return enqueue_scored(db, thresholds)
 
 
-def score_stored(config: Config, db: sqlite_utils.Database) -> None:
-    """Score what a crawl or an ingest committed and queue what reaches a threshold (after
-    the crawl's locks are released: scoring takes its own write transactions, and events it
-    has not read stay for the next run). Nothing to do without profiles."""
+def after_storing(config: Config, db: sqlite_utils.Database) -> None:
+    """What follows a crawl or an ingest (after the crawl's locks are released: each takes
+    its own short write transactions, and what it has not done stays for the next run):
+    the new works indexed for search, then scored and queued when a topic has a profile."""
+    index_new_works(db.conn)
     if config.profiles:
         summary = score_pending(db, list(config.profiles.values()))
         queued = _queue_scored(config, db)
@@ -180,7 +182,7 @@ def score_stored(config: Config, db: sqlite_utils.Database) -> None:
 def _after_crawl(config: Config, db: sqlite_utils.Database) -> None:
     """What follows every scheduled crawl: scoring and queueing what it stored, then the
     retention of the crawl log ([retention] runs_days), so that no one has to remember it."""
-    score_stored(config, db)
+    after_storing(config, db)
     pruned = prune(db, config.retention_days)
     if pruned.runs:
         log.info(

@@ -3,14 +3,17 @@ the store, built for an existing database in batches, and used by the queue's fi
 
 import json
 import sqlite3
+from datetime import date
 
 from click.testing import CliRunner
+from pubmed_builder import article, article_set
 from test_migrations import old_database
 
 from litmon import review
 from litmon.cli import cli
 from litmon.core.records import Record
-from litmon.db.schema import MIGRATIONS, backfill_search, open_db
+from litmon.db.schema import open_db
+from litmon.db.search import index_new_works
 from litmon.db.store import save_records
 
 
@@ -40,7 +43,7 @@ def _hits(db, query: str) -> set[str]:
 
 def test_a_database_from_before_search_is_indexed_when_opened(tmp_path):
     path = tmp_path / "old.db"
-    old_database(path, len(MIGRATIONS) - 1, with_work=False)
+    old_database(path, 10, with_work=False)  # schema 10: before the search index
     conn = sqlite3.connect(path)
     for n in range(7):
         conn.execute(
@@ -60,30 +63,26 @@ def test_a_database_from_before_search_is_indexed_when_opened(tmp_path):
         )
     ]
     assert titles == ["Old work 3"]
-    # done: the next open indexes nothing, and new works are indexed by the triggers
-    assert backfill_search(db.conn) == 0
+    # done: the next catch-up indexes nothing until a work is stored
+    assert index_new_works(db.conn) == 0
     save_records(db, [_record("1", "New work", "choroid plexus in MOGAD")])
-    assert _hits(db, "mogad") == {"1"}
+    assert index_new_works(db.conn) == 1 and _hits(db, "mogad") == {"1"}
 
 
-def test_a_half_built_index_takes_works_written_meanwhile_once(tmp_path):
+def test_stored_works_are_indexed_once_in_batches_and_revisions_at_once(tmp_path):
     db = open_db(tmp_path / "litmon.db")
     save_records(db, [_record(str(n), f"Work {n}", "leptomeningeal enhancement") for n in (1, 2)])
-    # as after an upgrade: nothing indexed yet, and a crawl writes before the build ends
-    db.execute("DELETE FROM works_fts")
-    db.execute("UPDATE search_backfill SET upto = 0")
-    db.conn.commit()
-    assert backfill_search(db.conn, batch=1) == 2
-    db.execute("UPDATE search_backfill SET upto = 1")  # stopped after the first batch
-    db.execute("DELETE FROM works_fts WHERE rowid = 2")
-    db.conn.commit()
-    save_records(db, [_record("3", "Work 3", "leptomeningeal enhancement")])
+    assert _hits(db, "leptomeningeal") == set()  # not inside the store's transaction
+    assert index_new_works(db.conn, batch=1) == 2
+    assert _hits(db, "leptomeningeal") == {"1", "2"}
+    # an indexed work's revision is applied by the trigger; a new work waits for the
+    # next catch-up, which indexes it once
     save_records(db, [_record("1", "Work 1 revised", "slowly expanding lesions")])
-
-    backfill_search(db.conn, batch=1)
-
+    save_records(db, [_record("3", "Work 3", "leptomeningeal enhancement")])
+    assert _hits(db, "expanding") == {"1"} and _hits(db, "leptomeningeal") == {"2"}
+    assert index_new_works(db.conn) == 1
+    assert index_new_works(db.conn) == 0
     assert _hits(db, "leptomeningeal") == {"2", "3"}
-    assert _hits(db, "expanding") == {"1"}
     # the index agrees with the works it was built from (FTS5 raises if it does not)
     db.execute("INSERT INTO works_fts (works_fts, rank) VALUES ('integrity-check', 1)")
 
@@ -91,6 +90,7 @@ def test_a_half_built_index_takes_works_written_meanwhile_once(tmp_path):
 def test_a_revised_abstract_is_found_by_its_new_words_only(tmp_path):
     db = open_db(tmp_path / "litmon.db")
     save_records(db, [_record("1", "Central vein sign", "in 40 patients")])
+    index_new_works(db.conn)
     save_records(db, [_record("1", "Central vein sign", "in 400 patients at 7 tesla")])
     assert _hits(db, "tesla") == {"1"}
     assert _hits(db, '"40"') == set()
@@ -163,6 +163,7 @@ def test_a_search_matching_thousands_of_works_pages_them_in_rank_order(tmp_path)
     )  # fmt: skip
     for (work_id,) in db.execute("SELECT id FROM works").fetchall():
         review.enqueue(db, work_id, [("ms_imaging", float(work_id * 7919 % 1000))])
+    index_new_works(db.conn)
 
     def ranked(where: str) -> list[int]:
         return [
@@ -179,3 +180,18 @@ def test_a_search_matching_thousands_of_works_pages_them_in_rank_order(tmp_path)
         first = review.list_candidates(db, search=word, limit=50)
         rest = review.list_candidates(db, search=word, limit=50, after=first.next_after)
         assert [item["id"] for item in first.items + rest.items] == ranked(where), word
+
+
+def test_an_ingest_leaves_its_works_searchable(tmp_path):
+    """The job indexes what it stored before it ends (a reader that opens no database of
+    its own, like the web app's connections, finds them)."""
+    xml = tmp_path / "one.xml"
+    xml.write_bytes(
+        article_set([article(61_000_001, date(2026, 11, 2), title="Meningeal lymphatics on MRI")])
+    )
+    db_path = tmp_path / "ingest.db"
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "ingest", "pubmed-xml", str(xml)])
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(db_path)
+    hits = conn.execute("SELECT rowid FROM works_fts WHERE works_fts MATCH 'lymphatics'")
+    assert len(hits.fetchall()) == 1

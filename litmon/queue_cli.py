@@ -31,7 +31,7 @@ from litmon.review import (
     undo,
 )
 from litmon.review.export import iter_candidates, write_csv, write_jsonl, write_ris
-from litmon.review.queue import is_date_prefix
+from litmon.review.queue import is_date_prefix, page_marker
 
 ACTIONS = ("approve", "reject", "defer", "undo")
 
@@ -84,16 +84,6 @@ def _candidate_id(text: str) -> int:
     if not text.isdigit():
         raise UsageError(f"{text}: a candidate id is a number")
     return int(text)
-
-
-def _after(text: str | None) -> tuple[float, int] | None:
-    if text is None:
-        return None
-    score, comma, ident = text.partition(",")
-    try:
-        return float(score), int(ident)
-    except ValueError:
-        raise UsageError(f"--after {text}: expected SCORE,ID as the last page printed") from None
 
 
 @click.group()
@@ -155,7 +145,7 @@ def queue_list(
         search=search,
         journal=journal,
         published=(_published(since, "--since"), _published(until, "--until")),
-        after=_after(after),
+        after=page_marker(after) if after is not None else None,
         from_end=from_end,
         limit=limit,
         explain=explain,

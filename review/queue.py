@@ -354,6 +354,16 @@ def list_candidates(
     return Page(items, next_after)
 
 
+def page_marker(text: str) -> tuple[float, int]:
+    """The (score, id) a page of :func:`list_candidates` ends with, written "SCORE,ID"
+    (as ``queue list`` prints it and the review page links it)."""
+    score, _, ident = text.partition(",")
+    try:
+        return float(score), int(ident)
+    except ValueError:
+        raise UsageError(f"{text!r} is not SCORE,ID, the marker a page ends with") from None
+
+
 def is_date_prefix(text: str) -> bool:
     """A year, a year and month, or a whole date (as works' publication dates begin), and
     one that exists: the ``published`` filter of :func:`list_candidates`."""

@@ -19,7 +19,7 @@ from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.db import candidates as sql
 from litmon.db import merge, runs
 from litmon.db.feed_state import feed_status
-from litmon.review.queue import is_date_prefix
+from litmon.review.queue import is_date_prefix, page_marker
 from litmon.review.states import STATES
 from litmon.web import auth
 from litmon.web.api import CandidateId
@@ -133,16 +133,6 @@ def _page(request: Request, filters: dict[str, str], **paging: Any) -> review.Pa
     )
 
 
-def _after(text: str | None) -> tuple[float, int] | None:
-    if not text:
-        return None
-    score, _, ident = text.partition(",")
-    try:
-        return float(score), int(ident)
-    except ValueError:
-        raise UsageError(f"after: {text!r} is not SCORE,ID") from None
-
-
 @router.get("/")
 def queue_page(
     request: Request,
@@ -152,7 +142,9 @@ def queue_page(
 ) -> Response:
     filters = _filters(request)
     try:
-        page = _page(request, filters, after=_after(after), from_end=last, limit=50)
+        page = _page(
+            request, filters, after=page_marker(after) if after else None, from_end=last, limit=50
+        )
         error = None
     except UsageError as exc:
         page, error = review.Page([], None), str(exc)

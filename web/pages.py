@@ -3,7 +3,6 @@ ops panel. Server-rendered; every change is a POSTed form carrying the CSRF toke
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, timedelta
 from typing import Annotated, Any
@@ -261,9 +260,8 @@ def _candidate_context(request: Request, session: Session, candidate_id: int) ->
         "done": _done_message(request),
         "error": None,
         "default_until": (today_utc() + timedelta(days=30)).isoformat(),
-        "history": [entry | {"note": entry["note"]} for entry in shown["history"]],
+        "history": shown["history"],
         "summaries": shown["summaries"],
-        "json": json.dumps,
     }
 
 

@@ -4,6 +4,7 @@ ops panel. Server-rendered; every change is a POSTed form carrying the CSRF toke
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -291,7 +292,8 @@ def decision(
     settings = request.app.state.queue_settings
     ref = f"{candidate_id}@{version}"
     note = note.strip() if note and note.strip() else None
-    try:
+
+    def change() -> None:
         if action in ("approve", "reject", "defer"):
             review.decide(
                 db,
@@ -307,15 +309,14 @@ def decision(
         elif action == "undo":
             review.undo(db, ref, by=session.name, note=note, max_attempts=settings.max_attempts)
         elif action == "note":
-            if note is None:
-                raise UsageError("the note is empty")
-            review.add_note(db, ref, note, by=session.name, max_attempts=settings.max_attempts)
+            review.add_note(
+                db, ref, note or "", by=session.name, max_attempts=settings.max_attempts
+            )
         else:
             raise UsageError(f"unknown action {action!r}")
-    except Conflict as exc:
-        return _refused(request, session, candidate_id, 409, f"Not saved: {exc}")
-    except UsageError as exc:
-        return _refused(request, session, candidate_id, 400, f"Not saved: {exc}")
+
+    if (refused := _refused_change(request, session, candidate_id, change)) is not None:
+        return refused
     # after a decision, on to the next candidate of the queue; after undo or a note, stay
     moving = action in ("approve", "reject", "defer") and next_id and next_id.isdigit()
     target = int(next_id) if moving else candidate_id
@@ -335,13 +336,23 @@ def _until(text: str | None) -> date:
         raise UsageError("defer needs a date (YYYY-MM-DD)") from None
 
 
-def _refused(
-    request: Request, session: Session, candidate_id: int, status: int, message: str
-) -> Response:
-    """The candidate as it is now, with why the change was not made."""
-    context = _candidate_context(request, session, candidate_id)
-    context["error"] = message
-    return _render(request, "candidate.html", status, **context)
+def _refused_change(
+    request: Request, session: Session, candidate_id: int, change: Callable[[], object]
+) -> Response | None:
+    """Make ``change``; when the queue refuses it, the candidate as it is now with why
+    (409 when it changed meanwhile, 400 when the change cannot be made as asked)."""
+    try:
+        change()
+    except (Conflict, UsageError) as exc:
+        context = _candidate_context(request, session, candidate_id)
+        context["error"] = f"Not saved: {exc}"
+        status = 409 if isinstance(exc, Conflict) else 400
+        return _render(request, "candidate.html", status, **context)
+    return None
+
+
+def _done(candidate_id: int, action: str) -> Response:
+    return RedirectResponse(f"/candidates/{candidate_id}?did={action}&id={candidate_id}", 303)
 
 
 _ADMIN_ACTIONS = {
@@ -369,13 +380,11 @@ def admin_action(
         raise UsageError(f"unknown action {action!r}")
     ref = f"{candidate_id}@{version}"
     max_attempts = request.app.state.queue_settings.max_attempts
-    try:
+
+    def change() -> None:
         _ADMIN_ACTIONS[action](request.state.db, ref, by=session.name, max_attempts=max_attempts)
-    except Conflict as exc:
-        return _refused(request, session, candidate_id, 409, f"Not saved: {exc}")
-    except UsageError as exc:
-        return _refused(request, session, candidate_id, 400, f"Not saved: {exc}")
-    return RedirectResponse(f"/candidates/{candidate_id}?did={action}&id={candidate_id}", 303)
+
+    return _refused_change(request, session, candidate_id, change) or _done(candidate_id, action)
 
 
 @router.post("/candidates/{candidate_id}/duplicates/{other_id}")
@@ -392,7 +401,8 @@ def duplicates(
     row = sql.get(db.conn, candidate_id)
     if row is None:
         raise NotFound(f"{candidate_id}: no such candidate")
-    try:
+
+    def change() -> None:
         if action == "merge":
             merge.merge_works(db, row["work_id"], other_id, f"editor {session.name}")
         elif action == "distinct":
@@ -400,9 +410,8 @@ def duplicates(
         else:
             raise UsageError(f"unknown action {action!r}")
         review.withdraw_gone(db)
-    except (UsageError, Conflict) as exc:
-        return _refused(request, session, candidate_id, 400, f"Not saved: {exc}")
-    return RedirectResponse(f"/candidates/{candidate_id}?did={action}&id={candidate_id}", 303)
+
+    return _refused_change(request, session, candidate_id, change) or _done(candidate_id, action)
 
 
 # -- ops -----------------------------------------------------------------------------------

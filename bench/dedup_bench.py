@@ -26,7 +26,7 @@ import csv
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -127,14 +127,18 @@ def true_groups(folder: Path) -> dict[str, int]:
         return {rid: n for n, row in enumerate(rows) for rid in row["merged_ids"].split(";")}
 
 
+def records_by_id(folder: Path, name: str) -> dict[str, Record]:
+    """Record ID -> the record as the importer reads it (rows without a title are left out)."""
+    rows = read_csv(folder / "records.csv", source=name)
+    return {record.source_id: record for record in rows if isinstance(record, Record)}
+
+
 def rule_classes(folder: Path, name: str) -> dict[str, tuple]:
     """Record ID -> what the product's rules keep apart: notice kind, series part, preprint."""
     classes = {}
-    for record in read_csv(folder / "records.csv", source=name):
-        if not isinstance(record, Record):
-            continue
+    for rid, record in records_by_id(folder, name).items():
         found = dedup.profile(record)
-        classes[record.source_id] = (found.kind, found.series, found.preprint)
+        classes[rid] = (found.kind, found.series, found.preprint)
     return classes
 
 
@@ -169,6 +173,47 @@ def score(
     return result
 
 
+def why_missed(
+    predicted: list[list[str]], truth: dict[str, int], records: dict[str, Record]
+) -> Counter[str]:
+    """Why litmon kept each missed duplicate apart: its judgement of the missed work's
+    record against the closest record of the group's other works, by kind of reason."""
+    work_of = {rid: n for n, group in enumerate(predicted) for rid in group}
+    members: dict[int, list[str]] = defaultdict(list)
+    for rid, number in truth.items():
+        members[number].append(rid)
+    reasons: Counter[str] = Counter()
+    for ids in members.values():
+        works: dict[int, list[str]] = defaultdict(list)
+        for rid in sorted(ids):
+            works[work_of[rid]].append(rid)
+        seen: list[str] = []
+        for group in works.values():
+            if seen:
+                verdicts = [
+                    dedup.judge(records[a], records[b])
+                    for a in group
+                    for b in seen
+                    if a in records and b in records
+                ]
+                best = max(verdicts, key=lambda v: v.score, default=None)
+                reasons[_reason_kind(best)] += 1
+            seen.extend(group)
+    return reasons
+
+
+def _reason_kind(verdict: dedup.Verdict | None) -> str:
+    if verdict is None:
+        return "not imported"
+    if "differ: " in verdict.reason:
+        return "conflict: " + verdict.reason.split("differ: ")[1]
+    if verdict.reason.startswith("title ") and not verdict.possible:
+        return "other title"
+    if verdict.possible:
+        return "left to an editor"
+    return verdict.reason
+
+
 def main(names: list[str]) -> int:
     if not BENCHMARK.is_dir():
         print(f"no benchmark data at {BENCHMARK}; nothing to measure")
@@ -179,24 +224,32 @@ def main(names: list[str]) -> int:
         f"{'missed':>7}{'sens':>8}{'kept apart':>11}{'sens*':>8}{'spec':>8}{'possible':>9}"
         f"{'CPU s':>7}{'rec/s':>8}"
     )
-    verdicts = []
+    verdicts, reasons = [], []
     for name in names:
         folder = BENCHMARK / name
         truth = true_groups(folder)
+        classes = rule_classes(folder, name)
         predicted, possible, seconds = predicted_groups(folder, name)
-        s = score(predicted, truth, rule_classes(folder, name))
+        s = score(predicted, truth, classes)
         print(_row(name, "litmon", s, seconds, str(possible)))
+        missed = why_missed(predicted, truth, records_by_id(folder, name))
+        reasons.append(
+            f"{name}: litmon's {s.fn} FN, why kept apart: "
+            + ", ".join(f"{why} {n}" for why, n in missed.most_common())
+        )
         checks = [f"zero false merges {verdict(s.false_merges == 0)}"]
         other = bib_dedupe_groups(folder)
         if other is None:
             print(f"{name:<20}bib-dedupe  not installed (pip install bib-dedupe): not compared")
         else:
-            theirs = score(other[0], truth)
+            theirs = score(other[0], truth, classes)
             print(_row(name, "bib-dedupe", theirs, other[1], "-"))
             speed = other[1] / seconds
             checks += [
                 f"sensitivity {s.sensitivity:.4f} >= bib-dedupe's {theirs.sensitivity:.4f}"
                 f" {verdict(s.sensitivity >= theirs.sensitivity)}",
+                f"sens* {s.sensitivity_by_rule:.4f} vs bib-dedupe's"
+                f" {theirs.sensitivity_by_rule:.4f}",
                 f"speed {speed:.1f}x bib-dedupe's (target >= 10) {verdict(speed >= 10)}",
             ]
         verdicts.append(f"{name}: {', '.join(checks)}")
@@ -204,6 +257,7 @@ def main(names: list[str]) -> int:
         "kept apart: FN the product keeps apart by rule (notice vs article, series parts,"
         " preprint vs journal version); sens*: sensitivity without those FN"
     )
+    print("\n".join(reasons))
     print("\n".join(verdicts))
     return 1 if any("FAIL" in line for line in verdicts) else 0
 

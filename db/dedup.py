@@ -28,7 +28,9 @@ from rapidfuzz.distance import Indel
 
 from litmon.core.records import Record
 
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+# Not a letter or digit of any script: a title in Cyrillic or Chinese is compared in its own
+# script, not folded to nothing.
+_NON_WORD = re.compile(r"[\W_]+")
 _MARKUP = re.compile(r"</?(?:i|b|u|em|strong|sup|sub|sc|span|p|br|mml:[a-z]+)\b[^>]*>", re.I)
 # A short bracketed tag before or after the title: "[Chinese]", "[Article in Polish]", "[letter]".
 # A title that is all brackets ("[Update on stroke]. [Article in German]") is a translated title.
@@ -70,6 +72,25 @@ _GREEK = str.maketrans(
         "σ": " sigma ",
         "τ": " tau ",
         "ω": " omega ",
+    }
+)
+# Latin letters that NFKD does not take apart, as an ASCII export spells them.
+_LATIN_LETTERS = str.maketrans(
+    {
+        "ß": "ss",
+        "ø": "o",
+        "Ø": "O",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "ı": "i",
+        "þ": "th",
+        "Þ": "Th",
     }
 )
 _STOPWORDS = frozenset(
@@ -114,14 +135,15 @@ _ROMAN = {"i": 1, "v": 5, "x": 10}
 
 
 def fold(text: str) -> str:
-    """Lower-case ASCII words: entities, markup, diacritics, Greek letters and punctuation go."""
+    """Lower-case words: entities, markup, diacritics and punctuation go, Greek letters are
+    spelled out, other scripts stay."""
     if "&" in text:
         text = html.unescape(text).replace("&", " and ")
     if "<" in text:
         text = _MARKUP.sub("", text)
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text.translate(_GREEK))
-        text = _COMBINING.sub("", text)
+        text = _COMBINING.sub("", text).translate(_LATIN_LETTERS)
     return _NON_WORD.sub(" ", text.lower()).strip()
 
 

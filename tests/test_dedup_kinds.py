@@ -250,3 +250,41 @@ def test_a_dropped_subtitle_in_another_issue_stays_apart(db):
     full = record(f"{LIVER}: brief communication", pages="2141-2147", **BRIEF)
     short = record(LIVER, pages="2142-2147", **{**BRIEF, "issue": "10"})
     assert works_of(db, [full, short]) == 2
+
+
+CYRILLIC = dict(
+    authors=["Иванова, Е. П.", "Петров, А. С."],
+    journal="Вестник вымышленной неврологии",
+    pub_date="2018",
+)
+RIM_LESIONS = "Парамагнитные ободки очагов при рассеянном склерозе у взрослых"
+
+
+def test_a_title_in_another_script_is_compared_in_its_script(db):
+    """A Cyrillic title is not folded to nothing: two exports of one article, one without
+    pages, are one work."""
+    paged = record(RIM_LESIONS, volume="7", pages="12-19", **CYRILLIC)
+    unpaged = record(RIM_LESIONS + ".", **CYRILLIC)
+    assert works_of(db, [paged, unpaged]) == 1
+
+
+def test_another_title_in_the_same_script_stays_apart(db):
+    """The near twin: other words in the same script, authors, journal and year."""
+    other = "Центральная вена в очагах при рассеянном склерозе у взрослых"
+    assert works_of(db, [record(RIM_LESIONS, **CYRILLIC), record(other, **CYRILLIC)]) == 2
+
+
+def test_latin_letters_without_a_decomposition_match_their_ascii_spelling(db):
+    """ "ø", "ß" and "ł" as an ASCII-only export writes them ("o", "ss", "l")."""
+    native = record(
+        "Søvnkvalitet og trætthed hos patienter med sclerose i Łódź og Großbritannien",
+        authors=["Sørensen, Bjørn"],
+        journal="Invented Scandinavian Neurology",
+        pub_date="2015",
+    )
+    ascii_only = record(
+        "Sovnkvalitet og traetthed hos patienter med sclerose i Lodz og Grossbritannien",
+        authors=["Sorensen, B."],
+        pub_date="2015",
+    )
+    assert works_of(db, [native, ascii_only]) == 1

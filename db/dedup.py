@@ -320,7 +320,13 @@ class Pages:
     last: str | None
 
 
+# A count of pages, not a place: a thesis's or a book's extent ("215 p", "xii, 215 pp.").
+_EXTENT = re.compile(r"^\s*(?:[ivxlc]+,\s*)?\d+\s*(?:pp?|pages?)\.?\s*$", re.I)
+
+
 def parse_pages(value: str | None) -> Pages | None:
+    if value and _EXTENT.match(value):
+        return None
     match = _PAGES.match(value or "")
     if match is None or not (match[2] or match[3]):
         return None

@@ -288,3 +288,36 @@ def test_latin_letters_without_a_decomposition_match_their_ascii_spelling(db):
         pub_date="2015",
     )
     assert works_of(db, [native, ascii_only]) == 1
+
+
+THESIS = dict(authors=["Ferreira, Ines Maria"], volume="Ph.D.", pub_date="2014")
+THESIS_TITLE = "Gait adaptation to uneven ground in people with multiple sclerosis"
+
+
+def test_a_thesis_extent_is_not_a_page_that_conflicts(db):
+    """ "215 p" counts a thesis's pages: an abstracting service's record of the same thesis
+    at its own page is missing evidence, not a conflict."""
+    thesis = record(THESIS_TITLE, pages="215 p", **THESIS)
+    abstract = record(
+        THESIS_TITLE,
+        authors=THESIS["authors"],
+        journal="Invented Dissertation Abstracts",
+        volume="75",
+        pages="1524",
+        pub_date="2014",
+    )
+    assert works_of(db, [thesis, abstract]) == 1
+
+
+def test_a_page_number_that_differs_still_conflicts(db):
+    """The near twin: a bare "215" is a page, and page 215 is not page 1524."""
+    thesis = record(THESIS_TITLE, pages="215", **{**THESIS, "volume": "75"})
+    abstract = record(
+        THESIS_TITLE,
+        authors=THESIS["authors"],
+        journal="Invented Dissertation Abstracts",
+        volume="75",
+        pages="1524",
+        pub_date="2014",
+    )
+    assert works_of(db, [thesis, abstract]) == 2

@@ -20,8 +20,11 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
+import sqlite_utils
 from measure import verdict
 
 from litmon.core.records import Record
@@ -61,11 +64,13 @@ class Corpus:
         pick = self.rng.choice
         return [(pick(self.vocabulary), pick(self.vocabulary)) for _ in range(count)]
 
-    def work(self) -> dict:
+    def work(self) -> tuple[int, dict]:
+        """The number of the work a record is of (a copy has its original's), and its fields."""
         rng = self.rng
         roll = rng.random()
         if roll < 0.02 and self.made:
-            return dict(rng.choice(self.made))  # another source's copy of a stored work
+            original = rng.randrange(len(self.made))  # another source's copy of a stored work
+            return original, dict(self.made[original])
         year = rng.randint(2010, 2025)
         fields = dict(
             journal=rng.choice(self.journals),
@@ -89,26 +94,56 @@ class Corpus:
             ]
         made = dict(title=title[0].upper() + title[1:], authors=authors, **fields)
         self.made.append(made)
-        return made
+        return len(self.made) - 1, made
 
 
-def records(works: int, kind: str) -> list[Record]:
+def records(works: int, kind: str) -> tuple[list[Record], dict[str, int]]:
+    """The records, and the work each record's source id is of."""
     corpus = Corpus()
     made = []
+    origin = {}
     for n in range(1, works + 1):
-        fields = corpus.work()
+        work, fields = corpus.work()
         if kind == "pubmed":
+            # a copy under a PMID of its own is another PubMed citation: PMIDs always win
+            work = n
             made.append(
                 Record(source="pubmed", source_id=str(n), pmid=str(n), doi=f"10.5555/{n}", **fields)
             )
         else:
             made.append(Record(source="feed:bench", source_id=f"item-{n}", **fields))
-    return made
+        origin[made[-1].source_id] = work
+    return made, origin
 
 
-def slice_times(works: int, kind: str) -> tuple[list[float], int]:
-    """CPU seconds of each slice, and the number of live works at the end."""
-    batch = records(works, kind)
+@dataclass
+class Outcome:
+    times: list[float]  # CPU seconds of each slice
+    live: int  # live works at the end
+    expected: int  # works the records are of
+    false_merges: int  # works holding records of more than one invented work
+    missed: int  # invented works stored as more than one work
+
+
+def outcome(db: sqlite_utils.Database, origin: dict[str, int], times: list[float]) -> Outcome:
+    held: dict[int, set[int]] = defaultdict(set)
+    spread: dict[int, set[int]] = defaultdict(set)
+    for work_id, source_id in db.execute("SELECT work_id, source_id FROM sightings"):
+        held[work_id].add(origin[source_id])
+        spread[origin[source_id]].add(work_id)
+    (live,) = db.execute("SELECT count(*) FROM works WHERE merged_into IS NULL").fetchone()
+    return Outcome(
+        times=times,
+        live=live,
+        expected=len(spread),
+        false_merges=sum(len(works) > 1 for works in held.values()),
+        missed=sum(len(works) > 1 for works in spread.values()),
+    )
+
+
+def slice_times(works: int, kind: str) -> Outcome:
+    """Each slice's CPU seconds, and how the stored works compare with the invented ones."""
+    batch, origin = records(works, kind)
     times = []
     with tempfile.TemporaryDirectory(prefix="litmon-scale-") as tmp:
         db = open_db(Path(tmp) / "scale.db")
@@ -116,9 +151,9 @@ def slice_times(works: int, kind: str) -> tuple[list[float], int]:
             cpu = time.process_time()
             save_records(db, batch[start : start + SLICE])
             times.append(time.process_time() - cpu)
-        (live,) = db.execute("SELECT count(*) FROM works WHERE merged_into IS NULL").fetchone()
+        result = outcome(db, origin, times)
         db.conn.close()
-    return times, live
+    return result
 
 
 def main() -> int:
@@ -128,13 +163,15 @@ def main() -> int:
     window = min(WINDOW, args.works // 2) // SLICE or 1
     results = []
     for kind in ("pubmed", "id-less"):
-        times, live = slice_times(args.works, kind)
-        first = statistics.median(times[:window])
-        last = statistics.median(times[-window:])
+        found = slice_times(args.works, kind)
+        first = statistics.median(found.times[:window])
+        last = statistics.median(found.times[-window:])
         ratio = last / first
-        results.append(ratio <= 1.2)
+        results += [ratio <= 1.2, found.false_merges == 0]
         print(
-            f"{kind:<8} {args.works:,} records -> {live:,} works; CPU per {SLICE:,}-record slice:"
+            f"{kind:<8} {args.works:,} records of {found.expected:,} works -> {found.live:,}"
+            f" works ({found.false_merges} false merges {verdict(found.false_merges == 0)},"
+            f" {found.missed} copies missed); CPU per {SLICE:,}-record slice:"
             f" first {window * SLICE:,} median {first * 1000:.0f} ms, last {window * SLICE:,}"
             f" median {last * 1000:.0f} ms; last / first = {ratio:.2f} (target <= 1.2)"
             f" {verdict(ratio <= 1.2)}"

@@ -7,7 +7,8 @@ transaction (one slice), into a fresh SQLite file, and measures the CPU time of 
 The titles are shaped like this service's domain: a third end in a phrase many titles share
 ("... in multiple sclerosis", "...: a systematic review and meta-analysis"), 1 in 100 is an
 identically titled notice ("Erratum", "Correction", "Reply"), and 1 in 50 is another source's
-copy of an earlier work (a duplicate to find). Run twice: as PubMed records (PMIDs and DOIs)
+copy of an earlier work (a duplicate to find: as stored, with initials and a lower-case title,
+without pages, or online first a year earlier). Run twice: as PubMed records (PMIDs and DOIs)
 and as id-less feed/import records. Target: the median CPU time of a slice over the last
 10,000 records within 1.2x of the first 10,000's. PASS/FAIL per kind.
 """
@@ -70,7 +71,7 @@ class Corpus:
         roll = rng.random()
         if roll < 0.02 and self.made:
             original = rng.randrange(len(self.made))  # another source's copy of a stored work
-            return original, dict(self.made[original])
+            return original, self.copy(self.made[original])
         year = rng.randint(2010, 2025)
         fields = dict(
             journal=rng.choice(self.journals),
@@ -95,6 +96,21 @@ class Corpus:
         made = dict(title=title[0].upper() + title[1:], authors=authors, **fields)
         self.made.append(made)
         return len(self.made) - 1, made
+
+    def copy(self, made: dict) -> dict:
+        """How another source writes a stored work: as it is, with initials and a
+        lower-case title ending in a full stop, without pages, or online first (the year
+        before, in the same volume)."""
+        copy = dict(made)
+        way = self.rng.randrange(4)
+        if way == 1:
+            copy["title"] = copy["title"].lower() + "."
+            copy["authors"] = [a.replace(",", "") for a in copy["authors"]]
+        elif way == 2:
+            copy["pages"] = None
+        elif way == 3:
+            copy["pub_date"] = str(int(copy["pub_date"]) - 1)
+        return copy
 
 
 def records(works: int, kind: str) -> tuple[list[Record], dict[str, int]]:

@@ -121,6 +121,8 @@ _NOTICES = tuple(
 )
 # "... syndrome - Reply", "... syndrome. Authors' response", "... syndrome AUTHORS REPLY"; not
 # an article's own last word ("Predictors of treatment response").
+# What joins a notice's marker to the title it is about: "Reply to: ...", "Erratum - ...".
+_MARKER_TAIL = re.compile(r"^\s*(?:to\b)?\s*[:.\-–]*\s*", re.I)
 _REPLY_SUFFIX = re.compile(r"(?:\bauthors?'?\s+|[-–:.,]\s*)(?:reply|response)\s*[.\]]*\s*$", re.I)
 _NOTICE_TYPES = {
     "Published Erratum": "erratum",
@@ -171,8 +173,12 @@ def fold_title(title: str) -> str:
     if "[" in title:
         title = _strip_edge_tags(title)
     marker = _notice_marker(title)
-    if marker is not None and marker.end() < len(title):
-        title = title[marker.end() :]
+    if marker is not None:
+        # "Reply." and "Reply" are the same notice: a marker followed by punctuation only
+        # is the whole title, not a marker before an empty one
+        about = _MARKER_TAIL.sub("", title[marker.end() :])
+        if fold(about):
+            title = about
     lowered = title.lower()
     if "repl" in lowered or "respons" in lowered:
         title = _REPLY_SUFFIX.sub("", title)

@@ -321,3 +321,20 @@ def test_a_page_number_that_differs_still_conflicts(db):
         pub_date="2014",
     )
     assert works_of(db, [thesis, abstract]) == 2
+
+
+REPLY_PLACE = dict(journal="Invented Neurology Letters", volume="40", issue="8", pub_date="2024")
+
+
+def test_a_notice_title_with_a_full_stop_is_the_same_notice(db):
+    """ "Reply." is "Reply" as another export writes it: the same place makes it one work."""
+    plain = record("Reply", pages="1948", **REPLY_PLACE)
+    stopped = record("reply.", pages="1948", **REPLY_PLACE)
+    assert works_of(db, [plain, stopped]) == 1
+
+
+def test_a_notice_with_a_full_stop_on_another_page_stays_apart(db):
+    """The near twin: the reply on another page is another reply."""
+    plain = record("Reply", pages="1948", **REPLY_PLACE)
+    stopped = record("reply.", pages="1950", **REPLY_PLACE)
+    assert works_of(db, [plain, stopped]) == 2

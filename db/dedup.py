@@ -9,8 +9,7 @@ vetoes a merge (a different year, volume, issue or first page, other authors, nu
 the title, a notice marker): such a pair becomes at most a *possible* duplicate for an
 editor. *Missing* evidence is neutral: a title equal after normalization, with the same
 authors and year and nothing conflicting, is the same work even when one record has no
-journal or pages (a working paper, a conference version, a scholar-engine export) or names
-another journal without a volume or page that disagrees. A title
+journal or pages (a working paper, a conference version, a scholar-engine export). A title
 many stored works share ("Editor's Comments", "Erratum") identifies nothing: such a pair
 needs positive agreement on issue, pages or DOI (the store measures how frequent a title
 is, see ``frequent`` in :func:`compare`). Notices (errata, retractions, replies) and parts
@@ -659,10 +658,12 @@ def _same(
         # the same journal volume, with pages in both that do not conflict, places it.
         placed = volume is True and issue is True and a.pages is not None and b.pages is not None
         return journal and placed
-    # The same title, authors and year with nothing conflicting: a working paper or a
-    # conference version without journal or pages, or under another journal's name. Another
-    # journal's volume or pages would have conflicted above.
-    if mode == "exact" and years == 0:
+    # One record without a journal (a working paper, a conference version): missing is
+    # not conflicting. Two journals are two publications, even without a volume or pages to
+    # disagree: a journal club's or a recommendation service's record of an article often
+    # has none.
+    unplaced = not (a.journals and b.journals)
+    if mode == "exact" and years == 0 and unplaced:
         return True
     if mode == "exact" or score >= 0.95:
         return journal or volume is True or page is True

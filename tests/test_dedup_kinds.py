@@ -105,6 +105,24 @@ def test_a_working_paper_without_journal_or_pages_is_its_journal_version(db):
     assert works_of(db, [published, working]) == 1
 
 
+def test_a_recommendation_of_the_article_in_another_journal_stays_apart(db):
+    """The near twin of the working paper: a recommendation service's or journal club's
+    record names its own journal; with no volume or pages it conflicts with nothing, but two
+    journals are two publications, so it is at most a question for an editor."""
+    published = record(
+        "Local preference in freelance hiring: evidence from an online labour platform",
+        authors=["Varga, Dominika", "Okonjo, Peter"],
+        **PAPER,
+    )
+    recommended = record(
+        "Local Preference in Freelance Hiring - Evidence from an Online Labour Platform",
+        authors=["Varga, D.", "Okonjo, P."],
+        journal="Invented Opinions: Post-publication Review",
+        pub_date="2019",
+    )
+    assert works_of(db, [published, recommended]) == 2
+
+
 def test_a_working_paper_by_other_authors_stays_apart(db):
     published = record(
         "Local preference in freelance hiring: evidence from an online labour platform",

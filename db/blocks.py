@@ -14,99 +14,151 @@ full: a title, year, author and page shared by that many works says nothing more
 A full block stays full when works leave it (merged, deleted), so no work is ever stranded
 in a block that lookups no longer reach. Keys are stored as 8-byte digests: a title key is
 as long as the title, and the index of every work's keys is written on every insert.
+
+Each entry also holds its work's kind (:func:`block_kind`: without a PMID, with one, with one
+and a preprint), so that a lookup reads only the works that can be candidates: a PubMed
+record can be the same work as one without a PMID or one of the other preprint status,
+never another PubMed record of its own status. A block full of PubMed works (an often
+reused title) then costs a new PubMed record nothing to read. A work's entries are
+rewritten whenever its PMID or publication types can change (a refresh re-blocks it).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
+from collections.abc import Iterable
 
 from litmon.core.records import Record
 from litmon.db import dedup
 
 BLOCK_CAP = 32
+IS_PREPRINT = "(publication_types LIKE '%\"Preprint\"%')"  # of a works row, in SQL
+_INSERT = "INSERT OR IGNORE INTO work_blocks (key, kind, work_id) VALUES (?, ?, ?)"
+# what blocking and block_kind read of a works row
+BLOCKED_COLUMNS = "id, pmid, publication_types, title, authors, pub_date, volume, issue, pages"
 _STEP = "#"  # between a key and each narrowing value; folded titles never contain it
 
 
+@functools.lru_cache(maxsize=4096)
 def digest(key: str) -> bytes:
-    """How a block key is stored (two keys sharing one digest only add candidates)."""
+    """How a block key is stored (two keys sharing one digest only add candidates). A
+    record's keys are digested on its lookup and again on its write, and a title many
+    records share has the same keys each time: remembered while in use."""
     return hashlib.blake2b(key.encode(), digest_size=8).digest()
+
+
+class FullBlocks:
+    """Which blocks are full, as one write transaction learns it: each block is asked about
+    once, and the way down of records with the same keys (a title many records share) is
+    worked out once. Valid only inside that transaction, and only if every block written in
+    it is written through it (a fill marks its block here and forgets the ways down)."""
+
+    def __init__(self) -> None:
+        self._full: dict[bytes, bool] = {}
+        self._ways: dict[tuple, tuple[list[bytes], set[str]]] = {}
+
+    def learn(self, conn: sqlite3.Connection, stored: Iterable[bytes]) -> None:
+        """Ask once about the blocks not known yet."""
+        unknown = [key for key in stored if key not in self._full]
+        if not unknown:
+            return
+        self._full.update(dict.fromkeys(unknown, False))
+        for start in range(0, len(unknown), 500):
+            chunk = unknown[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(f"SELECT key FROM full_blocks WHERE key IN ({marks})", chunk)
+            self._full.update((row[0], True) for row in rows)
+
+    def is_full(self, conn: sqlite3.Connection, key: str) -> bool:
+        stored = digest(key)
+        self.learn(conn, (stored,))
+        return self._full[stored]
+
+    def mark(self, conn: sqlite3.Connection, key: str) -> None:
+        conn.execute("INSERT OR IGNORE INTO full_blocks (key) VALUES (?)", (digest(key),))
+        self._full[digest(key)] = True
+        self._ways.clear()
+
+
+def block_kind(pmid: str | None, publication_types: str) -> int:
+    """A works row's kind from its PMID and its publication types (the JSON text): 0 without
+    a PMID, 1 with one, 2 with one and a preprint. The same test as :data:`IS_PREPRINT`
+    (SQLite's LIKE ignores the case of ASCII letters only, as ``bytes.lower`` does)."""
+    if pmid is None:
+        return 0
+    return 2 if b'"preprint"' in publication_types.encode().lower() else 1
 
 
 def write_blocks(
     conn: sqlite3.Connection,
     work_id: int,
+    work_kind: int,
     blocking: dedup.Blocking,
     fresh: frozenset[str] | set[str] = frozenset(),
-    full: set[str] | None = None,
+    full: FullBlocks | None = None,
 ) -> None:
-    """Store a work under its keys. ``fresh`` are keys known to have no block yet (the
-    store's read-ahead of a batch): their block is neither full nor about to be. ``full``,
-    when given, is every full block on the way down (what :func:`lookup_keys` found for the
-    same record in the same transaction), so the way down costs no query."""
-    new = [(digest(key), work_id) for key in blocking.keys if key in fresh]
+    """Store a work of ``work_kind`` (see :func:`block_kind`) under its keys. ``fresh`` are keys
+    known to have no block yet (the store's read-ahead of a batch): their block is neither
+    full nor about to be. ``full``: the transaction's, when it has one (see
+    :class:`FullBlocks`)."""
+    full = FullBlocks() if full is None else full
+    new = [(digest(key), work_kind, work_id) for key in blocking.keys if key in fresh]
     if new:
-        conn.executemany("INSERT OR IGNORE INTO work_blocks (key, work_id) VALUES (?, ?)", new)
+        conn.executemany(_INSERT, new)
     for key in blocking.keys:
         if key not in fresh:
-            _place(conn, work_id, key, 0, blocking.path, full)
+            _place(conn, (work_id, work_kind), key, 0, blocking.path, full)
 
 
 def _place(
     conn: sqlite3.Connection,
-    work_id: int,
+    work: tuple[int, int],
     key: str,
     depth: int,
     path: tuple,
-    full: set[str] | None = None,
+    full: FullBlocks,
 ) -> None:
-    while key in full if full is not None else _is_full(conn, key):
+    """Put ``work`` (its id and kind) in the block of ``key``, or the narrowest one below
+    it that is not full."""
+    while full.is_full(conn, key):
         if depth == len(path):
             return
         key, depth = f"{key}{_STEP}{path[depth]}", depth + 1
-    _insert(conn, key, work_id)
+    conn.execute(_INSERT, (digest(key), work[1], work[0]))
     (size,) = conn.execute(
         "SELECT count(*) FROM (SELECT 1 FROM work_blocks WHERE key = ? LIMIT ?)",
         (digest(key), BLOCK_CAP),
     ).fetchone()
     if size >= BLOCK_CAP:
-        _fill(conn, key, depth)
+        _fill(conn, key, depth, full)
 
 
-def _insert(conn: sqlite3.Connection, key: str, work_id: int) -> None:
-    conn.execute(
-        "INSERT OR IGNORE INTO work_blocks (key, work_id) VALUES (?, ?)", (digest(key), work_id)
-    )
-
-
-def _is_full(conn: sqlite3.Connection, key: str) -> bool:
-    row = conn.execute("SELECT 1 FROM full_blocks WHERE key = ?", (digest(key),)).fetchone()
-    return row is not None
-
-
-def _fill(conn: sqlite3.Connection, key: str, depth: int) -> None:
+def _fill(conn: sqlite3.Connection, key: str, depth: int, full: FullBlocks) -> None:
     """Mark a block full and move its works one step down (the narrowest block keeps them:
     lookups still read it)."""
-    stored = digest(key)
-    conn.execute("INSERT OR IGNORE INTO full_blocks (key) VALUES (?)", (stored,))
+    full.mark(conn, key)
     members = conn.execute(
-        "SELECT w.id, w.title, w.authors, w.pub_date, w.volume, w.issue, w.pages FROM works w"
-        " JOIN work_blocks b ON b.work_id = w.id WHERE b.key = ?",
-        (stored,),
+        f"SELECT {BLOCKED_COLUMNS} FROM works"
+        " WHERE id IN (SELECT work_id FROM work_blocks WHERE key = ?)",
+        (digest(key),),
     ).fetchall()
-    paths = [(row[0], dedup.block_path(_row_record(row))) for row in members]
+    paths = [
+        ((row[0], block_kind(row[1], row[2])), dedup.block_path(_row_record(row)))
+        for row in members
+    ]
     if depth == len(paths[0][1]):
         return
-    conn.execute("DELETE FROM work_blocks WHERE key = ?", (stored,))
-    for work_id, path in paths:
-        _place(conn, work_id, key, depth, path)
+    conn.execute("DELETE FROM work_blocks WHERE key = ?", (digest(key),))
+    for work, path in paths:
+        _place(conn, work, key, depth, path, full)
 
 
 def _row_record(row: tuple) -> Record:
-    """What blocking reads of a works row (id, title, authors, pub_date, volume, issue,
-    pages)."""
-    _, title, authors, pub_date, volume, issue, pages = row
+    """What blocking reads of a works row (its :data:`BLOCKED_COLUMNS`)."""
+    _, _, _, title, authors, pub_date, volume, issue, pages = row
     return Record(
         source="",
         source_id="",
@@ -119,26 +171,39 @@ def _row_record(row: tuple) -> Record:
     )
 
 
-def lookup_keys(conn: sqlite3.Connection, blocking: dedup.Blocking) -> tuple[list[bytes], set[str]]:
+def candidate_kinds(record: Record) -> tuple[int, ...]:
+    """The kinds of works that can be candidates for ``record`` (see :func:`block_kind`); a work
+    holding the record's own PMID is one too, whatever its kind."""
+    if record.pmid is None:
+        return (0, 1, 2)
+    return (0, 1) if record.is_preprint else (0, 2)
+
+
+def lookup_keys(
+    conn: sqlite3.Connection, blocking: dedup.Blocking, full: FullBlocks | None = None
+) -> tuple[list[bytes], set[str]]:
     """The blocks to read for a record (their stored keys; at most :data:`BLOCK_CAP` works
-    each), and the full blocks on the way (a full title key: a title many works share)."""
+    each), and the full blocks on the way (a full title key: a title many works share).
+    ``full``: the transaction's, when it has one (see :class:`FullBlocks`)."""
+    full = FullBlocks() if full is None else full
+    way = (blocking.keys, blocking.lookups)
+    if (known := full._ways.get(way)) is not None:
+        return known
     keys: list[bytes] = []
     full_keys: set[str] = set()
     frontier = [(key, 0) for key in blocking.keys]
     while frontier:
-        stored = {digest(key): key for key, _ in frontier}
-        marks = ",".join("?" * len(stored))
-        rows = conn.execute(f"SELECT key FROM full_blocks WHERE key IN ({marks})", list(stored))
-        full = {stored[row[0]] for row in rows}
-        full_keys |= full
+        full.learn(conn, [digest(key) for key, _ in frontier])
         deeper = []
         for key, depth in frontier:
-            if key in full:
+            if full._full[digest(key)]:
+                full_keys.add(key)
                 if depth < len(blocking.lookups):
                     deeper.extend((f"{key}{_STEP}{v}", depth + 1) for v in blocking.lookups[depth])
                     continue
             keys.append(digest(key))
         frontier = deeper
+    full._ways[way] = keys, full_keys
     return keys, full_keys
 
 
@@ -158,7 +223,7 @@ def backfill_blocks(conn: sqlite3.Connection, batch: int = BLOCK_BATCH) -> int:
             if upto == _BLOCKED_ALL:
                 return blocked
             rows = conn.execute(
-                "SELECT id, title, authors, pub_date, volume, issue, pages FROM works"
+                f"SELECT {BLOCKED_COLUMNS} FROM works"
                 " WHERE id > ? AND merged_into IS NULL AND deleted_at IS NULL ORDER BY id LIMIT ?",
                 (upto, batch),
             ).fetchall()
@@ -166,7 +231,9 @@ def backfill_blocks(conn: sqlite3.Connection, batch: int = BLOCK_BATCH) -> int:
                 # every work is blocked: from now on the store blocks each new one
                 conn.execute("UPDATE block_backfill SET upto = ?", (_BLOCKED_ALL,))
                 return blocked
+            full = FullBlocks()
             for row in rows:
-                write_blocks(conn, row[0], dedup.blocking(_row_record(row)))
+                blocking = dedup.blocking(_row_record(row))
+                write_blocks(conn, row[0], block_kind(row[1], row[2]), blocking, full=full)
             conn.execute("UPDATE block_backfill SET upto = ?", (rows[-1][0],))
             blocked += len(rows)

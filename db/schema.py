@@ -402,6 +402,25 @@ UPDATE search_backfill SET upto = CASE
     ELSE upto END
 """
 
+_V14_BLOCK_ENTRY_KINDS = """
+-- Each block entry holds its work's kind (litmon.db.blocks.block_kind: 0 without a PMID,
+-- 1 with one, 2 with one and a preprint), so that a lookup reads only the works that can
+-- be candidates for the record. The blocks are built again from scratch, by today's
+-- blocking (an older title fold left some titles without a key): open_db blocks the
+-- existing works in batches, as after schema 12.
+DROP TABLE work_blocks;
+CREATE TABLE work_blocks (
+    key BLOB NOT NULL,
+    kind INTEGER NOT NULL,
+    work_id INTEGER NOT NULL REFERENCES works(id),
+    PRIMARY KEY (key, kind, work_id)
+) WITHOUT ROWID;
+CREATE INDEX work_blocks_work ON work_blocks(work_id);
+DELETE FROM full_blocks;
+UPDATE block_backfill SET upto = 0
+"""
+
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
     _V1,
@@ -417,6 +436,7 @@ MIGRATIONS: list[str] = [
     _V11_SEARCH_AND_ACCOUNTS,
     _V12_BOUNDED_BLOCKS,
     _V13_SEARCH_INDEXED_AFTER_STORING,
+    _V14_BLOCK_ENTRY_KINDS,
 ]
 
 

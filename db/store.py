@@ -20,7 +20,15 @@ import sqlite_utils
 from litmon.core.clock import now
 from litmon.core.records import Deletion, Link, Record
 from litmon.db import dedup
-from litmon.db.blocks import digest, lookup_keys, write_blocks
+from litmon.db.blocks import (
+    IS_PREPRINT,
+    FullBlocks,
+    block_kind,
+    candidate_kinds,
+    digest,
+    lookup_keys,
+    write_blocks,
+)
 from litmon.db.events import append_event
 
 _LIST_FIELDS = ("authors", "publication_types", "mesh", "keywords", "links")
@@ -104,8 +112,8 @@ def save_records(
     conn = db.conn
     batch = list(records)
     with write_transaction(conn):
-        lookahead = _Lookahead(conn, batch)
         writer = Writer(conn, now(), run_id)
+        lookahead = _Lookahead(conn, batch, writer.full)
         for record, keys in zip(batch, lookahead.keys, strict=True):
             result.records.append(_save_one(writer, record, keys, lookahead))
     return result
@@ -126,11 +134,13 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
 
 @dataclass(slots=True)
 class Writer:
-    """What every write in one transaction shares: the connection, its time, its run."""
+    """What every write in one transaction shares: the connection, its time, its run, what
+    it learnt of the full blocks (every block write in it goes through ``full``)."""
 
     conn: sqlite3.Connection
     stamp: str
     run_id: int | None
+    full: FullBlocks = field(default_factory=FullBlocks)
 
     def event(self, work_id: int, kind: str, detail: str | None = None) -> None:
         append_event(self.conn, work_id, kind, self.run_id, detail, self.stamp)
@@ -145,7 +155,7 @@ class _Lookahead:
     the database.
     """
 
-    def __init__(self, conn: sqlite3.Connection, batch: list[Record]) -> None:
+    def __init__(self, conn: sqlite3.Connection, batch: list[Record], full: FullBlocks) -> None:
         self.conn = conn
         self.exact = True
         self.sightings = self._sightings(batch)
@@ -157,11 +167,9 @@ class _Lookahead:
         self.identifiers = self._identifiers(unseen)
         wanted = {digest(key): key for blocking in self.keys if blocking for key in blocking.keys}
         # a full block may have lost its own works (merged) while narrower ones hold others
-        present = self._present(
-            "SELECT key FROM work_blocks WHERE key IN ({0})"
-            " UNION SELECT key FROM full_blocks WHERE key IN ({0})",
-            set(wanted),
-        )
+        full.learn(conn, wanted)
+        present = self._present("SELECT key FROM work_blocks WHERE key IN ({0})", set(wanted))
+        present.update(stored for stored in wanted if full.is_full(conn, wanted[stored]))
         self.blocks = {wanted[stored] for stored in present}
 
     def _sightings(self, batch: list[Record]) -> dict[tuple[str, str], tuple[int, int, str]]:
@@ -346,8 +354,8 @@ def _save_one(
             return Saved(work_id, "updated")
     blocking = keys if keys is not None else dedup.blocking(record)
     shares = lookahead.may_share_block(blocking)
-    found = _find_fuzzy(conn, record, blocking) if shares else _Found()
-    work_id = _insert_work(conn, record, stamp, blocking, lookahead.fresh(blocking), found.full)
+    found = _find_fuzzy(conn, record, blocking, writer.full) if shares else _Found()
+    work_id = _insert_work(conn, record, stamp, blocking, lookahead.fresh(blocking), writer.full)
     sighting_id = _insert_sighting(conn, work_id, record, payload, digest, stamp)
     lookahead.added(record, blocking, (sighting_id, work_id, digest))
     if found.same is not None:
@@ -457,7 +465,7 @@ def _other_paper(old: Record, new: Record) -> str | None:
 
 def _updated(writer: Writer, work_id: int) -> None:
     """Re-derive a work after a change to its sightings, with its events."""
-    newly_retracted = refresh_work(writer.conn, work_id)
+    newly_retracted = refresh_work(writer.conn, work_id, writer.full)
     writer.event(work_id, "updated")
     if newly_retracted:
         writer.event(work_id, "retracted")
@@ -492,7 +500,6 @@ def _live(conn: sqlite3.Connection, work_id: int) -> int:
 
 
 _IDENTIFIERS = ("pmid", "doi", "pmcid")
-_IS_PREPRINT = "(publication_types LIKE '%\"Preprint\"%')"
 
 
 def _find_by_identifier(
@@ -514,7 +521,7 @@ def _find_by_identifier(
         return None
     guarded = record.source != "pubmed"
     rows = conn.execute(
-        f"SELECT id, pmid, doi, pmcid, {_IS_PREPRINT}, title, publication_types FROM works"
+        f"SELECT id, pmid, doi, pmcid, {IS_PREPRINT}, title, publication_types FROM works"
         f" WHERE {' OR '.join(f'{name} = ?' for name in wanted)}",
         [mine[name] for name in wanted],
     ).fetchall()
@@ -557,7 +564,6 @@ class _Found:
     same: tuple[int, dedup.Verdict] | None = None
     possible: list[tuple[int, dedup.Verdict]] = field(default_factory=list)
     related: list[tuple[int, str]] = field(default_factory=list)
-    full: set[str] | None = None  # the full blocks on the way down, when looked up
 
 
 _CANDIDATE_FIELDS = (
@@ -573,15 +579,18 @@ _CANDIDATE_FIELDS = (
     "doi",
 )
 # A work whose identifier differs from the record's cannot be it, unless one of the two is a
-# preprint (its own DOI) and the other its journal version: filtered in SQL so that blocks
-# full of PubMed works cost nothing for a new PubMed record.
+# preprint (its own DOI) and the other its journal version. For PMIDs the block index holds
+# the filter (candidate_kinds): blocks full of PubMed works cost a new PubMed record
+# nothing; a work holding the record's own PMID is read whatever its kind.
 _CANDIDATES = f"""
 SELECT id, {", ".join(_CANDIDATE_FIELDS)} FROM works
-WHERE id IN (SELECT work_id FROM work_blocks WHERE key IN ({{keys}}))
+WHERE id IN (
+    SELECT work_id FROM work_blocks WHERE key IN ({{keys}}) AND kind IN ({{kinds}})
+    UNION SELECT work_id FROM work_blocks
+    WHERE key IN ({{keys}}) AND work_id = (SELECT id FROM works WHERE pmid = :pmid))
   AND id != :exclude
   AND merged_into IS NULL
-  AND (:pmid IS NULL OR pmid IS NULL OR pmid = :pmid OR {_IS_PREPRINT} != :preprint)
-  AND (:doi IS NULL OR doi IS NULL OR doi = :doi OR {_IS_PREPRINT} != :preprint)
+  AND (:doi IS NULL OR doi IS NULL OR doi = :doi OR {IS_PREPRINT} != :preprint)
 """
 
 
@@ -596,14 +605,21 @@ def fuzzy_candidates(
 
 
 def _candidates(
-    conn: sqlite3.Connection, record: Record, blocking: dedup.Blocking, exclude: int = 0
+    conn: sqlite3.Connection,
+    record: Record,
+    blocking: dedup.Blocking,
+    exclude: int = 0,
+    known: FullBlocks | None = None,
 ) -> tuple[list[tuple[int, dedup.Profile]], set[str]]:
     """:func:`fuzzy_candidates`, with the full blocks on the record's way down."""
-    keys, full = lookup_keys(conn, blocking) if blocking.keys else ([], set())
+    keys, full = lookup_keys(conn, blocking, known) if blocking.keys else ([], set())
     if not keys:
         return [], full
     params = {f"k{i}": key for i, key in enumerate(keys)}
-    query = _CANDIDATES.format(keys=",".join(f":{name}" for name in params))
+    query = _CANDIDATES.format(
+        keys=",".join(f":{name}" for name in params),
+        kinds=",".join(map(str, candidate_kinds(record))),
+    )
     params.update(pmid=record.pmid, doi=record.doi, preprint=record.is_preprint, exclude=exclude)
     rows = conn.execute(query, params).fetchall()
     return [(row[0], _stored_profile(row[1:])) for row in rows], full
@@ -620,11 +636,13 @@ def _stored_profile(values: tuple) -> dedup.Profile:
     return dedup.profile(Record(source="", source_id="", **candidate))
 
 
-def _find_fuzzy(conn: sqlite3.Connection, record: Record, blocking: dedup.Blocking) -> _Found:
+def _find_fuzzy(
+    conn: sqlite3.Connection, record: Record, blocking: dedup.Blocking, known: FullBlocks
+) -> _Found:
     """Works sharing a block key with the record, judged: the best sure match, or the
-    possible duplicates and related works."""
-    candidates, full = _candidates(conn, record, blocking)
-    found = _Found(full=full)
+    possible duplicates and related works (``known``: the transaction's full blocks)."""
+    candidates, full = _candidates(conn, record, blocking, known=known)
+    found = _Found()
     if not candidates:
         return found
     mine = dedup.profile(record)  # only when there is a candidate: most records have none
@@ -655,7 +673,7 @@ def _insert_work(
     stamp: str,
     blocking: dedup.Blocking,
     fresh: set[str],
-    full: set[str] | None,
+    full: FullBlocks,
 ) -> int:
     values = _work_columns(record)
     values["created_at"] = values["updated_at"] = stamp
@@ -663,7 +681,8 @@ def _insert_work(
     marks = ",".join("?" * len(values))
     cursor = conn.execute(f"INSERT INTO works ({columns}) VALUES ({marks})", list(values.values()))
     work_id = cursor.lastrowid
-    write_blocks(conn, work_id, blocking, fresh, full)
+    kind = block_kind(values["pmid"], values["publication_types"])
+    write_blocks(conn, work_id, kind, blocking, fresh, full)
     _write_links(conn, work_id, record)
     return work_id
 
@@ -697,9 +716,10 @@ def fold_records(records: list[Record]) -> Record:
     return Record(source=best.source, source_id=best.source_id, **merged)
 
 
-def refresh_work(conn: sqlite3.Connection, work_id: int) -> bool:
+def refresh_work(conn: sqlite3.Connection, work_id: int, full: FullBlocks | None = None) -> bool:
     """Re-derive a work's fields from its sightings; True when this gave it a retraction
-    notice (a RetractionIn link) it did not have.
+    notice (a RetractionIn link) it did not have. ``full``: the transaction's full blocks,
+    when it keeps them (a :class:`Writer`'s).
 
     A deleted work keeps no identifiers or blocking keys (see :func:`delete_works`)."""
     records = sighting_records(conn, work_id)
@@ -719,7 +739,8 @@ def refresh_work(conn: sqlite3.Connection, work_id: int) -> bool:
     conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (work_id,))
     conn.execute("DELETE FROM work_links WHERE work_id = ?", (work_id,))
     if deleted_at is None:
-        write_blocks(conn, work_id, dedup.blocking(folded))
+        kind = block_kind(values["pmid"], values["publication_types"])
+        write_blocks(conn, work_id, kind, dedup.blocking(folded), full=full)
         _write_links(conn, work_id, folded)
     return _is_retracted(folded) and not was_retracted
 
@@ -747,7 +768,7 @@ def merge_into(
     conn.execute("DELETE FROM work_blocks WHERE work_id = ?", (merged_id,))
     conn.execute("DELETE FROM work_links WHERE work_id = ?", (merged_id,))
     merge_id = _record_merge(writer, kept_id, merged_id, moved, reason, score)
-    newly_retracted = refresh_work(conn, kept_id)
+    newly_retracted = refresh_work(conn, kept_id, writer.full)
     writer.event(kept_id, "merged", f"work {merged_id} merged into it: {reason}")
     writer.event(merged_id, "merged", f"merged into work {kept_id}: {reason}")
     if newly_retracted:
@@ -768,7 +789,7 @@ def _move_sighting(
         (work_id, f"sighting {sighting_id} moved to work {target_id}: {reason}"),
         (target_id, f"sighting {sighting_id} moved from work {work_id}: {reason}"),
     ):
-        newly_retracted = refresh_work(conn, changed)
+        newly_retracted = refresh_work(conn, changed, writer.full)
         writer.event(changed, "updated", detail)
         if newly_retracted:
             writer.event(changed, "retracted")

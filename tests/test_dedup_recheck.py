@@ -1,10 +1,12 @@
 """A database an earlier litmon built (schema 11, the rows its store wrote for five invented
 records: a recurring column's issues 1 and 2 merged, an article seen twice merged) gets the
 new blocks by migration 12, and `litmon dupes recheck` undoes the merge today's rules no
-longer make."""
+longer make. A schema-13 database whose fold left two titles without a block key (a Cyrillic
+title, "reply.") has them blocked by migration 14."""
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,19 +18,27 @@ from litmon.core.records import Record
 from litmon.db import schema
 from litmon.db.blocks import backfill_blocks, digest
 from litmon.db.schema import MIGRATIONS, open_db
-from litmon.db.store import save_records
+from litmon.db.store import record_from_dict, save_records
 
 ROWS = Path(__file__).parent / "fixtures" / "dedup" / "schema11_automatic_merges.sql"
 ARTICLE = "Remote ischaemic conditioning before thrombectomy in large vessel occlusion stroke"
 
 
-def schema11_database(path: Path) -> Path:
+UNBLOCKED = ROWS.with_name("schema13_unblocked_titles.sql")
+
+
+def old_database(path: Path, version: int = 11, rows: Path = ROWS) -> Path:
+    """A database as the litmon of schema ``version`` left it, with ``rows`` it stored."""
     conn = sqlite3.connect(path)
-    for number, script in enumerate(MIGRATIONS[:11], start=1):
+    for number, script in enumerate(MIGRATIONS[:version], start=1):
         conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
-    conn.executescript(f"BEGIN; {ROWS.read_text()} COMMIT;")
+    conn.executescript(f"BEGIN; {rows.read_text()} COMMIT;")
     conn.close()
     return path
+
+
+def schema11_database(path: Path) -> Path:
+    return old_database(path)
 
 
 @pytest.fixture
@@ -71,6 +81,28 @@ def test_the_upgrade_reblocks_existing_works_and_they_are_found(tmp_path):
     )
     (saved,) = save_records(db, [item]).records
     assert (saved.outcome, saved.work_id) == ("merged", 3)
+
+
+def test_the_upgrade_blocks_the_titles_an_older_fold_left_without_a_key(tmp_path):
+    """Schema 13's litmon folded a Cyrillic title and the notice "reply." to nothing, so it
+    never found them again; after the upgrade another export of each merges with it."""
+    db = open_db(old_database(tmp_path / "old.db", 13, UNBLOCKED))
+    assert db.execute("SELECT count(DISTINCT work_id) FROM work_blocks").fetchone() == (2,)
+    (stored,) = db.execute("SELECT record FROM sightings WHERE work_id = 1").fetchone()
+    cyrillic = record_from_dict(json.loads(stored))
+    unpaged = replace(cyrillic, source_id="r3", title=cyrillic.title + ".", pages=None)
+    reply = Record(
+        source="csv:review",
+        source_id="r4",
+        title="Reply",
+        journal="Invented Neurology Letters",
+        volume="40",
+        issue="8",
+        pages="1948",
+        pub_date="2024",
+    )
+    saved = save_records(db, [unpaged, reply]).records
+    assert [(s.outcome, s.work_id) for s in saved] == [("merged", 1), ("merged", 2)]
 
 
 def test_the_reblocking_runs_in_batches_once(tmp_path):

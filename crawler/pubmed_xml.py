@@ -13,8 +13,8 @@ ElementTree has no tag filter, so it hands each of the ~470 elements of a record
 the ReferenceList) to Python; lxml matches tags in C. lxml is made safe here: the DTD is
 never loaded or fetched, entities are never substituted, and a document whose prolog
 declares any entity (or names a ``file:`` DTD) is refused before lxml sees a byte of it.
-Reference lists, which litmon never reads, are cut from the bytes before lxml builds them
-(:mod:`crawler.reference_lists`): that roughly halves the parse.
+Reference lists and history dates, which litmon never reads, are cut from the bytes before
+lxml builds them (:mod:`crawler.reference_lists`): that roughly halves the parse.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from lxml import etree
 from litmon.core.errors import SourceError
 from litmon.core.html_page import html_page_title
 from litmon.core.records import Deletion, Item, Link, Record, Skipped
-from litmon.crawler.reference_lists import WithoutReferenceLists
+from litmon.crawler.read_ahead import read_in_process
+from litmon.crawler.reference_lists import WithoutUnreadParts
 
 __all__ = ["PubMedXMLError", "iter_items", "iter_records"]
 
@@ -39,6 +40,9 @@ _RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
 _ROOT_TAGS = ("PubmedArticleSet", "PubmedBookArticleSet")
 _GZIP_MAGIC = b"\x1f\x8b"
 _HEAD_BYTES = 64 * 1024
+# Starting a reader process costs about as much as parsing a few thousand small records:
+# smaller files are read in the caller's process.
+READ_AHEAD_BYTES = 8 * 1024 * 1024
 _MONTHS = {
     name: number
     for number, name in enumerate(
@@ -61,7 +65,7 @@ class PubMedXMLError(SourceError):
 
 
 def iter_items(
-    source: str | os.PathLike[str] | BinaryIO,
+    source: str | os.PathLike[str] | BinaryIO, *, read_ahead: bool | None = None
 ) -> Iterator[Item]:
     """Yield what ``source`` holds, streaming, in document order: a :class:`Record` per
     article, a :class:`Skipped` naming the line of an article without a PMID (the rest of the
@@ -70,8 +74,17 @@ def iter_items(
     ``source`` is a path (``.xml`` or gzip-compressed, detected by its magic bytes) or a
     binary file-like such as an HTTP response. Malformed input raises
     :class:`PubMedXMLError` after the complete items before it.
+
+    A file of :data:`READ_AHEAD_BYTES` or more is parsed in a process of its own
+    (:mod:`crawler.read_ahead`) while the caller stores what it yielded; ``read_ahead``
+    True or False decides it whatever the size. The items and errors are the same.
     """
     if isinstance(source, str | os.PathLike):
+        if read_ahead is None:
+            read_ahead = os.path.getsize(source) >= READ_AHEAD_BYTES
+        if read_ahead:
+            yield from read_in_process(f"{__name__}:iter_items", source, PubMedXMLError)
+            return
         with open(source, "rb") as raw:
             yield from _iter_stream(raw)
     else:
@@ -112,7 +125,7 @@ def _decompressed(raw: BinaryIO) -> _Prefixed:
 def _parse(stream: _Prefixed) -> Iterator[Item]:
     _check_prolog(stream.head)
     parser = etree.iterparse(
-        WithoutReferenceLists(stream),
+        WithoutUnreadParts(stream),
         events=("end",),
         tag=_RECORD_TAGS,
         resolve_entities=False,

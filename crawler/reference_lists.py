@@ -1,9 +1,12 @@
-"""Drop the reference lists of PubMed records from the bytes before the XML parser sees them.
+"""Drop the parts of PubMed records litmon never reads from the bytes before the XML parser
+sees them: the reference lists and the history dates.
 
 A 2024 PubMed record is half references (40 or more, each with its own ArticleIdList) and
 litmon reads none of them: building and discarding their ~400 elements was half the cost of
-parsing (bench/ingest_bench.py). Each ``<ReferenceList>...</ReferenceList>`` that opens and
-closes inside one record, nested lists included, is replaced by the newlines it held, so the
+parsing (bench/ingest_bench.py). The ``<History>`` of every record (received, accepted,
+entrez... dates, two dozen elements) is a tenth of a short record's parse. Each
+``<ReferenceList>...</ReferenceList>`` or ``<History>...</History>`` that opens and closes
+inside one record, nested lists included, is replaced by the newlines it held, so the
 parser's line numbers stay those of the input.
 
 Only whole, balanced lists written the way NCBI writes them are cut, and never across the end
@@ -15,8 +18,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-_OPEN = b"<ReferenceList>"
-_NAME = b"ReferenceList>"  # the end of both the open and the close tag
+_UNREAD = (b"ReferenceList", b"History")
 # the end tags of a record and of its PubmedData / PubmedBookData, which hold the lists
 _PUBMED_END = b"</Pubmed"
 _CHUNK = 64 * 1024
@@ -24,8 +26,9 @@ _CHUNK = 64 * 1024
 _MAX_HELD = 16 * 1024 * 1024
 
 
-class WithoutReferenceLists:
-    """A read-only binary stream: ``stream`` with its records' reference lists cut out."""
+class WithoutUnreadParts:
+    """A read-only binary stream: ``stream`` with its records' reference lists and history
+    dates cut out."""
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
@@ -56,23 +59,30 @@ class WithoutReferenceLists:
             self._ready, self._held, self._done = self._held, b"", True
             return
         held = self._held + chunk
-        # Cut before the last PubMed end tag: a reference list never spans one.
+        # Cut before the last PubMed end tag: a list never spans one.
         cut = held.rfind(_PUBMED_END)
         if cut <= 0 and len(held) > _MAX_HELD:
             cut = len(held)
         if cut > 0:
-            self._ready, self._held = _cut_reference_lists(held[:cut]), held[cut:]
+            self._ready, self._held = _cut_unread(held[:cut]), held[cut:]
         else:
             self._ready, self._held = b"", held
 
 
-def _cut_reference_lists(data: bytes) -> bytes:
-    """``data`` with each reference list that closes before the end of its record replaced
-    by the newlines it held."""
+def _cut_unread(data: bytes) -> bytes:
+    """``data`` with each unread list that closes before the end of its record replaced by
+    the newlines it held."""
+    for name in _UNREAD:
+        data = _cut(data, name)
+    return data
+
+
+def _cut(data: bytes, name: bytes) -> bytes:
+    opening = b"<" + name + b">"
     pieces = []
     position = 0
-    while (start := data.find(_OPEN, position)) >= 0:
-        end = _list_end(data, start)
+    while (start := data.find(opening, position)) >= 0:
+        end = _list_end(data, start, name + b">")
         if end < 0 or data.find(_PUBMED_END, start, end) >= 0:
             break
         pieces.append(data[position:start])
@@ -84,12 +94,13 @@ def _cut_reference_lists(data: bytes) -> bytes:
     return b"".join(pieces)
 
 
-def _list_end(data: bytes, start: int) -> int:
-    """The index just past the close tag matching the open tag at ``start``, or -1."""
+def _list_end(data: bytes, start: int, tail: bytes) -> int:
+    """The index just past the close tag matching the open tag at ``start``, or -1 (``tail``:
+    the end of both tags, the name and ``>``)."""
     depth = 0
     position = start
-    while (found := data.find(_NAME, position)) >= 0:
-        position = found + len(_NAME)
+    while (found := data.find(tail, position)) >= 0:
+        position = found + len(tail)
         if data[found - 1 : found] == b"<":
             depth += 1
         elif data[found - 2 : found] == b"</":

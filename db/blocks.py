@@ -74,7 +74,8 @@ class FullBlocks:
 
     def is_full(self, conn: sqlite3.Connection, key: str) -> bool:
         stored = digest(key)
-        self.learn(conn, (stored,))
+        if stored not in self._full:
+            self.learn(conn, (stored,))
         return self._full[stored]
 
     def mark(self, conn: sqlite3.Connection, key: str) -> None:

@@ -1,4 +1,5 @@
-"""crawler.reference_lists: records' reference lists are cut before parsing, nothing else is.
+"""crawler.reference_lists: records' reference lists and history dates are cut before
+parsing, nothing else is.
 
 Built on tests/fixtures/pubmed/qsm_rim_lesions.xml, a record whose 25-line ReferenceList
 (lines 169-193) holds references with their own PMIDs, DOIs and PMCIDs.
@@ -13,7 +14,7 @@ from pubmed_builder import DOCTYPE
 from streams import Unseekable
 
 from litmon.crawler.pubmed_xml import PubMedXMLError, _record, iter_records
-from litmon.crawler.reference_lists import WithoutReferenceLists
+from litmon.crawler.reference_lists import WithoutUnreadParts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pubmed"
 SOURCE = (FIXTURES / "qsm_rim_lesions.xml").read_bytes()
@@ -21,7 +22,7 @@ REFERENCE_PMID = b"31400001"
 
 
 def filtered(data: bytes, limit: int | None = None, size: int = 4096) -> bytes:
-    stream = WithoutReferenceLists(Unseekable(data, limit) if limit else io.BytesIO(data))
+    stream = WithoutUnreadParts(Unseekable(data, limit) if limit else io.BytesIO(data))
     parts = []
     while chunk := stream.read(size):
         parts.append(chunk)
@@ -34,19 +35,25 @@ def article_set(*bodies: bytes) -> bytes:
     )
 
 
+def without(data: bytes, name: bytes) -> bytes:
+    """``data`` with its first ``name`` element replaced by the newlines it held."""
+    start, end = data.index(b"<" + name + b">"), data.index(b"</" + name + b">") + len(name) + 3
+    return data[:start] + b"\n" * data.count(b"\n", start, end) + data[end:]
+
+
 def body(pmid: bytes = b"39012345") -> bytes:
     start, end = SOURCE.index(b"<PubmedArticle>"), SOURCE.index(b"</PubmedArticle>") + 16
     return SOURCE[start:end].replace(b"39012345", pmid)
 
 
 @pytest.mark.parametrize("limit", [None, 1, 7, 4096])
-def test_reference_list_becomes_its_newlines_and_the_rest_is_unchanged(limit):
+def test_reference_list_and_history_become_their_newlines_and_the_rest_is_unchanged(limit):
     out = filtered(SOURCE, limit)
     assert b"ReferenceList" not in out.split(b"-->", 1)[1]
+    assert b"PubMedPubDate" not in out
     assert REFERENCE_PMID not in out
     assert out.count(b"\n") == SOURCE.count(b"\n")
-    start, end = SOURCE.index(b"<ReferenceList>"), SOURCE.index(b"</ReferenceList>") + 16
-    assert out == SOURCE[:start] + b"\n" * SOURCE.count(b"\n", start, end) + SOURCE[end:]
+    assert out == without(without(SOURCE, b"History"), b"ReferenceList")
 
 
 def test_records_are_those_of_the_whole_tree():
@@ -84,7 +91,7 @@ def test_a_cut_never_spans_two_records():
     first = body(b"39000001").replace(b"</ReferenceList>", b"</ReferenceList >")
     second = body(b"39000002").replace(b"<ReferenceList>", b'<ReferenceList Type="x">')
     data = article_set(first, second)
-    assert filtered(data) == data
+    assert filtered(data) == without(without(data, b"History"), b"History")
     assert [r.pmid for r in iter_records(io.BytesIO(data))] == ["39000001", "39000002"]
 
 
@@ -108,7 +115,7 @@ def test_errors_after_a_cut_list_keep_their_line_numbers():
 
 
 def test_reading_everything_at_once():
-    assert WithoutReferenceLists(io.BytesIO(SOURCE)).read() == filtered(SOURCE)
+    assert WithoutUnreadParts(io.BytesIO(SOURCE)).read() == filtered(SOURCE)
 
 
 def test_a_record_longer_than_the_hold_limit_still_reads_whole():

@@ -11,7 +11,9 @@ full ingest (parse + normalize + dedup + store) and re-ingest rates, the search 
 catch-up (its own line: the job runs it after the store), a bare lxml and a bare
 defusedxml iterparse pass, Bio.Entrez.read on a slice, and peak RSS of a full ingest at two
 corpus sizes, each in its own subprocess. The full ingest and the bare lxml pass are each
-run twice, interleaved, and averaged. PASS/FAIL per target.
+run twice, interleaved, and averaged. A file this size is parsed in a reader process while
+the ingest stores (crawler/read_ahead.py): CPU seconds include the reader's, and peak RSS
+is given for both processes. PASS/FAIL per target.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import copy
 import functools
 import gzip
 import random
+import resource
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +38,7 @@ from defusedxml import ElementTree as DefusedET
 from lxml import etree
 from measure import peak_rss_kib, run_child, verdict
 
+from litmon.core.records import Record
 from litmon.crawler.pubmed_xml import iter_items, iter_records
 from litmon.db.runs import RunCounts
 from litmon.db.schema import open_db
@@ -236,8 +241,9 @@ def write_corpus(path: Path, records: int, seed: int = 2024) -> Path:
 
 
 def ingest(path: Path, db_path: Path) -> tuple[int, RunCounts]:
-    """litmon's full ingest, as `litmon ingest pubmed-xml` runs it: parse, then store in
-    batches of pipeline.ingest.BATCH records, as one logged run."""
+    """litmon's full ingest, as `litmon ingest pubmed-xml` runs it: parse (in a reader
+    process, for a file this size) and store in batches of pipeline.ingest.BATCH records,
+    as one logged run."""
     db = open_db(db_path)
     run = ingest_records(db, "ingest:pubmed-xml", path, iter_items(path))
     db.close()
@@ -253,6 +259,11 @@ def index(db_path: Path) -> int:
         return index_new_works(conn)
     finally:
         conn.close()
+
+
+def parse_only(path: Path) -> int:
+    """litmon's parse alone, in this process: records out, nothing stored."""
+    return sum(1 for item in iter_items(path, read_ahead=False) if isinstance(item, Record))
 
 
 def bare_lxml(path: Path) -> int:
@@ -272,11 +283,19 @@ def bare_defusedxml(path: Path) -> int:
     return count
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its ended children (the reader process a large file's
+    ingest parses in, see crawler/read_ahead.py)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def timed(func: Callable[[], object]) -> tuple[object, float, float]:
-    """``func()``, its wall-clock and its CPU seconds (CPU time is steadier on a busy host)."""
-    wall, cpu = time.perf_counter(), time.process_time()
+    """``func()``, its wall-clock and its CPU seconds, the reader process's included (CPU
+    time is steadier on a busy host)."""
+    wall, cpu = time.perf_counter(), cpu_seconds()
     result = func()
-    return result, time.perf_counter() - wall, time.process_time() - cpu
+    return result, time.perf_counter() - wall, cpu_seconds() - cpu
 
 
 def rate_line(label: str, count: int, wall: float, cpu: float, note: str = "") -> str:
@@ -326,9 +345,34 @@ def rss_child(path: Path) -> None:
     print(f"{total} {peak_rss_kib()}")
 
 
+# The reader process as an ingest starts it, then its peak RSS (to stderr: stdout carries the
+# items). Its figure is not to be had from the ingest itself: a child's peak as the kernel
+# counts it includes its parent's pages until it execs.
+READER_RSS = (
+    "import sys\n"
+    "from measure import peak_rss_kib\n"
+    "from litmon.crawler.read_ahead import main\n"
+    "main(['litmon.crawler.pubmed_xml:iter_items', sys.argv[1]])\n"
+    "print(peak_rss_kib(), file=sys.stderr)\n"
+)
+
+
+def reader_peak_rss(path: Path) -> int:
+    """Peak RSS (KiB) of the reader process of an ingest of ``path``."""
+    done = subprocess.run(
+        [sys.executable, "-c", READER_RSS, str(path)],
+        cwd=Path(__file__).parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=True,
+        text=True,
+    )
+    return int(done.stderr.split()[-1])
+
+
 def child_peak_rss(path: Path) -> tuple[int, int]:
-    output = run_child(__file__, "--rss-child", path)
-    return int(output[0]), int(output[1])
+    """Peak RSS (KiB) of a full ingest of ``path``, and of its reader process."""
+    return int(run_child(__file__, "--rss-child", path)[1]), reader_peak_rss(path)
 
 
 def main() -> int:
@@ -372,7 +416,7 @@ def main() -> int:
         print(rate_line("bare lxml iterparse:", bare_n, wall, cpu))
         defused_n, defused_wall, defused_cpu = timed(lambda: bare_defusedxml(corpus))
         print(rate_line("bare defusedxml iterparse:", defused_n, defused_wall, defused_cpu))
-        parsed_n, parse_wall, parse_cpu = timed(lambda: sum(1 for _ in iter_records(corpus)))
+        parsed_n, parse_wall, parse_cpu = timed(lambda: parse_only(corpus))
         print(rate_line("litmon parse only:", parsed_n, parse_wall, parse_cpu))
 
         db_path = tmpdir / "ingest.db"
@@ -415,16 +459,19 @@ def main() -> int:
         print(f"re-ingest all unchanged: {again.unchanged}/{total} {verdict(ok)}")
 
         corpus.unlink()
-        rss = {}
+        rss, reader = {}, {}
         for size in (small, large):
             path = build(tmpdir / f"rss-{size}.xml", size)
-            rss[size] = child_peak_rss(path)[1]
+            rss[size], reader[size] = child_peak_rss(path)
             path.unlink()
-            print(f"peak RSS, full ingest of {size:,} records: {rss[size] / 1024:.0f} MiB")
-        growth = rss[large] / rss[small]
+            print(
+                f"peak RSS, full ingest of {size:,} records: {rss[size] / 1024:.0f} MiB"
+                f" (its reader process: {reader[size] / 1024:.0f} MiB)"
+            )
+        growth = max(rss[large] / rss[small], reader[large] / max(reader[small], 1))
         print(
-            f"peak RSS {large:,} / {small:,} = {growth:.2f} (target <= 1.2) "
-            f"{verdict(growth <= 1.2)}"
+            f"peak RSS {large:,} / {small:,} = {growth:.2f}, the larger of the two processes'"
+            f" (target <= 1.2) {verdict(growth <= 1.2)}"
         )
     targets = (ratio >= 0.5, rerun >= 1.0, ok, growth <= 1.2)
     return 0 if all(targets) else 1

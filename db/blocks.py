@@ -35,6 +35,7 @@ from litmon.core.records import Record
 from litmon.db import dedup
 
 BLOCK_CAP = 32
+ALL_KINDS = (0, 1, 2)  # see block_kind
 IS_PREPRINT = "(publication_types LIKE '%\"Preprint\"%')"  # of a works row, in SQL
 _INSERT = "INSERT OR IGNORE INTO work_blocks (key, kind, work_id) VALUES (?, ?, ?)"
 # what blocking and block_kind read of a works row
@@ -50,15 +51,18 @@ def digest(key: str) -> bytes:
     return hashlib.blake2b(key.encode(), digest_size=8).digest()
 
 
-class FullBlocks:
-    """Which blocks are full, as one write transaction learns it: each block is asked about
-    once, and the way down of records with the same keys (a title many records share) is
-    worked out once. Valid only inside that transaction, and only if every block written in
-    it is written through it (a fill marks its block here and forgets the ways down)."""
+class KnownBlocks:
+    """What one write transaction learns of the blocks: which are full (each block asked
+    about once, and the way down of records with the same keys, a title many records share,
+    worked out once), and which kinds of works each holds (a superset: entries that leave
+    are not followed). Valid only inside that transaction, and only if every block written
+    in it is written through it (a fill marks its block here and forgets the ways down, an
+    entry adds its kind)."""
 
     def __init__(self) -> None:
         self._full: dict[bytes, bool] = {}
         self._ways: dict[tuple, tuple[list[bytes], set[str]]] = {}
+        self._kinds: dict[bytes, set[int]] = {}
 
     def learn(self, conn: sqlite3.Connection, stored: Iterable[bytes]) -> None:
         """Ask once about the blocks not known yet."""
@@ -77,6 +81,27 @@ class FullBlocks:
         if stored not in self._full:
             self.learn(conn, (stored,))
         return self._full[stored]
+
+    def may_hold(
+        self, conn: sqlite3.Connection, stored: list[bytes], kinds: tuple[int, ...]
+    ) -> bool:
+        """Whether any of the blocks ``stored`` may hold a work of one of ``kinds``."""
+        unknown = [key for key in stored if key not in self._kinds]
+        if unknown:
+            for key in unknown:
+                self._kinds[key] = set()
+            marks = ",".join("?" * len(unknown))
+            rows = conn.execute(
+                f"SELECT DISTINCT key, kind FROM work_blocks WHERE key IN ({marks})", unknown
+            )
+            for key, kind in rows:
+                self._kinds[key].add(kind)
+        return any(kind in self._kinds[key] for key in stored for kind in kinds)
+
+    def entered(self, stored: bytes, kind: int) -> None:
+        """A work of ``kind`` was put in the block ``stored``."""
+        if stored in self._kinds:
+            self._kinds[stored].add(kind)
 
     def mark(self, conn: sqlite3.Connection, key: str) -> None:
         conn.execute("INSERT OR IGNORE INTO full_blocks (key) VALUES (?)", (digest(key),))
@@ -99,16 +124,18 @@ def write_blocks(
     work_kind: int,
     blocking: dedup.Blocking,
     fresh: frozenset[str] | set[str] = frozenset(),
-    full: FullBlocks | None = None,
+    full: KnownBlocks | None = None,
 ) -> None:
     """Store a work of ``work_kind`` (see :func:`block_kind`) under its keys. ``fresh`` are keys
     known to have no block yet (the store's read-ahead of a batch): their block is neither
     full nor about to be. ``full``: the transaction's, when it has one (see
-    :class:`FullBlocks`)."""
-    full = FullBlocks() if full is None else full
+    :class:`KnownBlocks`)."""
+    full = KnownBlocks() if full is None else full
     new = [(digest(key), work_kind, work_id) for key in blocking.keys if key in fresh]
     if new:
         conn.executemany(_INSERT, new)
+        for stored, _, _ in new:
+            full.entered(stored, work_kind)
     for key in blocking.keys:
         if key not in fresh:
             _place(conn, (work_id, work_kind), key, 0, blocking.path, full)
@@ -120,7 +147,7 @@ def _place(
     key: str,
     depth: int,
     path: tuple,
-    full: FullBlocks,
+    full: KnownBlocks,
 ) -> None:
     """Put ``work`` (its id and kind) in the block of ``key``, or the narrowest one below
     it that is not full."""
@@ -129,6 +156,7 @@ def _place(
             return
         key, depth = f"{key}{_STEP}{path[depth]}", depth + 1
     conn.execute(_INSERT, (digest(key), work[1], work[0]))
+    full.entered(digest(key), work[1])
     (size,) = conn.execute(
         "SELECT count(*) FROM (SELECT 1 FROM work_blocks WHERE key = ? LIMIT ?)",
         (digest(key), BLOCK_CAP),
@@ -137,7 +165,7 @@ def _place(
         _fill(conn, key, depth, full)
 
 
-def _fill(conn: sqlite3.Connection, key: str, depth: int, full: FullBlocks) -> None:
+def _fill(conn: sqlite3.Connection, key: str, depth: int, full: KnownBlocks) -> None:
     """Mark a block full and move its works one step down (the narrowest block keeps them:
     lookups still read it)."""
     full.mark(conn, key)
@@ -176,17 +204,17 @@ def candidate_kinds(record: Record) -> tuple[int, ...]:
     """The kinds of works that can be candidates for ``record`` (see :func:`block_kind`); a work
     holding the record's own PMID is one too, whatever its kind."""
     if record.pmid is None:
-        return (0, 1, 2)
+        return ALL_KINDS
     return (0, 1) if record.is_preprint else (0, 2)
 
 
 def lookup_keys(
-    conn: sqlite3.Connection, blocking: dedup.Blocking, full: FullBlocks | None = None
+    conn: sqlite3.Connection, blocking: dedup.Blocking, full: KnownBlocks | None = None
 ) -> tuple[list[bytes], set[str]]:
     """The blocks to read for a record (their stored keys; at most :data:`BLOCK_CAP` works
     each), and the full blocks on the way (a full title key: a title many works share).
-    ``full``: the transaction's, when it has one (see :class:`FullBlocks`)."""
-    full = FullBlocks() if full is None else full
+    ``full``: the transaction's, when it has one (see :class:`KnownBlocks`)."""
+    full = KnownBlocks() if full is None else full
     way = (blocking.keys, blocking.lookups)
     if (known := full._ways.get(way)) is not None:
         return known
@@ -232,7 +260,7 @@ def backfill_blocks(conn: sqlite3.Connection, batch: int = BLOCK_BATCH) -> int:
                 # every work is blocked: from now on the store blocks each new one
                 conn.execute("UPDATE block_backfill SET upto = ?", (_BLOCKED_ALL,))
                 return blocked
-            full = FullBlocks()
+            full = KnownBlocks()
             for row in rows:
                 blocking = dedup.blocking(_row_record(row))
                 write_blocks(conn, row[0], block_kind(row[1], row[2]), blocking, full=full)

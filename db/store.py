@@ -21,8 +21,9 @@ from litmon.core.clock import now
 from litmon.core.records import Deletion, Link, Record
 from litmon.db import dedup
 from litmon.db.blocks import (
+    ALL_KINDS,
     IS_PREPRINT,
-    FullBlocks,
+    KnownBlocks,
     block_kind,
     candidate_kinds,
     digest,
@@ -135,12 +136,12 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
 @dataclass(slots=True)
 class Writer:
     """What every write in one transaction shares: the connection, its time, its run, what
-    it learnt of the full blocks (every block write in it goes through ``full``)."""
+    it learnt of the blocks (every block write in it goes through ``full``)."""
 
     conn: sqlite3.Connection
     stamp: str
     run_id: int | None
-    full: FullBlocks = field(default_factory=FullBlocks)
+    full: KnownBlocks = field(default_factory=KnownBlocks)
 
     def event(self, work_id: int, kind: str, detail: str | None = None) -> None:
         append_event(self.conn, work_id, kind, self.run_id, detail, self.stamp)
@@ -155,7 +156,7 @@ class _Lookahead:
     the database.
     """
 
-    def __init__(self, conn: sqlite3.Connection, batch: list[Record], full: FullBlocks) -> None:
+    def __init__(self, conn: sqlite3.Connection, batch: list[Record], full: KnownBlocks) -> None:
         self.conn = conn
         self.exact = True
         self.sightings = self._sightings(batch)
@@ -581,17 +582,19 @@ _CANDIDATE_FIELDS = (
 # A work whose identifier differs from the record's cannot be it, unless one of the two is a
 # preprint (its own DOI) and the other its journal version. For PMIDs the block index holds
 # the filter (candidate_kinds): blocks full of PubMed works cost a new PubMed record
-# nothing; a work holding the record's own PMID is read whatever its kind.
+# nothing; a work holding the record's own PMID is read whatever its kind (_OWN_PMID, when
+# there can be one).
 _CANDIDATES = f"""
 SELECT id, {", ".join(_CANDIDATE_FIELDS)} FROM works
 WHERE id IN (
-    SELECT work_id FROM work_blocks WHERE key IN ({{keys}}) AND kind IN ({{kinds}})
-    UNION SELECT work_id FROM work_blocks
-    WHERE key IN ({{keys}}) AND work_id = (SELECT id FROM works WHERE pmid = :pmid))
+    SELECT work_id FROM work_blocks WHERE key IN ({{keys}}){{kinds}}{{own}})
   AND id != :exclude
   AND merged_into IS NULL
   AND (:doi IS NULL OR doi IS NULL OR doi = :doi OR {IS_PREPRINT} != :preprint)
 """
+_OWN_PMID = """
+    UNION SELECT work_id FROM work_blocks
+    WHERE key IN ({keys}) AND work_id = (SELECT id FROM works WHERE pmid = :pmid)"""
 
 
 def fuzzy_candidates(
@@ -609,17 +612,27 @@ def _candidates(
     record: Record,
     blocking: dedup.Blocking,
     exclude: int = 0,
-    known: FullBlocks | None = None,
+    known: KnownBlocks | None = None,
+    pmid_stored: bool = True,
 ) -> tuple[list[tuple[int, dedup.Profile]], set[str]]:
-    """:func:`fuzzy_candidates`, with the full blocks on the record's way down."""
+    """:func:`fuzzy_candidates`, with the full blocks on the record's way down.
+    ``pmid_stored`` False: no stored work holds the record's PMID, so when the blocks hold
+    no work of a kind that can be a candidate (a crowded title's blocks of PubMed records
+    only) there is nothing to read."""
     keys, full = lookup_keys(conn, blocking, known) if blocking.keys else ([], set())
     if not keys:
         return [], full
+    kinds = candidate_kinds(record)
+    filtered = len(kinds) < len(ALL_KINDS)
+    if filtered and known is not None and not pmid_stored:
+        if not known.may_hold(conn, keys, kinds):
+            return [], full
     params = {f"k{i}": key for i, key in enumerate(keys)}
-    query = _CANDIDATES.format(
-        keys=",".join(f":{name}" for name in params),
-        kinds=",".join(map(str, candidate_kinds(record))),
-    )
+    marks = ",".join(f":{name}" for name in params)
+    own = _OWN_PMID.format(keys=marks) if record.pmid and pmid_stored else ""
+    # a kind filter that lets every kind through would cost an index seek per kind
+    kind_filter = f" AND kind IN ({','.join(map(str, kinds))})" if filtered else ""
+    query = _CANDIDATES.format(keys=marks, kinds=kind_filter, own=own)
     params.update(pmid=record.pmid, doi=record.doi, preprint=record.is_preprint, exclude=exclude)
     rows = conn.execute(query, params).fetchall()
     return [(row[0], _stored_profile(row[1:])) for row in rows], full
@@ -637,11 +650,12 @@ def _stored_profile(values: tuple) -> dedup.Profile:
 
 
 def _find_fuzzy(
-    conn: sqlite3.Connection, record: Record, blocking: dedup.Blocking, known: FullBlocks
+    conn: sqlite3.Connection, record: Record, blocking: dedup.Blocking, known: KnownBlocks
 ) -> _Found:
     """Works sharing a block key with the record, judged: the best sure match, or the
-    possible duplicates and related works (``known``: the transaction's full blocks)."""
-    candidates, full = _candidates(conn, record, blocking, known=known)
+    possible duplicates and related works (``known``: the transaction's blocks)."""
+    # No stored work holds the record's PMID: _find_by_identifier would have matched it.
+    candidates, full = _candidates(conn, record, blocking, known=known, pmid_stored=False)
     found = _Found()
     if not candidates:
         return found
@@ -673,7 +687,7 @@ def _insert_work(
     stamp: str,
     blocking: dedup.Blocking,
     fresh: set[str],
-    full: FullBlocks,
+    full: KnownBlocks,
 ) -> int:
     values = _work_columns(record)
     values["created_at"] = values["updated_at"] = stamp
@@ -716,10 +730,10 @@ def fold_records(records: list[Record]) -> Record:
     return Record(source=best.source, source_id=best.source_id, **merged)
 
 
-def refresh_work(conn: sqlite3.Connection, work_id: int, full: FullBlocks | None = None) -> bool:
+def refresh_work(conn: sqlite3.Connection, work_id: int, full: KnownBlocks | None = None) -> bool:
     """Re-derive a work's fields from its sightings; True when this gave it a retraction
-    notice (a RetractionIn link) it did not have. ``full``: the transaction's full blocks,
-    when it keeps them (a :class:`Writer`'s).
+    notice (a RetractionIn link) it did not have. ``full``: what the transaction knows of
+    the blocks, when it keeps that (a :class:`Writer`'s).
 
     A deleted work keeps no identifiers or blocking keys (see :func:`delete_works`)."""
     records = sighting_records(conn, work_id)

@@ -161,3 +161,17 @@ def test_the_kind_of_a_block_entry_agrees_with_the_stores_sql_test_of_a_preprint
         ).fetchone()
         assert block_kind("1", text) == (2 if sql else 1), types
         assert block_kind(None, text) == 0
+
+
+def test_a_work_put_in_a_block_of_pubmed_works_is_found_later_in_the_same_batch(db):
+    save_records(
+        db,
+        [
+            pubmed("1", authors=["Other, A"], journal="Journal One", pages="1-9"),
+            # finds only another PubMed record in the title's blocks: nothing to read
+            pubmed("2", authors=["Another, B"], journal="Journal Two", pages="20-29"),
+            feed("jrr-1"),  # joins the blocks
+            pubmed("3", doi=None),  # the feed's article
+        ],
+    )
+    assert ["jrr-1", "3"] in live(db)

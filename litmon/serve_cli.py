@@ -5,13 +5,11 @@ from __future__ import annotations
 import socket
 
 import click
-import uvicorn
 
 from litmon.app import App, pass_app
 from litmon.core.errors import UsageError
 from litmon.db import accounts
 from litmon.health import assess
-from litmon.web.app import QueueRules, create_app
 
 
 @click.command("serve")
@@ -30,6 +28,11 @@ def serve(app: App, host: str | None, port: int | None) -> None:
       litmon users add maria --role admin
       litmon serve            # then open http://127.0.0.1:8080/
     """
+    # the web stack is imported here, not with the CLI: every cron job starts the CLI
+    import uvicorn
+
+    from litmon.web.app import QueueRules, create_app
+
     config = app.config
     settings = config.web
     db = app.existing_database()

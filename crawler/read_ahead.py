@@ -1,7 +1,7 @@
 """A file's items read in a process of its own while the caller stores them.
 
-Reading a PubMed XML file and storing its records each take about half of an ingest's
-time, one after the other on one CPU. A reader process parses the file and sends its items
+Reading a PubMed XML file and storing its records are each a large part of an ingest,
+one after the other on one CPU. A reader process parses the file and sends its items
 in batches down a pipe while the caller stores the batch before: the pipe holds little, so
 the reader waits when it is ahead and memory stays flat whatever the file's size.
 
@@ -12,10 +12,11 @@ the same error class with a one-line reason. The caller ends the reader when it 
 exception, Ctrl-C, an early close); a reader whose caller died without ending it stops at
 its next write to the closed pipe.
 
-Started as ``python -m litmon.crawler.read_ahead MODULE:FUNCTION PATH``: a fresh
-interpreter that imports only the reader (not the caller's ``__main__``), so it costs the
-same whether the caller is the CLI, a bench or a test, and never shares the caller's
-database connections or threads.
+Started as ``python -P -m litmon.crawler.read_ahead MODULE:FUNCTION PATH`` with the file
+as its stdin (PATH only names it, for ``ps``): a fresh interpreter that imports only the
+reader (not the caller's ``__main__``, nor anything from the caller's working directory), so
+it costs the same whether the caller is the CLI, a bench or a test, and never shares the
+caller's database connections or threads.
 """
 
 from __future__ import annotations
@@ -56,14 +57,15 @@ _LINK_FIELDS = tuple(f.name for f in fields(Link))
 def read_in_process(
     reader: str, path: str | os.PathLike[str], error: type[SourceError]
 ) -> Iterator[Any]:
-    """The items ``reader`` ("module:function", called as ``function(path,
-    read_ahead=False)``) yields for ``path``, read in a process of its own; its failures
+    """The items ``reader`` ("module:function", called as ``function(file,
+    read_ahead=False)`` on ``path`` opened here) yields, read in a process of its own; its failures
     are raised as ``error``."""
-    command = [sys.executable, "-m", __name__, reader, os.fspath(path)]
-    with tempfile.TemporaryFile() as stderr:
-        child = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr
-        )
+    # -P: nothing of the caller's working directory may shadow what the reader imports
+    command = [sys.executable, "-P", "-m", __name__, reader, os.fspath(path)]
+    # The file is opened here and read by the reader as its stdin: a path such as
+    # /dev/stdin names the caller's input, which a process opening it again would not get.
+    with open(path, "rb") as source, tempfile.TemporaryFile() as stderr:
+        child = subprocess.Popen(command, stdin=source, stdout=subprocess.PIPE, stderr=stderr)
         try:
             _widen(child.stdout)
             yield from _received(child, stderr, path, error)
@@ -137,10 +139,11 @@ def _died(child: subprocess.Popen, stderr: IO[bytes], path: str | os.PathLike[st
 
 
 def main(argv: list[str]) -> int:
-    """The reader process: send the items of ``argv = [reader, path]`` to stdout."""
+    """The reader process: send the items ``argv = [reader, path]`` reads from stdin (the file
+    ``path`` names, opened by the caller) to stdout."""
     # Ctrl-C reaches the whole process group: the caller ends the reader when it stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    reader, path = argv
+    reader, _path = argv
     module, _, name = reader.partition(":")
     read = getattr(importlib.import_module(module), name)
     out = sys.stdout.buffer
@@ -154,7 +157,7 @@ def main(argv: list[str]) -> int:
     batch: list[Any] = []
     try:
         try:
-            for item in read(path, read_ahead=False):
+            for item in read(sys.stdin.buffer, read_ahead=False):
                 batch.append(_encoded(item))
                 if len(batch) == BATCH:
                     send(ITEMS, batch)

@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from click.testing import CliRunner
@@ -72,6 +73,43 @@ def test_the_items_are_those_read_in_the_callers_process(tmp_path):
     assert {type(item).__name__ for item in there} == {"Record", "Skipped", "Deletion"}
 
 
+COUNT_STDIN = (
+    "from litmon.crawler.pubmed_xml import iter_items;"
+    "print(sum(1 for _ in iter_items('/dev/stdin', read_ahead=True)))"
+)
+
+
+def test_a_path_naming_the_callers_input_is_read_from_it(tmp_path):
+    """`litmon ingest pubmed-xml /dev/stdin < big.xml`: the reader gets the caller's input,
+    not a stdin of its own."""
+    path = tmp_path / "piped.xml"
+    path.write_bytes(article_set(articles(BATCH + 20)))
+    with open(path, "rb") as stdin:
+        counted = subprocess.run(
+            [sys.executable, "-c", COUNT_STDIN], stdin=stdin, capture_output=True, check=True
+        )
+    assert counted.stdout.decode().strip() == str(BATCH + 20)
+
+
+def test_the_callers_working_directory_cannot_shadow_the_readers_imports(tmp_path):
+    """A folder holding a package named like one the reader imports (lxml) is no reason for
+    an ingest started there to fail."""
+    path = tmp_path / "some.xml"
+    path.write_bytes(article_set(articles(3)))
+    shadow = tmp_path / "lxml"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("raise ImportError('not the real lxml')\n")
+    with open(path, "rb") as stdin:
+        counted = subprocess.run(
+            [sys.executable, "-P", "-c", COUNT_STDIN],  # the caller is not what is tested
+            stdin=stdin,
+            capture_output=True,
+            cwd=tmp_path,
+            check=False,
+        )
+    assert counted.stdout.decode().strip() == "3", counted.stderr.decode()
+
+
 def test_a_malformed_file_gives_the_items_before_the_break_then_the_same_error(tmp_path):
     path = tmp_path / "cut.xml"
     data = article_set(articles(530))
@@ -106,14 +144,14 @@ def test_an_ingest_of_a_broken_file_read_ahead_ends_partial_with_the_records_bef
     assert not readers_of(path)
 
 
-def failing(path: str, read_ahead: bool = False):
+def failing(source: BinaryIO, read_ahead: bool = False):
     """A reader with a bug: three records, then an exception."""
     for n in range(3):
         yield Record(source="test", source_id=str(n), title=f"Paper {n}")
-    raise ValueError(f"no such field in {Path(path).name}")
+    raise ValueError(f"no such field after {len(source.read())} bytes")
 
 
-def dying(path: str, read_ahead: bool = False):
+def dying(source: BinaryIO, read_ahead: bool = False):
     """A reader killed by the system (out of memory) a few records after a full batch."""
     for n in range(BATCH + 3):
         yield Record(source="test", source_id=str(n), title=f"Paper {n}")
@@ -123,13 +161,13 @@ def dying(path: str, read_ahead: bool = False):
 
 def test_a_reader_that_fails_is_a_one_line_error_after_what_it_read(tmp_path, tests_importable):
     path = tmp_path / "any.xml"
-    path.write_bytes(b"")
+    path.write_bytes(b"<x/>")
     seen = []
     with pytest.raises(PubMedXMLError) as error:
         for record in read_in_process("test_read_ahead:failing", path, PubMedXMLError):
             seen.append(record.source_id)
     assert seen == ["0", "1", "2"]
-    assert str(error.value) == f"reading {path} failed: ValueError: no such field in any.xml"
+    assert str(error.value) == f"reading {path} failed: ValueError: no such field after 4 bytes"
 
 
 def test_a_reader_that_dies_is_a_one_line_error_after_what_it_sent(tmp_path, tests_importable):

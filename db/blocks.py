@@ -241,10 +241,16 @@ _BLOCKED_ALL = 2**63 - 1
 
 
 def backfill_blocks(conn: sqlite3.Connection, batch: int = BLOCK_BATCH) -> int:
-    """Block the live works not blocked yet (all of them, once, after the upgrade to schema
-    12 emptied the old fixed-position blocks), ``batch`` works per write transaction so that
-    other processes get the database between batches. Returns how many works were blocked."""
+    """Block the live works not blocked yet (all of them, once, after an upgrade emptied the
+    blocks: schema 12, schema 14), ``batch`` works per write transaction so that other
+    processes get the database between batches. Returns how many works were blocked."""
     blocked = 0
+    # Every open_db calls this: a database blocked already is not locked for writing (a
+    # status check or the web page must not wait behind a crawl), nor written at all (a
+    # read-only file stays usable).
+    (upto,) = conn.execute("SELECT upto FROM block_backfill").fetchone()
+    if upto == _BLOCKED_ALL:
+        return blocked
     while True:
         with conn:
             conn.execute("BEGIN IMMEDIATE")

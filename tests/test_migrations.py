@@ -149,3 +149,26 @@ def test_links_of_existing_works_are_indexed_by_the_upgrade(tmp_path):
     [notice] = linking_to(db.conn, "800", ("ErratumFor",))
     assert (notice["pmid"], notice["type"]) == ("900", "ErratumFor")
     assert linking_to(db.conn, "801", ("ErratumFor",)) == []
+
+
+def test_an_up_to_date_database_opens_while_a_writer_holds_it(tmp_path):
+    """`litmon status` or the web page during a crawl: opening a database that needs no
+    upgrade and no re-blocking takes no write lock, so it does not wait for the writer."""
+    import threading
+
+    path = tmp_path / "busy.db"
+    open_db(path).conn.close()
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    opened = threading.Event()
+
+    def open_it() -> None:
+        open_db(path).conn.close()
+        opened.set()
+
+    threading.Thread(target=open_it, daemon=True).start()
+    try:
+        assert opened.wait(5), "open_db waited for the writer's lock"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -103,6 +103,34 @@ class KnownBlocks:
         if stored in self._kinds:
             self._kinds[stored].add(kind)
 
+    def way_down(
+        self, conn: sqlite3.Connection, blocking: dedup.Blocking
+    ) -> tuple[list[bytes], set[str]]:
+        """:func:`lookup_keys`: each record's way down through the full blocks, worked out
+        once for the records with the same keys."""
+        way = (blocking.keys, blocking.lookups)
+        if (known := self._ways.get(way)) is not None:
+            return known
+        keys: list[bytes] = []
+        full_keys: set[str] = set()
+        frontier = [(key, 0) for key in blocking.keys]
+        while frontier:
+            stored = [digest(key) for key, _ in frontier]
+            self.learn(conn, stored)
+            deeper = []
+            for (key, depth), key_digest in zip(frontier, stored, strict=True):
+                if self._full[key_digest]:
+                    full_keys.add(key)
+                    if depth < len(blocking.lookups):
+                        deeper.extend(
+                            (f"{key}{_STEP}{v}", depth + 1) for v in blocking.lookups[depth]
+                        )
+                        continue
+                keys.append(key_digest)
+            frontier = deeper
+        self._ways[way] = keys, full_keys
+        return keys, full_keys
+
     def mark(self, conn: sqlite3.Connection, key: str) -> None:
         conn.execute("INSERT OR IGNORE INTO full_blocks (key) VALUES (?)", (digest(key),))
         self._full[digest(key)] = True
@@ -214,26 +242,7 @@ def lookup_keys(
     """The blocks to read for a record (their stored keys; at most :data:`BLOCK_CAP` works
     each), and the full blocks on the way (a full title key: a title many works share).
     ``full``: the transaction's, when it has one (see :class:`KnownBlocks`)."""
-    full = KnownBlocks() if full is None else full
-    way = (blocking.keys, blocking.lookups)
-    if (known := full._ways.get(way)) is not None:
-        return known
-    keys: list[bytes] = []
-    full_keys: set[str] = set()
-    frontier = [(key, 0) for key in blocking.keys]
-    while frontier:
-        full.learn(conn, [digest(key) for key, _ in frontier])
-        deeper = []
-        for key, depth in frontier:
-            if full._full[digest(key)]:
-                full_keys.add(key)
-                if depth < len(blocking.lookups):
-                    deeper.extend((f"{key}{_STEP}{v}", depth + 1) for v in blocking.lookups[depth])
-                    continue
-            keys.append(digest(key))
-        frontier = deeper
-    full._ways[way] = keys, full_keys
-    return keys, full_keys
+    return (KnownBlocks() if full is None else full).way_down(conn, blocking)
 
 
 BLOCK_BATCH = 5000

@@ -1,6 +1,9 @@
+import threading
+import time
 from datetime import date
 
 import pytest
+import requests
 
 from litmon.core.ratelimit import RateLimiter
 from litmon.crawler.entrez import EntrezClient
@@ -36,7 +39,51 @@ def make_client(server: EutilsServer, **overrides) -> EntrezClient:
     )
     values.update(overrides)
     settings = NcbiSettings(**values)
-    return EntrezClient(settings, limiter=RateLimiter(settings.requests_per_second), backoff=0.05)
+    limiter = RateLimiter(settings.requests_per_second)
+    return EntrezClient(settings, session=ClientLog(), limiter=limiter, backoff=0.05)
+
+
+def sent_times(client: EntrezClient, endpoint: str = "") -> list[float]:
+    """When the client sent each request (to ``endpoint`` only, when given)."""
+    return [at for at, url in client.session.sent if endpoint in url]
+
+
+class ClientLog(requests.Session):
+    """A session that notes, at the client, when each request left and how many of its
+    requests (across every ClientLog sharing ``shared``) were open at once. A test of a rate
+    or a limit asserts what the client did: the far end's arrival times carry transit delays
+    and its idea of "active" lags the client's."""
+
+    def __init__(self, shared: dict | None = None) -> None:
+        super().__init__()
+        self.sent: list[tuple[float, str]] = []  # (monotonic time, URL) of each request
+        self.shared = shared if shared is not None else {"open": 0, "most_open": 0}
+        self._lock = self.shared.setdefault("lock", threading.Lock())
+
+    def request(self, method, url, *args, **kwargs):
+        with self._lock:
+            self.sent.append((time.monotonic(), url))
+            self.shared["open"] += 1
+            self.shared["most_open"] = max(self.shared["most_open"], self.shared["open"])
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except BaseException:
+            self._closed()
+            raise
+        close = response.close
+
+        def closed() -> None:
+            if not getattr(response, "_counted_closed", False):
+                response._counted_closed = True
+                self._closed()
+            close()
+
+        response.close = closed
+        return response
+
+    def _closed(self) -> None:
+        with self._lock:
+            self.shared["open"] -= 1
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import zip_longest
 
 import pytest
+from conftest import ClientLog
 from feed_server import (
     RSS,
     FeedServer,
@@ -23,7 +24,7 @@ from litmon.core.clock import parse_stamp
 from litmon.core.version import VERSION
 from litmon.db.feed_state import failing_feeds, feed_status
 from litmon.feeds import FeedConfig
-from litmon.feeds.fetch import FetchLimits
+from litmon.feeds.fetch import FetchLimits, fetch_feed
 from litmon.feeds.schedule import MAX_BACKOFF, MAX_SERVER_DELAY
 from litmon.pipeline.feeds import ingest_feed_sources, poll_feeds
 
@@ -223,22 +224,21 @@ def test_permanent_redirect_updates_the_stored_url_and_temporary_does_not(db, se
     assert {row["name"]: row for row in feed_status(db)}["moved"]["url"] == edited.url
 
 
-def test_one_request_at_a_time_per_host(tmp_path, server):
-    from litmon.db.schema import open_db
-
+def test_one_request_at_a_time_per_host(server):
     server.route("/slow", slow_drip(b"<rss/>", 0.05))  # each response takes ~0.3 s
+    shared = {"open": 0, "most_open": 0}  # the clients' own count of requests open at once
 
-    def poll_alone(i: int) -> None:
-        feed = FeedConfig(f"slow{i}", server.url("/slow"))
-        poll_feeds(open_db(tmp_path / f"{i}.db"), [feed], user_agent=UA, limits=LIMITS)
+    def fetch_alone() -> None:
+        fetch_feed(ClientLog(shared), server.url("/slow"), limits=LIMITS)
 
-    threads = [threading.Thread(target=poll_alone, args=(i,)) for i in range(3)]
+    threads = [threading.Thread(target=fetch_alone) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(server.hits("/slow")) == 3
-    assert server.max_concurrent == 1
+    assert shared["open"] == 0  # every response was closed
+    assert shared["most_open"] == 1
 
 
 def test_ingest_files_and_urls_skips_a_broken_source(db, server, tmp_path):

@@ -24,7 +24,7 @@ from litmon.core.clock import parse_stamp
 from litmon.core.version import VERSION
 from litmon.db.feed_state import failing_feeds, feed_status
 from litmon.feeds import FeedConfig
-from litmon.feeds.fetch import FetchLimits, fetch_feed
+from litmon.feeds.fetch import FetchError, FetchLimits, fetch_feed
 from litmon.feeds.schedule import MAX_BACKOFF, MAX_SERVER_DELAY
 from litmon.pipeline.feeds import ingest_feed_sources, poll_feeds
 
@@ -329,3 +329,19 @@ def test_a_body_that_breaks_while_it_is_read_fails_in_one_line(db, server, fault
     feed = FeedConfig(fault, server.route(f"/{fault}", reply))
     outcome = poll(db, [feed])[fault]
     assert outcome.status == "failed" and outcome.error.startswith("failed reading"), outcome.error
+
+
+@pytest.mark.parametrize("hops", [3, 4])
+def test_redirects_are_followed_up_to_the_cap_and_not_one_more(server, hops):
+    limits = FetchLimits(connect_timeout=2, read_timeout=0.5, total_seconds=1.5, max_redirects=3)
+    server.route("/hop0", serve_feed("oup_brain.xml"))
+    for n in range(1, hops + 1):
+        server.route(f"/hop{n}", redirect(302, f"/hop{n - 1}"))
+    session = ClientLog()
+    if hops <= limits.max_redirects:
+        result = fetch_feed(session, server.url(f"/hop{hops}"), limits=limits)
+        assert (result.status, result.requests) == (200, hops + 1)
+    else:
+        with pytest.raises(FetchError, match=r"too many redirects \(more than 3\)"):
+            fetch_feed(session, server.url(f"/hop{hops}"), limits=limits)
+        assert len(session.sent) == limits.max_redirects + 1  # it stopped at the cap

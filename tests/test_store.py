@@ -388,3 +388,63 @@ def test_a_deletion_of_a_work_only_pubmed_saw_hides_it(db):
     (saved,) = save_records(db, [pubmed()]).records
     assert delete_works(db, Deletion("pubmed", ("37000100",))) == [saved.work_id]
     assert list(iter_works(db)) == []
+
+
+# -- whose fields a merged work shows -------------------------------------------------------
+
+
+def _shown(db, work_id: int) -> tuple[str, str, str]:
+    row = db.execute(
+        "SELECT title, journal, abstract FROM works WHERE id = ?", (work_id,)
+    ).fetchone()
+    return tuple(row)
+
+
+@pytest.mark.parametrize("pubmed_first", [True, False])
+def test_pubmeds_fields_win_in_a_merged_work_whichever_arrived_first(db, pubmed_first):
+    feed = row(
+        source="feed:msj",
+        doi="10.1000/robots.100",
+        title=TITLE.upper(),  # a feed's shouting title, its own journal spelling and teaser
+        journal="J Rehabil Res",
+        abstract="Ahead of print. Robots and stroke.",
+    )
+    imported = row(doi="10.1000/robots.100", journal="JRR", abstract="Imported abstract.")
+    article = pubmed(abstract="Robots helped 41 patients regain arm function.")
+    batches = [[article], [feed], [imported]] if pubmed_first else [[imported], [feed], [article]]
+    for batch in batches:
+        (saved,) = save_records(db, batch).records
+    assert len(works(db)) == 1
+    assert _shown(db, saved.work_id) == (
+        TITLE + ".",
+        "Journal of Rehabilitation Research",
+        "Robots helped 41 patients regain arm function.",
+    )
+
+
+def test_a_feeds_fields_win_over_an_imports_without_pubmed(db):
+    feed = row(
+        source="feed:msj",
+        doi="10.1000/robots.100",
+        journal="J Rehabil Res",
+        abstract="From the feed.",
+    )
+    imported = row(doi="10.1000/robots.100", journal="JRR", abstract="From the import.")
+    save_records(db, [imported])
+    (saved,) = save_records(db, [feed]).records
+    assert _shown(db, saved.work_id)[1:] == ("J Rehabil Res", "From the feed.")
+
+
+@pytest.mark.parametrize("exact_first", [True, False])
+def test_a_record_sure_of_two_works_joins_the_better_match(db, exact_first):
+    """Two stored works kept apart by their pages; a feed item without pages is a sure match
+    for both. It joins the one whose title it gives exactly, whichever was stored first."""
+    exact = row("a", title=TITLE, pages="210-218", volume=None)
+    near = row("b", title=TITLE.replace("upper limb", "upper limbs"), pages="310-318", volume=None)
+    stored = {}
+    for record in [exact, near] if exact_first else [near, exact]:
+        (saved,) = save_records(db, [record]).records
+        stored[record.source_id] = saved.work_id
+    assert len(set(stored.values())) == 2  # the pages keep them apart
+    (item,) = save_records(db, [row("n", source="feed:msj", pages=None, volume=None)]).records
+    assert (item.outcome, item.work_id) == ("merged", stored["a"])

@@ -12,6 +12,7 @@ import io
 import logging
 import random
 import re
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -80,6 +81,30 @@ class _Retryable(Exception):
         self.event = event
 
 
+def network_cause(exc: BaseException) -> str:
+    """The cause of a failed connection in a few words ("connection refused", "name not
+    resolved", "read timed out"), from the OS error requests and urllib3 wrap it in."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connect timed out"
+    if isinstance(exc, requests.ReadTimeout):
+        return "read timed out"
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        error = todo.pop(0)
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, socket.gaierror):
+            return "name not resolved"
+        if isinstance(error, OSError) and error.strerror:
+            return error.strerror.lower()
+        todo.extend(
+            [*error.args, getattr(error, "reason", None), error.__cause__, error.__context__]
+        )
+    return type(exc).__name__
+
+
 @dataclass(frozen=True, slots=True)
 class SearchResult:
     count: int
@@ -109,6 +134,9 @@ class EntrezClient:
         self.backoff = backoff
         self._sleep = sleep
         self.requests_sent = 0
+        # Set once the client gave up on the host for network errors: the job's later calls
+        # (the next topics) fail at once with the same reason instead of retrying for a minute.
+        self._unreachable: str | None = None
         if not settings.email and settings.eutils_url == NCBI_EUTILS_URL:
             log.warning("no contact email for NCBI: set NCBI_EMAIL (NCBI may block anonymous use)")
 
@@ -166,12 +194,16 @@ class EntrezClient:
         if self.settings.api_key:
             params["api_key"] = self.settings.api_key
         url = self.settings.eutils_url + endpoint
+        if self._unreachable is not None:
+            raise EntrezError(f"{endpoint}: not tried, {self._unreachable}")
         attempts = self.settings.max_retries + 1
         for attempt in range(attempts):
             try:
                 return self._attempt(url, params, method, read)
             except _Retryable as problem:
                 if attempt + 1 == attempts:
+                    if problem.event == "network_error":
+                        self._unreachable = f"gave up on it earlier in this job: {problem}"
                     raise EntrezError(
                         f"{endpoint}: gave up after {attempts} attempts: {problem}"
                     ) from None
@@ -215,7 +247,8 @@ class EntrezClient:
                 _check_status(response)
                 return read(response)
         except (requests.Timeout, requests.ConnectionError) as exc:
-            reason = f"network error: {type(exc).__name__}"
+            host = urlsplit(url).netloc
+            reason = f"network error: {host}: {network_cause(exc)}"
             raise _Retryable(reason, event="network_error") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise _Retryable(f"response cut off: {type(exc).__name__}") from None

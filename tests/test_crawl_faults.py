@@ -1,6 +1,7 @@
 """Faults from E-utilities: retried politely, or recorded as a failed run that a rerun
 finishes, never losing committed work and never storing a work twice."""
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from pubmed_builder import article, article_set
 
 from litmon.core.ratelimit import RateLimiter
 from litmon.crawler.entrez import EntrezClient
-from litmon.crawler.settings import NcbiSettings
+from litmon.crawler.settings import NcbiSettings, Topic
 from litmon.db import runs
 from litmon.pipeline.pubmed import crawl_pubmed
 from litmon.replay.server import Fault
@@ -216,3 +217,36 @@ def test_the_api_key_never_reaches_logs_or_the_crawl_log(corpus, db, caplog):
     assert all(r.params["api_key"] == "SECRET-KEY-123" for r in corpus.requests)  # it is sent
     stored = " ".join(str(value) for row in runs.recent_runs(db) for value in row.values())
     assert "SECRET-KEY-123" not in caplog.text + stored + str(client.settings)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens once the socket is closed
+
+
+def test_a_dead_host_is_named_with_its_cause_and_later_topics_fail_at_once(db):
+    dead = f"http://127.0.0.1:{_closed_port()}/eutils/"
+    settings = NcbiSettings(eutils_url=dead, api_key="test-key", max_retries=2, timeout=1.0)
+    client = EntrezClient(settings, session=ClientLog(), limiter=RateLimiter(10), backoff=0.01)
+    other = Topic(name="ms_broad", query='"multiple sclerosis"[tiab]')
+
+    first, second = crawl_pubmed(db, client, [TOPIC, other], today=TODAY)
+
+    host = dead.split("/")[2]
+    assert first.status == second.status == "failed"
+    assert f"network error: {host}: connection refused" in first.error
+    assert "gave up after 3 attempts" in first.error
+    assert f"gave up on it earlier in this job: network error: {host}" in second.error
+    assert len(client.session.sent) == 3  # the second topic sent nothing
+
+
+def test_a_host_that_answers_again_is_not_given_up_on(corpus, db):
+    """Its near twin: a network error that passes keeps the client trying later topics."""
+    client = make_client(corpus, timeout=0.5, max_retries=2)
+    corpus.inject(Fault("reset"), endpoint="esearch")
+    other = Topic(name="ms_broad", query='"multiple sclerosis"[tiab]')
+
+    reports = crawl_pubmed(db, client, [TOPIC, other], today=TODAY)
+
+    assert [r.status for r in reports] == ["ok", "ok"]

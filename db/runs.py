@@ -133,7 +133,7 @@ UNSUCCESSFUL = ("failed", "partial", "abandoned")
 
 def recent_runs(
     db: sqlite_utils.Database,
-    limit: int = 20,
+    limit: int | None = 20,
     *,
     source: str | None = None,
     failed: bool = False,
@@ -142,7 +142,7 @@ def recent_runs(
     """The last runs, newest first, with ``warnings`` and ``notes`` as lists and
     ``seconds`` (how long each took; None while running). ``source`` matches a source
     exactly or as the part before its ':' (``feed`` matches every ``feed:NAME``);
-    ``since`` keeps runs started on or after that UTC date."""
+    ``since`` keeps runs started on or after that UTC date; ``limit`` None: every run."""
     where, params = [], []
     if source is not None:
         # a range on the (source, id) index rather than LIKE, whose '_' is a wildcard
@@ -155,7 +155,11 @@ def recent_runs(
         where.append("started_at >= ?")
         params.append(since.isoformat())
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    rows = db.query(f"SELECT * FROM crawl_runs{clause} ORDER BY id DESC LIMIT ?", [*params, limit])
+    # SQLite reads a negative LIMIT as none
+    rows = db.query(
+        f"SELECT * FROM crawl_runs{clause} ORDER BY id DESC LIMIT ?",
+        [*params, -1 if limit is None else limit],
+    )
     return [_decoded(row) for row in rows]
 
 

@@ -3,7 +3,6 @@ bearer tokens of summarizer workers using the HTTP API)."""
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -11,6 +10,7 @@ import click
 from litmon.app import App, pass_app
 from litmon.core.errors import UsageError
 from litmon.db import accounts
+from litmon.output import Column, echo, listing_options, output_rows, table
 from litmon.web import auth
 
 
@@ -78,18 +78,26 @@ def users_passwd(app: App, name: str, password_stdin: bool) -> None:
 
 
 @users.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+@listing_options
 @pass_app
-def users_list(app: App, as_json: bool) -> None:
+def users_list(app: App, as_json: bool, nl: bool) -> None:
     """The accounts, with their roles."""
     rows = accounts.list_users(app.database().conn)
-    if as_json:
-        click.echo(json.dumps(rows))
+    if as_json or nl:
+        output_rows(rows, nl=nl)
         return
     if not rows:
-        click.echo("no accounts yet: litmon users add NAME")
-    for row in rows:
-        click.echo(f"{row['name']}  {row['role']}  since {row['created_at']}")
+        echo("no accounts yet: litmon users add NAME")
+        return
+    for line in table(rows, _USER_COLUMNS):
+        echo(line)
+
+
+_USER_COLUMNS = (
+    Column("NAME", lambda row: row["name"]),
+    Column("ROLE", lambda row: row["role"]),
+    Column("SINCE", lambda row: row["created_at"]),
+)
 
 
 @click.group()
@@ -124,19 +132,25 @@ def tokens_revoke(app: App, name: str) -> None:
 
 
 @tokens.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+@listing_options
 @pass_app
-def tokens_list(app: App, as_json: bool) -> None:
+def tokens_list(app: App, as_json: bool, nl: bool) -> None:
     """The tokens (never their secrets): scope, created, last used, revoked."""
     rows = accounts.list_tokens(app.database().conn)
-    if as_json:
-        click.echo(json.dumps(rows))
+    if as_json or nl:
+        output_rows(rows, nl=nl)
         return
     if not rows:
-        click.echo("no tokens yet: litmon tokens create NAME")
-    for row in rows:
-        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "live"
-        used = row["last_used_at"] or "never"
-        click.echo(
-            f"{row['name']}  {row['scope']}  {state}, created {row['created_at']}, used {used}"
-        )
+        echo("no tokens yet: litmon tokens create NAME")
+        return
+    for line in table(rows, _TOKEN_COLUMNS):
+        echo(line)
+
+
+_TOKEN_COLUMNS = (
+    Column("NAME", lambda row: row["name"]),
+    Column("SCOPE", lambda row: row["scope"]),
+    Column("STATE", lambda row: f"revoked {row['revoked_at']}" if row["revoked_at"] else "live"),
+    Column("CREATED", lambda row: row["created_at"]),
+    Column("LAST USED", lambda row: row["last_used_at"] or "never"),
+)

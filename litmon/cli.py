@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import sqlite3
@@ -17,9 +16,11 @@ import sqlite_utils
 from litmon import exits, logs
 from litmon.accounts_cli import tokens, users
 from litmon.app import App, BarProgress, pass_app
+from litmon.core.csv_writer import write_csv
 from litmon.core.errors import Conflict, UsageError
 from litmon.core.locks import Locked
 from litmon.core.records import Record
+from litmon.core.text import safe_json
 from litmon.core.version import VERSION
 from litmon.crawl_cli import crawl, schedule
 from litmon.crawler.pubmed_xml import iter_items
@@ -34,12 +35,13 @@ from litmon.imports.ris import read_ris
 from litmon.imports.table import DEFAULT_ID_COLUMN, read_csv
 from litmon.jobs import after_storing, demo_job
 from litmon.ops_cli import check_command, status_command
+from litmon.output import echo, listing_options, output_object, output_rows, plural, text
 from litmon.pipeline.feeds import ingest_feed_sources
 from litmon.pipeline.ingest import ingest_records
 from litmon.pipeline.run import Run
 from litmon.queue_cli import export_candidates, queue, review_command
 from litmon.replay.server import serve_demo
-from litmon.report import exit_for, plural, print_reports, print_warnings
+from litmon.report import exit_for, print_reports, print_warnings
 from litmon.runs_cli import runs_command
 from litmon.score_cli import score_command
 from litmon.serve_cli import serve
@@ -250,26 +252,25 @@ def export_works(app: App, fmt: str, output: TextIO) -> None:
     """Write every work (one per article, duplicates folded) with the sources that saw it.
 
     JSONL has one JSON object per line; list fields are JSON arrays and `sources` is a list
-    of {"source": ..., "id": ...}. CSV joins lists with "; ".
+    of {"source": ..., "id": ...}. CSV joins lists with "; "; a cell a spreadsheet would run
+    as a formula (starting with = + - @, or a tab or carriage return) gets an apostrophe.
     """
     works = iter_works(app.database())
     if fmt == "jsonl":
         for work in works:
-            output.write(json.dumps(work, ensure_ascii=False) + "\n")
+            output.write(safe_json(work) + "\n")
         return
-    writer = csv.DictWriter(output, fieldnames=EXPORT_FIELDS)
-    writer.writeheader()
-    for work in works:
-        writer.writerow({key: _flat(value) for key, value in work.items()})
+    write_csv(works, EXPORT_FIELDS, output, _flat)
 
 
-def _flat(value: object) -> object:
+def _flat(name: str, value: object) -> object:
+    """A list field as CSV text: sightings as source:id, links as their JSON."""
     if not isinstance(value, list):
         return value
     return "; ".join(
         f"{v['source']}:{v['id']}"
         if isinstance(v, dict) and "source" in v
-        else json.dumps(v)
+        else json.dumps(v, ensure_ascii=False)
         if isinstance(v, dict)
         else str(v)
         for v in value
@@ -284,8 +285,9 @@ def _flat(value: object) -> object:
     help="Report feeds that have failed every poll for this many days.",
 )
 @click.option("--check", is_flag=True, help="Exit 1 if any feed is failing that long.")
+@listing_options
 @pass_app
-def feeds_command(app: App, failing_days: float, check: bool) -> None:
+def feeds_command(app: App, failing_days: float, check: bool, as_json: bool, nl: bool) -> None:
     """Each polled feed's state: last success, consecutive failures, next poll, last error.
 
     With --check it is a health check for monitoring: exit 1 when a feed has failed for
@@ -293,19 +295,24 @@ def feeds_command(app: App, failing_days: float, check: bool) -> None:
     """
     db = app.database()
     rows = feed_status(db)
-    if not rows:
-        click.echo("no feeds polled yet: litmon crawl feeds")
-    for row in rows:
-        click.echo(
-            f"{row['name']}: last success {row['last_success'] or 'never'},"
-            f" {row['consecutive_failures']} failures in a row, next poll {row['next_poll_at']}"
-        )
-        if row["last_error"]:
-            click.echo(f"    last error: {row['last_error']}")
     failing = failing_feeds(db, days=failing_days)
+    if as_json or nl:
+        output_rows(rows, nl=nl)
+    elif not rows:
+        echo("no feeds polled yet: litmon crawl feeds")
+    else:
+        for row in rows:
+            echo(
+                f"{text(row['name'])}: last success {row['last_success'] or 'never'},"
+                f" {plural(row['consecutive_failures'], 'failure')} in a row,"
+                f" next poll {row['next_poll_at']}"
+            )
+            if row["last_error"]:
+                echo(f"    last error: {text(row['last_error'])}")
     for row in failing:
-        click.echo(
-            f"FAILING for {row['failing_days']:.1f} days: {row['name']} ({row['url']})", err=True
+        echo(
+            f"FAILING for {row['failing_days']:.1f} days: {text(row['name'])} ({text(row['url'])})",
+            err=True,
         )
     if check and failing:
         sys.exit(exits.FAILED)
@@ -324,17 +331,23 @@ def dupes() -> None:
     default="open",
     show_default=True,
 )
+@listing_options
 @pass_app
-def dupes_list(app: App, status: str) -> None:
+def dupes_list(app: App, status: str, as_json: bool, nl: bool) -> None:
     """Pairs of works that may be one article, most similar first."""
     pairs = merge.list_possible_duplicates(app.database(), status)
+    if as_json or nl:
+        output_rows(pairs, nl=nl)
+        return
     if not pairs:
-        click.echo(f"no {status} possible duplicates")
+        echo(f"no {status} possible duplicates")
     for pair in pairs:
-        click.echo(
+        echo(
             f"works {pair['work_id']} and {pair['other_id']}: similarity {pair['score']:.2f}"
-            f" ({pair['reason']})\n    {pair['work_title'][:100]}\n    {pair['other_title'][:100]}"
+            f" ({text(pair['reason'])})"
         )
+        echo(f"    {text(pair['work_title'], width=100)}")
+        echo(f"    {text(pair['other_title'], width=100)}")
 
 
 @dupes.command("merge")
@@ -378,15 +391,15 @@ def dupes_recheck(app: App, dry_run: bool, as_json: bool) -> None:
     found = recheck.recheck_merges(app.database(), dry_run=dry_run)
     for item in found:
         if as_json:
-            click.echo(json.dumps(item.to_dict()))
+            output_object(item.to_dict(), compact=True)
             continue
         action = "would undo" if dry_run else "undid" if item.undone else "could not undo"
-        click.echo(
+        echo(
             f"{action} merge #{item.merge_id} (work {item.merged_id} into {item.kept_id}):"
-            f" {item.why}{f' ({item.note})' if item.note else ''}"
-            f"\n    {item.kept_id}: {item.kept_title[:100]}"
-            f"\n    {item.merged_id}: {item.merged_title[:100]}"
+            f" {text(item.why)}{f' ({text(item.note)})' if item.note else ''}"
         )
+        echo(f"    {item.kept_id}: {text(item.kept_title, width=100)}")
+        echo(f"    {item.merged_id}: {text(item.merged_title, width=100)}")
     if not found:
         if not as_json:
             click.echo("no automatic merge needs undoing")

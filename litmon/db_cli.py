@@ -15,7 +15,7 @@ from litmon.db.maintenance import backup, vacuum
 from litmon.db.retention import prune
 from litmon.health import mib
 from litmon.jobs import ncbi_lock
-from litmon.report import plural
+from litmon.output import plural
 
 
 @click.group("db")

@@ -26,7 +26,7 @@ from litmon.db.heartbeat import read_heartbeat
 from litmon.db.maintenance import database_size, quick_check
 from litmon.db.runs import database_file
 from litmon.feeds.config import load_feeds
-from litmon.report import plural
+from litmon.output import plural
 from litmon.review.states import STATES
 from litmon.settings import Config
 

@@ -3,7 +3,6 @@ and ``litmon check`` (the same, judged, for Nagios-style monitoring)."""
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import sys
@@ -17,6 +16,8 @@ from litmon import exits
 from litmon.app import App, pass_app, writable_target
 from litmon.core.clock import parse_stamp
 from litmon.health import Health, SourceHealth, assess, human, integrity, mib
+from litmon.output import echo, json_text
+from litmon.output import text as shown
 
 
 class Duration(click.ParamType):
@@ -73,13 +74,13 @@ def status_command(app: App, as_json: bool, fmt: str, output: str | None) -> Non
     if fmt == "prometheus":
         text = generate_latest(_metrics(health)).decode()
     elif fmt == "json":
-        text = json.dumps(health.as_dict(), indent=2) + "\n"
+        text = json_text(health.as_dict(), indent=2) + "\n"
     else:
         text = _text(health) + "\n"
     if output:
         _write_atomically(writable_target(Path(output)), text)
     else:
-        click.echo(text, nl=False)
+        echo(text.removesuffix("\n"))
 
 
 @click.command("check")
@@ -124,12 +125,12 @@ def check_command(app: App, max_age: timedelta | None) -> None:
         sys.exit(exits.FAILED)
     problems = ([damaged] if damaged else []) + health.problems
     if not problems:
-        click.echo(f"OK: {_healthy_line(health)}")
+        echo(f"OK: {_healthy_line(health)}")
         return
     more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    click.echo(f"CRITICAL: {problems[0]}{more}")
+    echo(f"CRITICAL: {shown(problems[0])}{more}")
     for problem in problems[1:]:
-        click.echo(problem)
+        echo(shown(problem))
     sys.exit(exits.FAILED)
 
 
@@ -168,7 +169,7 @@ def _text(health: Health) -> str:
         )
     for problem in health.problems:
         if not any(problem == source.problem for source in health.sources):
-            lines.append(f"PROBLEM: {problem}")
+            lines.append(f"PROBLEM: {shown(problem)}")
     lines.append(_scheduler_line(health.scheduler))
     return "\n".join(lines)
 
@@ -184,11 +185,11 @@ def _source_line(source: SourceHealth, health: Health) -> str:
         parts.append(f"running since {runs.running_since}")
     if source.next_run:
         parts.append(f"next run {source.next_run:%Y-%m-%dT%H:%M:%SZ}")
-    line = f"  {mark} {source.label}: {', '.join(parts)}"
+    line = f"  {mark} {shown(source.label)}: {', '.join(parts)}"
     if runs.last_error and runs.consecutive_failures:
-        line += f"\n      last error: {runs.last_error}"
+        line += f"\n      last error: {shown(runs.last_error)}"
     if source.problem:
-        line += f"\n      {source.problem}"
+        line += f"\n      {shown(source.problem)}"
     return line
 
 

@@ -3,9 +3,8 @@ layer over :mod:`litmon.review` (which the web page and summarizer workers call 
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -15,9 +14,23 @@ import click
 from litmon import exits
 from litmon.app import App, pass_app
 from litmon.core.errors import UsageError
+from litmon.output import (
+    Column,
+    echo,
+    json_text,
+    listing_options,
+    output_object,
+    output_rows,
+    plural,
+    row_limit,
+    table,
+    text,
+)
 from litmon.review import (
     STATES,
+    Page,
     ack_takedown,
+    build_packet,
     claim,
     decide,
     discard,
@@ -34,39 +47,58 @@ from litmon.review.export import iter_candidates, write_csv, write_jsonl, write_
 from litmon.review.queue import is_date_prefix, page_marker
 
 ACTIONS = ("approve", "reject", "defer", "undo")
+_PAGE = 50  # rows of a text page
 
 
-def _print_rows(rows: Iterable[dict], as_json: bool, nl: bool) -> bool:
-    """JSON as sqlite-utils prints it (one array, or one object per line with --nl);
-    False when the caller should print text instead."""
-    if nl:
-        for row in rows:
-            click.echo(json.dumps(row))
-        return True
-    if as_json:
-        click.echo(json.dumps(list(rows), indent=2))
-        return True
-    return False
-
-
-def _line(item: dict) -> str:
-    topics = ", ".join(f"{t['topic']} {t['score']:g}" for t in item["topics"])
-    marks = [
-        "RETRACTED" if item["retracted"] else "",
-        "changed since decision" if item["changed_since_decision"] else "",
-        f"takedown {item['takedown']}" if item["takedown"] else "",
-        f"flag: {item['flag']}" if item["flag"] else "",
-        f"until {item['deferred_until']}" if item["deferred_until"] else "",
-        f"leased by {item['leased_by']} until {item['lease_expires']}"
-        if item["state"] == "leased"
-        else "",
+def _marks(item: dict) -> list[str]:
+    return [
+        mark
+        for mark in (
+            "RETRACTED" if item["retracted"] else "",
+            "changed since decision" if item["changed_since_decision"] else "",
+            f"takedown {item['takedown']}" if item["takedown"] else "",
+            f"flag: {text(item['flag'])}" if item["flag"] else "",
+            f"until {item['deferred_until']}" if item["deferred_until"] else "",
+            f"leased by {text(item['leased_by'])} until {item['lease_expires']}"
+            if item["state"] == "leased"
+            else "",
+        )
+        if mark
     ]
-    ident = f"pmid:{item['pmid']}" if item["pmid"] else f"doi:{item['doi']}"
-    extra = "".join(f" [{mark}]" for mark in marks if mark)
-    return (
-        f"#{item['id']}@{item['version']} {item['state']:<10} {item['score']:7.2f}"
-        f"  {ident}  {item['title'][:90]}\n    topics: {topics}{extra}"
-    )
+
+
+def _topics(item: dict) -> str:
+    return ", ".join(f"{text(t['topic'])} {t['score']:g}" for t in item["topics"])
+
+
+def _details(item: dict) -> list[str]:
+    """The lines under a candidate's row: its topics and marks, each topic's explanation."""
+    extra = "".join(f" [{mark}]" for mark in _marks(item))
+    lines = [f"topics: {_topics(item)}{extra}"]
+    for topic_score in item["topics"]:
+        for part in topic_score.get("explanation", []):
+            lines.append(f"  {text(topic_score['topic'])}: {_component(part)}")
+    return lines
+
+
+def _paper(item: dict) -> str:
+    return f"pmid:{item['pmid']}" if item["pmid"] else f"doi:{item['doi']}"
+
+
+_CANDIDATE_COLUMNS = (
+    Column("ID", lambda item: f"{item['id']}@{item['version']}", right=True),
+    Column("STATE", lambda item: item["state"]),
+    Column("SCORE", lambda item: f"{item['score']:.2f}", right=True),
+    Column("PAPER", _paper, width=32),
+    Column("TITLE", lambda item: item["title"], width=80),
+)
+
+
+def _print_candidates(items: Iterable[dict]) -> None:
+    """Candidates as the one table every queue command prints (id@version as `review`
+    takes it), each with its topics and marks under it."""
+    for line in table(items, _CANDIDATE_COLUMNS, details=_details):
+        echo(line)
 
 
 def _component(part: object) -> str:
@@ -74,10 +106,12 @@ def _component(part: object) -> str:
     any other shape as JSON, so a new kind of component still shows."""
     if isinstance(part, dict) and {"component", "points"} <= part.keys():
         matches = ", ".join(
-            f"{m.get('term')} in {m.get('field')}" for m in part.get("matches") or []
+            f"{text(m.get('term'))} in {text(m.get('field'))}" for m in part.get("matches") or []
         )
-        return f"{part['component']} {part['points']:+g}" + (f" ({matches})" if matches else "")
-    return json.dumps(part)
+        return f"{text(part['component'])} {part['points']:+g}" + (
+            f" ({matches})" if matches else ""
+        )
+    return json_text(part)
 
 
 def _candidate_id(text: str) -> int:
@@ -108,12 +142,16 @@ def queue() -> None:
 @click.option("--journal", help="Only this journal (its title or abbreviation, any case).")
 @click.option("--since", help="Published on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--until", help="Published on or before this date (YYYY, YYYY-MM or YYYY-MM-DD).")
-@click.option("-n", "--limit", default=50, show_default=True, help="Rows per page.")
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=1),
+    help=f"Rows per page (default: {_PAGE} as text, every row with --json or --nl).",
+)
 @click.option("--after", help="Continue after this SCORE,ID (printed at the end of a page).")
 @click.option("--last", "from_end", is_flag=True, help="The last page of the ranking.")
 @click.option("--explain", is_flag=True, help="Each topic's scoring explanation too.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
-@click.option("--nl", is_flag=True, help="One JSON object per line.")
+@listing_options
 @pass_app
 def queue_list(
     app: App,
@@ -124,7 +162,7 @@ def queue_list(
     journal: str | None,
     since: str | None,
     until: str | None,
-    limit: int,
+    limit: int | None,
     after: str | None,
     from_end: bool,
     explain: bool,
@@ -136,34 +174,55 @@ def queue_list(
 
     \b
       litmon queue list --state new --search "rim lesions" --since 2026-01
+      litmon queue list --json | jq '.[].title'      every candidate, streamed
     """
-    page = list_candidates(
-        app.database(),
-        state=state,
-        topic=topic,
-        min_score=min_score,
-        search=search,
-        journal=journal,
-        published=(_published(since, "--since"), _published(until, "--until")),
-        after=page_marker(after) if after is not None else None,
-        from_end=from_end,
-        limit=limit,
-        explain=explain,
-        max_attempts=app.config.queue.max_attempts,
-    )
-    if _print_rows(page.items, as_json, nl):
+    db = app.database()
+
+    def page(size: int, marker: tuple[float, int] | None) -> Page:
+        return list_candidates(
+            db,
+            state=state,
+            topic=topic,
+            min_score=min_score,
+            search=search,
+            journal=journal,
+            published=(_published(since, "--since"), _published(until, "--until")),
+            after=marker,
+            from_end=from_end,
+            limit=size,
+            explain=explain,
+            max_attempts=app.config.queue.max_attempts,
+        )
+
+    marker = page_marker(after) if after is not None else None
+    rows = row_limit(limit, _PAGE, as_json, nl)
+    if rows is None:
+        output_rows(_every(page, marker), nl=nl)
         return
-    if not page.items:
-        click.echo("no candidates" + (f" {state}" if state else ""))
-    for item in page.items:
-        click.echo(_line(item))
-        for topic_score in item["topics"]:
-            for part in topic_score.get("explanation", []):
-                click.echo(f"      {topic_score['topic']}: {_component(part)}")
-    if page.next_after is not None:
+    first = page(rows, marker)
+    if as_json or nl:
+        output_rows(first.items, nl=nl)
+        return
+    if not first.items:
+        echo("no candidates" + (f" {state}" if state else ""))
+        return
+    _print_candidates(first.items)
+    if first.next_after is not None:
         direction = " --last" if from_end else ""
-        score, ident = page.next_after
-        click.echo(f"more: litmon queue list{direction} --after {score!r},{ident}")
+        score, ident = first.next_after
+        echo(f"more: litmon queue list{direction} --after {score!r},{ident}")
+
+
+def _every(
+    page: Callable[[int, tuple[float, int] | None], Page], marker: tuple[float, int] | None
+) -> Iterator[dict]:
+    """Every matching candidate, a page at a time, so that output starts at once."""
+    while True:
+        current = page(500, marker)
+        yield from current.items
+        if current.next_after is None:
+            return
+        marker = current.next_after
 
 
 def _published(value: str | None, option: str) -> str | None:
@@ -179,26 +238,71 @@ def _published(value: str | None, option: str) -> str | None:
 
 @queue.command("show")
 @click.argument("ref")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (the paper as `work`).")
 @pass_app
 def queue_show(app: App, ref: str, as_json: bool) -> None:
-    """One candidate (ID, pmid:N or doi:…) with its trail and summaries."""
-    item = show(app.database(), ref, max_attempts=app.config.queue.max_attempts)
+    """One candidate (ID, pmid:N or doi:…): the paper (title, authors, journal, date,
+    links, abstract), its scores, trail, summaries, possible duplicates and notices."""
+    db = app.database()
+    item = show(db, ref, max_attempts=app.config.queue.max_attempts)
+    work = build_packet(db.conn, item["id"])["work"]
     if as_json:
-        click.echo(json.dumps(item, indent=2))
+        output_object(item | {"work": work})
         return
-    click.echo(_line(item))
+    for line in _paper_lines(item, work):
+        echo(line)
     for pair in item["possible_duplicates"]:
-        click.echo(
-            f"    possible duplicate: work {pair['work_id']} (similarity {pair['score']:.2f},"
-            f" {pair['reason']}): litmon dupes list"
+        echo(
+            f"possible duplicate: work {pair['work_id']} (similarity {pair['score']:.2f},"
+            f" {text(pair['reason'])}): litmon dupes list"
         )
     for notice in item["notices"]:
-        click.echo(f"    {_notice(notice)}")
-    _print_trail(item["history"])
+        echo(_notice(notice))
+    if item["history"]:
+        echo("trail:")
+        _print_trail(item["history"])
     for summary in item["summaries"]:
-        click.echo(f"summary by {summary['worker']} at {summary['created_at']}:")
-        click.echo(summary["summary"])
+        echo(f"summary by {text(summary['worker'])} at {summary['created_at']}:")
+        echo(text(summary["summary"], lines=True))
+
+
+_SHOWN_AUTHORS = 12
+
+
+def _paper_lines(item: dict, work: dict) -> list[str]:
+    """What an editor judges a paper by, one labelled line each, the abstract last."""
+    marks = "".join(f" [{mark}]" for mark in _marks(item))
+    authors = [text(name) for name in work["authors"]]
+    if len(authors) > _SHOWN_AUTHORS:
+        more = len(authors) - _SHOWN_AUTHORS
+        authors = [*authors[:_SHOWN_AUTHORS], f"… and {more} more"]
+    where = text(work["journal"] or work["journal_abbrev"] or "(no journal)")
+    issue = "".join(
+        part
+        for part in (
+            f" {text(work['volume'])}" if work["volume"] else "",
+            f"({text(work['issue'])})" if work["issue"] else "",
+            f":{text(work['pages'])}" if work["pages"] else "",
+        )
+    )
+    links = [text(url) for url in work["links"].values() if url]
+    lines = [
+        f"candidate {item['id']}@{item['version']}: {item['state']}, score {item['score']:.2f}"
+        f"{marks}",
+        f"title:    {text(work['title'])}",
+        f"authors:  {'; '.join(authors) or '(none given)'}",
+        f"journal:  {where}{issue}, {text(work['date'] or 'no date')}",
+        f"ids:      {_paper(item)}" + (f", pmcid:{text(work['pmcid'])}" if work["pmcid"] else ""),
+        f"links:    {'  '.join(links) or '(none)'}",
+        f"topics:   {_topics(item)}",
+    ]
+    if item["leased_by"] and item["state"] == "leased":
+        lines.append(f"lease:    {text(item['leased_by'])} until {item['lease_expires']}")
+    lines.append("abstract:" if work["abstract"] else "abstract: (none)")
+    if work["abstract"]:
+        abstract = text(work["abstract"], lines=True)
+        lines += [f"  {line}" for line in abstract.splitlines()]
+    return lines
 
 
 # How `queue show` names a comments/corrections link (the API keeps PubMed's RefType).
@@ -218,31 +322,34 @@ _NOTICE_LABELS = {
 
 def _notice(notice: dict) -> str:
     ident = f"pmid:{notice['pmid']}" if notice["pmid"] else "(no PMID)"
-    about = notice["title"] or notice["citation"] or ""
+    about = text(notice["title"] or notice["citation"] or "")
     stored = f" (work {notice['work_id']})" if notice["work_id"] else ""
     label = _NOTICE_LABELS[notice["type"]]
     return f"{label}: {ident}{stored} {about}".rstrip()
 
 
-def _print_trail(rows: list[dict]) -> None:
+def _print_trail(rows: Iterable[dict]) -> None:
     for row in rows:
-        why = f" ({row['reason']})" if row["reason"] else ""
-        note = f"\n        note: {row['note']}" if row["note"] else ""
-        click.echo(
-            f"    {row['at']} {row['by']}: {row['action']}"
-            f" {row['from_state'] or '-'} -> {row['to_state']}{why}{note}"
+        why = f" ({text(row['reason'])})" if row["reason"] else ""
+        echo(
+            f"    {row['at']} {text(row['by'])}: {text(row['action'])}"
+            f" {row['from_state'] or '-'} -> {row['to_state']}{why}"
         )
+        if row["note"]:
+            for line in text(row["note"], lines=True).splitlines():
+                echo(f"        note: {line}")
 
 
 @queue.command("history")
 @click.argument("ref")
-@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
-@click.option("--nl", is_flag=True, help="One JSON object per line.")
+@listing_options
 @pass_app
 def queue_history(app: App, ref: str, as_json: bool, nl: bool) -> None:
     """Every transition of a candidate: when, who, from, to, why, notes."""
     rows = history(app.database(), ref)
-    if not _print_rows(rows, as_json, nl):
+    if as_json or nl:
+        output_rows(rows, nl=nl)
+    else:
         _print_trail(rows)
 
 
@@ -261,48 +368,64 @@ def queue_claim(app: App, worker: str, lease_seconds: float | None, as_json: boo
     lease = settings.lease_seconds if lease_seconds is None else lease_seconds
     packet = claim(app.database(), worker, lease, max_attempts=settings.max_attempts)
     if packet is None:
-        click.echo("nothing to claim", err=True)
+        echo("nothing to claim", err=True)
         sys.exit(exits.NOTHING_TO_DO)
-    click.echo(json.dumps(packet) if as_json else json.dumps(packet, indent=2))
+    output_object(packet, compact=as_json)
 
 
 def _read_summary(path: str) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        summary = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    if not text.strip():
+    if not summary.strip():
         raise UsageError(f"{path}: the summary is empty")
-    return text
+    return summary
+
+
+_OUTCOME_JSON = click.option(
+    "--json", "as_json", is_flag=True, help="The outcome as one JSON object."
+)
 
 
 @queue.command("done")
 @click.argument("candidate")
 @click.option("--token", required=True, help="The lease token the claim printed.")
 @click.option("--summary-file", required=True, help="The summary, UTF-8 text.")
+@_OUTCOME_JSON
 @pass_app
-def queue_done(app: App, candidate: str, token: str, summary_file: str) -> None:
+def queue_done(app: App, candidate: str, token: str, summary_file: str, as_json: bool) -> None:
     """Hand in the summary of a leased candidate (again with the same token: no change)."""
     summary = _read_summary(summary_file)
     outcome = done(app.database(), _candidate_id(candidate), token, summary)
+    if as_json:
+        output_object(outcome)
+        return
     again = " (already: nothing changed)" if outcome["repeated"] else ""
-    click.echo(f"candidate {candidate}: summarized{again}")
+    echo(f"candidate {outcome['id']}: summarized{again}")
 
 
 @queue.command("fail")
 @click.argument("candidate")
 @click.option("--token", required=True, help="The lease token the claim printed.")
 @click.option("--error", "error", required=True, help="What went wrong (in the audit trail).")
+@_OUTCOME_JSON
 @pass_app
-def queue_fail(app: App, candidate: str, token: str, error: str) -> None:
+def queue_fail(app: App, candidate: str, token: str, error: str, as_json: bool) -> None:
     """Give a leased candidate back: approved again, or dead after its last attempt."""
     attempts = app.config.queue.max_attempts
     outcome = fail(app.database(), _candidate_id(candidate), token, error, max_attempts=attempts)
-    click.echo(f"candidate {candidate}: {outcome['state']} after {outcome['attempts']} attempts")
+    if as_json:
+        output_object(outcome)
+        return
+    echo(
+        f"candidate {outcome['id']}: {outcome['state']}"
+        f" after {plural(outcome['attempts'], 'attempt')}"
+    )
 
 
 @queue.command("extend")
@@ -310,12 +433,18 @@ def queue_fail(app: App, candidate: str, token: str, error: str) -> None:
 @click.option("--token", required=True, help="The lease token the claim printed.")
 @click.option("--lease", "lease_seconds", type=float,
               help="Seconds from now (default: [queue] lease_seconds).")  # fmt: skip
+@_OUTCOME_JSON
 @pass_app
-def queue_extend(app: App, candidate: str, token: str, lease_seconds: float | None) -> None:
+def queue_extend(
+    app: App, candidate: str, token: str, lease_seconds: float | None, as_json: bool
+) -> None:
     """Renew a lease: the candidate stays this worker's for --lease seconds from now."""
     lease = app.config.queue.lease_seconds if lease_seconds is None else lease_seconds
     outcome = extend(app.database(), _candidate_id(candidate), token, lease)
-    click.echo(f"candidate {candidate}: leased until {outcome['lease_expires']}")
+    if as_json:
+        output_object(outcome)
+        return
+    echo(f"candidate {outcome['id']}: leased until {outcome['lease_expires']}")
 
 
 @queue.command("retry")
@@ -324,7 +453,8 @@ def queue_extend(app: App, candidate: str, token: str, lease_seconds: float | No
 @pass_app
 def queue_retry(app: App, ref: str, by: str | None) -> None:
     """A dead candidate goes back to approved with fresh attempts."""
-    click.echo(_line(retry(app.database(), ref, by=by, max_attempts=app.config.queue.max_attempts)))
+    attempts = app.config.queue.max_attempts
+    _print_candidates([retry(app.database(), ref, by=by, max_attempts=attempts)])
 
 
 @queue.command("discard")
@@ -334,7 +464,7 @@ def queue_retry(app: App, ref: str, by: str | None) -> None:
 def queue_discard(app: App, ref: str, by: str | None) -> None:
     """Give a dead candidate up for good."""
     attempts = app.config.queue.max_attempts
-    click.echo(_line(discard(app.database(), ref, by=by, max_attempts=attempts)))
+    _print_candidates([discard(app.database(), ref, by=by, max_attempts=attempts)])
 
 
 @queue.command("ack-takedown")
@@ -346,7 +476,8 @@ def queue_ack_takedown(app: App, ref: str, by: str | None, note: str | None) -> 
     """Record that the published summary of a withdrawn (deleted or retracted) work was
     taken down."""
     attempts = app.config.queue.max_attempts
-    click.echo(_line(ack_takedown(app.database(), ref, by=by, note=note, max_attempts=attempts)))
+    acked = ack_takedown(app.database(), ref, by=by, note=note, max_attempts=attempts)
+    _print_candidates([acked])
 
 
 @click.command("review")
@@ -357,6 +488,7 @@ def queue_ack_takedown(app: App, ref: str, by: str | None, note: str | None) -> 
 @click.option("--note", help="A note for the trail (and the summarizer's packet).")
 @click.option("--by", help="Who (default: $LITMON_EDITOR, else the login name).")
 @click.option("--until", help="With defer: the date (YYYY-MM-DD) it returns to new.")
+@click.option("--json", "as_json", is_flag=True, help="The decided candidates as one JSON array.")
 @pass_app
 def review_command(
     app: App,
@@ -365,6 +497,7 @@ def review_command(
     note: str | None,
     by: str | None,
     until: str | None,
+    as_json: bool,
 ) -> None:
     """Decide on candidates, all or none. IDs are candidate ids, pmid:N or doi:…; add
     @VERSION (as `queue list` prints it) to refuse the decision (exit 4) if the candidate
@@ -386,27 +519,32 @@ def review_command(
     if action == "undo":
         if len(refs) != 1 or reason or until:
             raise UsageError("undo takes one candidate (and at most --note, --by)")
-        click.echo(_line(undo(db, refs[0], by=by, note=note, max_attempts=settings.max_attempts)))
-        return
-    when = None
-    if until is not None:
-        try:
-            when = date.fromisoformat(until)
-        except ValueError:
-            raise UsageError(f"--until {until}: expected a date YYYY-MM-DD") from None
-    decided = decide(
-        db,
-        refs,
-        action,
-        by=by,
-        reason=reason,
-        note=note,
-        until=when,
-        reasons=settings.reject_reasons,
-        max_attempts=settings.max_attempts,
-    )
-    for item in decided:
-        click.echo(_line(item))
+        decided = [undo(db, refs[0], by=by, note=note, max_attempts=settings.max_attempts)]
+    else:
+        decided = decide(
+            db,
+            refs,
+            action,
+            by=by,
+            reason=reason,
+            note=note,
+            until=_defer_until(until),
+            reasons=settings.reject_reasons,
+            max_attempts=settings.max_attempts,
+        )
+    if as_json:
+        output_rows(decided, nl=False)
+    else:
+        _print_candidates(decided)
+
+
+def _defer_until(until: str | None) -> date | None:
+    if until is None:
+        return None
+    try:
+        return date.fromisoformat(until)
+    except ValueError:
+        raise UsageError(f"--until {until}: expected a date YYYY-MM-DD") from None
 
 
 @click.command("candidates")
@@ -422,8 +560,9 @@ def export_candidates(app: App, fmt: str, state: str | None, output: TextIO) -> 
 
     RIS carries the tags Zotero and EndNote import (TY, TI, AU, PY, DA, T2, VL, IS, SP, EP,
     DO, AN, AB, KW, UR; the state, score and topics in N1). CSV cells that a spreadsheet
-    would run as a formula (starting with = + - @) are prefixed with an apostrophe.
+    would run as a formula (starting with = + - @, or a tab or carriage return) are
+    prefixed with an apostrophe.
     """
     writer = {"jsonl": write_jsonl, "csv": write_csv, "ris": write_ris}[fmt]
     count = writer(iter_candidates(app.database(), state), output)
-    click.echo(f"{count} candidates", err=True)
+    echo(plural(count, "candidate"), err=True)

@@ -28,10 +28,6 @@ def exit_for(reports: Iterable[Run]) -> None:
         sys.exit(code)
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def print_warnings(run: Run, shown: int = 20) -> None:
     """A run's warnings (skipped or refused entries), the first ``shown`` of them."""
     for warning in run.warnings[:shown]:

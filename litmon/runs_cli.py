@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from litmon import exits
 from litmon.app import App, pass_app
 from litmon.db import runs
+from litmon.output import echo, listing_options, output_object, output_rows, plural, row_limit, text
 from litmon.report import parse_date
 
 _SHOWN_WARNINGS = 5
+_SHOWN_RUNS = 20  # runs listed as text unless -n says otherwise
 
 
 @click.group("runs", invoke_without_command=True)
@@ -25,20 +25,19 @@ _SHOWN_WARNINGS = 5
 )
 @click.option("--since", help="Only runs started on or after this UTC date (2026-01-31).")
 @click.option(
-    "-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1),
-    help="How many runs to show.",
+    "-n", "--limit", type=click.IntRange(min=1),
+    help=f"How many runs to show (default: {_SHOWN_RUNS} as text, every run with --json or --nl).",
 )  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="One JSON array of the runs.")
-@click.option("--nl", "as_nl", is_flag=True, help="One JSON object per line (for jq -c, grep).")
+@listing_options
 @click.pass_context
 def runs_command(
     ctx: click.Context,
     source: str | None,
     failed: bool,
     since: str | None,
-    limit: int,
+    limit: int | None,
     as_json: bool,
-    as_nl: bool,
+    nl: bool,
 ) -> None:
     """The last crawl and ingest runs, newest first: status, duration, counts and errors.
 
@@ -52,39 +51,37 @@ def runs_command(
     """
     if ctx.invoked_subcommand is not None:
         return
-    if as_json and as_nl:
-        raise click.UsageError("--json and --nl are two forms of the same list: pick one")
     app = ctx.find_object(App)
     # a database that is not there has no runs; it is not created by looking
     rows = (
         runs.recent_runs(
-            app.existing_database(), limit, source=source, failed=failed, since=parse_date(since)
+            app.existing_database(),
+            row_limit(limit, _SHOWN_RUNS, as_json, nl),
+            source=source,
+            failed=failed,
+            since=parse_date(since),
         )
         if app.config.db_path.exists()
         else []
     )
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
-        return
-    if as_nl:
-        for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
+    if as_json or nl:
+        output_rows(rows, nl=nl)
         return
     if not rows:
         filtered = source is not None or failed or since is not None
-        click.echo(f"no {'matching ' if filtered else ''}runs yet in {app.config.db_path}")
+        echo(f"no {'matching ' if filtered else ''}runs yet in {app.config.db_path}")
         return
     for row in rows:
-        click.echo(_summary(row))
+        echo(_summary(row))
         if row["error"]:
-            click.echo(f"    error: {row['error']}")
+            echo(f"    error: {text(row['error'])}")
         for warning in row["warnings"][:_SHOWN_WARNINGS]:
-            click.echo(f"    warning: {warning}")
+            echo(f"    warning: {text(warning)}")
         hidden = len(row["warnings"]) - _SHOWN_WARNINGS
         if hidden > 0 or row["notes"]:
-            extra = [f"{hidden} more warnings"] if hidden > 0 else []
-            extra += [f"{len(row['notes'])} notes"] if row["notes"] else []
-            click.echo(f"    ... {', '.join(extra)}: litmon runs show {row['id']}")
+            extra = [plural(hidden, "more warning")] if hidden > 0 else []
+            extra += [plural(len(row["notes"]), "note")] if row["notes"] else []
+            echo(f"    ... {', '.join(extra)}: litmon runs show {row['id']}")
 
 
 @runs_command.command("show")
@@ -103,31 +100,32 @@ def show_run(app: App, run_id: int, as_json: bool) -> None:
         click.echo(f"litmon: no run #{run_id} in {app.config.db_path}", err=True)
         raise SystemExit(exits.USAGE)
     if as_json:
-        click.echo(json.dumps(row, ensure_ascii=False))
+        output_object(row)
         return
-    click.echo(_summary(row))
+    echo(_summary(row))
     window = f"{row['window_start']}..{row['window_end']}" if row["window_start"] else "-"
-    click.echo(f"  window:   {window}")
-    click.echo(f"  process:  pid {row['pid'] or '?'} on {row['host'] or '?'}")
-    click.echo(f"  started:  {row['started_at']}")
-    click.echo(f"  finished: {row['finished_at'] or '(still running)'}")
-    click.echo("  counts:   " + ", ".join(f"{name} {row[name]}" for name in runs.COUNTERS))
+    echo(f"  window:   {text(window)}")
+    echo(f"  process:  pid {row['pid'] or '?'} on {text(row['host'] or '?')}")
+    echo(f"  started:  {row['started_at']}")
+    echo(f"  finished: {row['finished_at'] or '(still running)'}")
+    echo("  counts:   " + ", ".join(f"{name} {row[name]}" for name in runs.COUNTERS))
     if row["error"]:
-        click.echo(f"  error:    {row['error']}")
+        echo(f"  error:    {text(row['error'])}")
     for warning in row["warnings"]:
-        click.echo(f"  warning:  {warning}")
+        echo(f"  warning:  {text(warning)}")
     for note in row["notes"]:
-        click.echo(f"  {note['at']} {note['level']} {note['event']}: {note['message']}")
+        echo(f"  {note['at']} {note['level']} {text(note['event'])}: {text(note['message'])}")
 
 
 def _summary(row: dict) -> str:
     window = f" {row['window_start']}..{row['window_end']}" if row["window_start"] else ""
     took = f" in {_duration(row['seconds'])}" if row["seconds"] is not None else ""
     return (
-        f"#{row['id']} {row['started_at']} {row['source']}"
-        f"{' ' + row['topic'] if row['topic'] else ''}{window}: {row['status']}{took}"
+        f"#{row['id']} {row['started_at']} {text(row['source'])}"
+        f"{' ' + text(row['topic']) if row['topic'] else ''}{text(window)}: {row['status']}{took}"
         f" - {row['new']} new, {row['updated']} updated, {row['unchanged']} unchanged,"
-        f" {row['fetched']} fetched, {row['requests']} requests, {row['errors']} errors"
+        f" {row['fetched']} fetched, {plural(row['requests'], 'request')},"
+        f" {plural(row['errors'], 'error')}"
         + (f", {row['deleted']} deleted by the source" if row["deleted"] else "")
         + (f", {row['refused']} refused" if row["refused"] else "")
     )

@@ -3,7 +3,6 @@ run as a formula neutralized) and RIS with the tags Zotero's and EndNote's impor
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Iterator
@@ -11,6 +10,8 @@ from typing import TextIO
 
 import sqlite_utils
 
+from litmon.core.csv_writer import write_csv as _write_csv
+from litmon.core.text import safe_json
 from litmon.db import candidates as sql
 from litmon.review.queue import list_candidates
 
@@ -34,10 +35,6 @@ FIELDS = (
     "changed_since_decision",
     "flag",
 )
-
-# Excel, LibreOffice and Google Sheets run a cell starting with these as a formula (OWASP,
-# "CSV injection"); a leading apostrophe makes it text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def iter_candidates(db: sqlite_utils.Database, state: str | None = None) -> Iterator[dict]:
@@ -74,31 +71,19 @@ def iter_candidates(db: sqlite_utils.Database, state: str | None = None) -> Iter
 def write_jsonl(rows: Iterator[dict], out: TextIO) -> int:
     count = 0
     for row in rows:
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.write(safe_json(row) + "\n")
         count += 1
     return count
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        value = "; ".join(
-            f"{item['topic']} {item['score']:g}" if isinstance(item, dict) else str(item)
-            for item in value
-        )
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+def _flat(name: str, value: object) -> object:
+    if name == "topics" and isinstance(value, list):
+        return "; ".join(f"{item['topic']} {item['score']:g}" for item in value)
+    return value
 
 
 def write_csv(rows: Iterator[dict], out: TextIO) -> int:
-    writer = csv.writer(out)
-    writer.writerow(FIELDS)
-    count = 0
-    for row in rows:
-        writer.writerow([_cell(row.get(name)) for name in FIELDS])
-        count += 1
-    return count
+    return _write_csv(rows, FIELDS, out, _flat)
 
 
 def _pages(pages: str | None) -> tuple[str | None, str | None]:

@@ -42,7 +42,7 @@ def test_feeds_lists_state_and_the_check_trips_on_failing_feeds(litmon):
     litmon("crawl", "feeds")
 
     listing = litmon("feeds")
-    assert "broken: last success never, 1 failures in a row" in listing.output
+    assert "broken: last success never, 1 failure in a row" in listing.output
     assert "last error: HTTP 500" in listing.output
     assert listing.exit_code == 0
     assert litmon("feeds", "--check").exit_code == 0  # failing for minutes, not days

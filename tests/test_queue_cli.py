@@ -249,7 +249,7 @@ def test_max_attempts_and_the_lease_come_from_the_config(queue_config, queue_db)
     failed = run(
         "queue", "fail", str(packet["id"]), "--token", packet["lease_token"], "--error", "x"
     )
-    assert "dead after 1 attempts" in failed.output
+    assert "dead after 1 attempt\n" in failed.output
     second = json.loads(run("queue", "claim", "--worker", "w1", "--json").output)
     claimed_at = review.history(queue_db, str(second["id"]))[-1]["at"]
     assert parse_stamp(second["lease_expires"]) - parse_stamp(claimed_at) == timedelta(seconds=1)

@@ -65,7 +65,12 @@ logging.getLogger("urllib3.connectionpool").addFilter(_HideApiKey())
 
 
 class EntrezError(SourceError):
-    """E-utilities did not give a usable answer, after retries where retrying made sense."""
+    """E-utilities did not give a usable answer, after retries where retrying made sense.
+    ``unreachable`` is the network error it gave up on, when that was why."""
+
+    def __init__(self, message: str, unreachable: str | None = None) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class _Retryable(Exception):
@@ -134,9 +139,6 @@ class EntrezClient:
         self.backoff = backoff
         self._sleep = sleep
         self.requests_sent = 0
-        # Set once the client gave up on the host for network errors: the job's later calls
-        # (the next topics) fail at once with the same reason instead of retrying for a minute.
-        self._unreachable: str | None = None
         if not settings.email and settings.eutils_url == NCBI_EUTILS_URL:
             log.warning("no contact email for NCBI: set NCBI_EMAIL (NCBI may block anonymous use)")
 
@@ -194,18 +196,15 @@ class EntrezClient:
         if self.settings.api_key:
             params["api_key"] = self.settings.api_key
         url = self.settings.eutils_url + endpoint
-        if self._unreachable is not None:
-            raise EntrezError(f"{endpoint}: not tried, {self._unreachable}")
         attempts = self.settings.max_retries + 1
         for attempt in range(attempts):
             try:
                 return self._attempt(url, params, method, read)
             except _Retryable as problem:
                 if attempt + 1 == attempts:
-                    if problem.event == "network_error":
-                        self._unreachable = f"gave up on it earlier in this job: {problem}"
                     raise EntrezError(
-                        f"{endpoint}: gave up after {attempts} attempts: {problem}"
+                        f"{endpoint}: gave up after {attempts} attempts: {problem}",
+                        unreachable=str(problem) if problem.event == "network_error" else None,
                     ) from None
                 delay = self._delay(attempt, problem.retry_after)
                 log.warning(

@@ -14,7 +14,7 @@ import sqlite_utils
 from litmon.core.clock import today_utc
 from litmon.core.errors import SourceError, StopCheck, stop_if_asked
 from litmon.core.records import Item
-from litmon.crawler.entrez import ESEARCH_MAX_IDS, EntrezClient, SearchResult
+from litmon.crawler.entrez import ESEARCH_MAX_IDS, EntrezClient, EntrezError, SearchResult
 from litmon.crawler.settings import NcbiSettings, Topic
 from litmon.db import runs
 from litmon.db.store import sighted_ids
@@ -92,6 +92,9 @@ class _TopicCrawl:
         self.progress = progress
         self.today = today
         self.requests_before = 0
+        # The network error the job gave up on the host for: later topics fail at once with
+        # it instead of retrying for another minute each.
+        self.unreachable: str | None = None
 
     def run(self, topic: Topic, since: date | None, until: date | None) -> Run:
         # PubMed has nothing dated after today: a checkpoint moved past it would make the
@@ -108,12 +111,17 @@ class _TopicCrawl:
         moves_checkpoint = since is None
         log.info("topic %s: Entrez dates %s to %s", topic.name, start, end)
         with recorded_run(self.db, SOURCE, topic.name, (start, end)) as run:
+            if self.unreachable is not None:
+                raise EntrezError(f"not tried: gave up earlier in this job: {self.unreachable}")
             self.requests_before = self.client.requests_sent
             try:
                 for window_end in self._windows(topic, "edat", start, end, run):
                     if moves_checkpoint:
                         runs.set_checkpoint(self.db, SOURCE, topic.name, "edat", window_end)
                 self._refresh(topic, run)
+            except EntrezError as exc:
+                self.unreachable = exc.unreachable
+                raise
             finally:
                 run.counts.requests = self.client.requests_sent - self.requests_before
         return run

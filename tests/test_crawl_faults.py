@@ -237,7 +237,7 @@ def test_a_dead_host_is_named_with_its_cause_and_later_topics_fail_at_once(db):
     assert first.status == second.status == "failed"
     assert f"network error: {host}: connection refused" in first.error
     assert "gave up after 3 attempts" in first.error
-    assert f"gave up on it earlier in this job: network error: {host}" in second.error
+    assert f"not tried: gave up earlier in this job: network error: {host}" in second.error
     assert len(client.session.sent) == 3  # the second topic sent nothing
 
 

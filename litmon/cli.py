@@ -31,6 +31,7 @@ from litmon.db.schema import SchemaError, open_db
 from litmon.db.storage import StorageError, storage_failure
 from litmon.db_cli import db_group
 from litmon.deploy_cli import init, notify
+from litmon.eval_cli import eval_group
 from litmon.imports.ris import read_ris
 from litmon.imports.table import DEFAULT_ID_COLUMN, read_csv
 from litmon.jobs import after_storing, demo_job
@@ -472,6 +473,7 @@ cli.add_command(serve)
 cli.add_command(status_command)
 cli.add_command(check_command)
 cli.add_command(db_group)
+cli.add_command(eval_group)
 export.add_command(export_candidates)
 
 

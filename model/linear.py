@@ -1,0 +1,203 @@
+"""The relevance model: a class-weighted logistic regression over the feature blocks,
+stored as plain data (vocabulary, idf, weights), never as a pickle."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+
+from litmon.model.features import TAG_KINDS, WORD, Block, Doc, fit_block
+
+FORMAT = "litmon-relevance-model/1"
+# Tags weigh less than words: a journal or a broad MeSH heading is shared by relevant and
+# irrelevant works alike, and a work's words say more about what it did.
+DEFAULT_CONFIG = {"c": 1.0, "tag_scale": 0.5}
+KINDS = (WORD, *TAG_KINDS)
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One term's share of a work's score; ``weight`` > 0 pushes towards relevant."""
+
+    kind: str  # "word" | "keyword" | "mesh" | "type" | "journal"
+    term: str
+    weight: float
+
+
+def _labels(labels: Sequence[int], count: int) -> np.ndarray:
+    y = np.asarray(labels, dtype=np.int64).ravel()
+    if len(y) != count:
+        raise ValueError(f"{count} documents but {len(y)} labels")
+    if not set(np.unique(y).tolist()) <= {0, 1}:
+        raise ValueError("labels must be 0 or 1")
+    if y.sum() == 0 or y.sum() == len(y):
+        raise ValueError("training needs at least one relevant and one irrelevant label")
+    return y
+
+
+def train_weights(
+    x: sparse.csr_matrix, y: np.ndarray, *, seed: int, c: float
+) -> tuple[np.ndarray, float]:
+    """Weights and intercept of a logistic regression in which each class counts as much
+    as the other: relevant works are few, and an unweighted fit learns to say no."""
+    classifier = LogisticRegression(
+        C=c, class_weight="balanced", solver="liblinear", random_state=seed, max_iter=1000
+    )
+    classifier.fit(x, y)
+    # the weights were learnt as if half the works were relevant: move the intercept back
+    # to the share the labels have, so the probability is one for this stream of works
+    share = y.mean()
+    shift = math.log(share / (1 - share))
+    return classifier.coef_[0].copy(), float(classifier.intercept_[0]) + shift
+
+
+def fit(docs: Sequence[Doc], labels: Sequence[int], *, seed: int = 0) -> Model:
+    """A model trained on ``docs`` with ``labels`` (1 relevant, 0 not); deterministic given
+    ``seed``. Needs at least one label of each kind."""
+    y = _labels(labels, len(docs))
+    config = dict(DEFAULT_CONFIG)
+    words, x_words = fit_block("words", docs, 1.0)
+    tags, x_tags = fit_block("tags", docs, config["tag_scale"])
+    x = sparse.hstack([x_words, x_tags], format="csr")
+    weights, intercept = train_weights(x, y, seed=seed, c=config["c"])
+    return Model(words, tags, weights, intercept, config, int(y.sum()), int(len(y) - y.sum()))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+
+
+class Model:
+    """A trained relevance model: ``predict`` gives P(relevant), ``explain`` the terms
+    behind it. Build one with :func:`fit` or :meth:`from_data`."""
+
+    def __init__(
+        self,
+        words: Block,
+        tags: Block,
+        weights: np.ndarray,
+        intercept: float,
+        config: dict,
+        positives: int,
+        negatives: int,
+    ) -> None:
+        self._words, self._tags = words, tags
+        self._weights = np.asarray(weights, dtype=np.float64)
+        self._intercept = float(intercept)
+        self.config = dict(config)
+        self.positives, self.negatives = positives, negatives
+
+    def _matrix(self, docs: Sequence[Doc]) -> sparse.csr_matrix:
+        return sparse.hstack([self._words.matrix(docs), self._tags.matrix(docs)], format="csr")
+
+    def decision(self, docs: Sequence[Doc]) -> np.ndarray:
+        """The model's log-odds of relevance per work (rank by it: no ties from rounding)."""
+        if not docs:
+            return np.zeros(0)
+        return self._matrix(docs) @ self._weights + self._intercept
+
+    def predict(self, docs: Sequence[Doc]) -> list[float]:
+        """P(relevant) per work, in [0, 1]."""
+        return _sigmoid(self.decision(docs)).tolist()
+
+    def explain(self, doc: Doc, k: int = 5) -> list[Contribution]:
+        """The ``k`` terms of ``doc`` that pushed it most towards relevant and the ``k``
+        that pushed it most away, strongest first within each side."""
+        row = self._matrix([doc])
+        columns, values = row.indices, row.data
+        shares = values * self._weights[columns]
+        split = len(self._words.vocabulary)
+        named = []
+        for column, share in zip(columns.tolist(), shares.tolist(), strict=True):
+            if share == 0:
+                continue
+            block, local = (self._words, column) if column < split else (self._tags, column - split)
+            kind, term = block.term(local)
+            named.append(Contribution(kind, term, share))
+        up = sorted((c for c in named if c.weight > 0), key=lambda c: (-c.weight, c.term))
+        down = sorted((c for c in named if c.weight < 0), key=lambda c: (c.weight, c.term))
+        return up[:k] + down[:k]
+
+    def to_data(self) -> dict:
+        """The model as JSON-serialisable plain data."""
+        split = len(self._words.vocabulary)
+        return {
+            "format": FORMAT,
+            "config": dict(self.config),
+            "labels": {"relevant": self.positives, "irrelevant": self.negatives},
+            "intercept": self._intercept,
+            "words": {
+                "vocabulary": list(self._words.vocabulary),
+                "idf": self._words.idf.tolist(),
+                "weights": self._weights[:split].tolist(),
+            },
+            "tags": {
+                "vocabulary": list(self._tags.vocabulary),
+                "idf": self._tags.idf.tolist(),
+                "weights": self._weights[split:].tolist(),
+            },
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> Model:
+        """A model from :meth:`to_data`'s plain data; ValueError (one line) on anything else."""
+        return _from_data(data)
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"model data: {where} is not a finite number")
+    return float(value)
+
+
+def _numbers(value: object, where: str) -> np.ndarray:
+    if not isinstance(value, list):
+        raise ValueError(f"model data: {where} is not a list")
+    return np.array([_number(v, f"{where}[{i}]") for i, v in enumerate(value)], dtype=np.float64)
+
+
+def _block(data: dict, kind: str, scale: float) -> tuple[Block, np.ndarray]:
+    part = data.get(kind)
+    if not isinstance(part, dict):
+        raise ValueError(f"model data: {kind!r} is missing or not an object")
+    vocabulary = part.get("vocabulary")
+    if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
+        raise ValueError(f"model data: {kind}.vocabulary is not a list of strings")
+    if len(set(vocabulary)) != len(vocabulary):
+        raise ValueError(f"model data: {kind}.vocabulary repeats a term")
+    idf = _numbers(part.get("idf"), f"{kind}.idf")
+    weights = _numbers(part.get("weights"), f"{kind}.weights")
+    if not len(idf) == len(weights) == len(vocabulary):
+        raise ValueError(
+            f"model data: {kind} has {len(vocabulary)} terms, {len(idf)} idf values"
+            f" and {len(weights)} weights"
+        )
+    if kind == "tags" and any(t.partition(":")[0] not in TAG_KINDS for t in vocabulary):
+        raise ValueError(f"model data: {kind}.vocabulary has a term of an unknown kind")
+    return Block(kind, vocabulary, idf, scale), weights
+
+
+def _from_data(data: object) -> Model:
+    if not isinstance(data, dict):
+        raise ValueError("model data: not an object")
+    if data.get("format") != FORMAT:
+        raise ValueError(f"model data: format is {data.get('format')!r}, expected {FORMAT!r}")
+    config = data.get("config")
+    if not isinstance(config, dict) or set(config) != set(DEFAULT_CONFIG):
+        raise ValueError(f"model data: config must have the keys {sorted(DEFAULT_CONFIG)}")
+    config = {key: _number(config[key], f"config.{key}") for key in DEFAULT_CONFIG}
+    labels = data.get("labels")
+    if not isinstance(labels, dict) or not all(
+        isinstance(labels.get(k), int) and labels[k] >= 0 for k in ("relevant", "irrelevant")
+    ):
+        raise ValueError("model data: labels must give counts 'relevant' and 'irrelevant'")
+    words, word_weights = _block(data, "words", 1.0)
+    tags, tag_weights = _block(data, "tags", config["tag_scale"])
+    intercept = _number(data.get("intercept"), "intercept")
+    weights = np.concatenate([word_weights, tag_weights])
+    return Model(words, tags, weights, intercept, config, labels["relevant"], labels["irrelevant"])

@@ -1,0 +1,179 @@
+"""The relevance model (litmon.model): what it learns from invented labelled works, what it
+says about a work, and that a stored model is plain data that cannot run code."""
+
+import json
+import random
+
+import pytest
+
+from litmon.model import Contribution, Doc, Model, cross_validate, fit
+
+FILLER = (
+    "patients cohort outcome baseline months analysis clinical disease treatment follow"
+    " measured compared results group study participants effect risk years associated"
+).split()
+
+
+def invented(count, seed, extra, **fields):
+    """``count`` works of shuffled filler words, each with the words ``extra`` in its abstract."""
+    rng = random.Random(seed)
+    docs = []
+    for _ in range(count):
+        words = sorted(rng.sample(FILLER, 10), key=FILLER.index)
+        docs.append(
+            Doc(
+                title=" ".join(words[:4]),
+                abstract=" ".join([*words[4:], *extra]),
+                **fields,
+            )
+        )
+    return docs
+
+
+def remyelination_set():
+    """Relevant works say "remyelination", irrelevant ones "vaccine": nothing else differs."""
+    relevant = invented(12, 1, ["remyelination"])
+    irrelevant = invented(30, 2, ["vaccine"])
+    return relevant + irrelevant, [1] * 12 + [0] * 30
+
+
+def test_the_word_that_decides_the_labels_explains_a_new_work():
+    docs, labels = remyelination_set()
+    model = fit(docs, labels)
+    new = Doc("Outcome of remyelination in a cohort", "Patients were followed for months.")
+    explanation = model.explain(new, k=3)
+    assert explanation[0] == Contribution("word", "remyelination", explanation[0].weight)
+    assert explanation[0].weight > 0
+    against = model.explain(Doc("Vaccine outcome in a cohort"), k=3)
+    assert ("word", "vaccine") in [(c.kind, c.term) for c in against if c.weight < 0]
+
+
+def test_a_mesh_heading_that_decides_is_named_as_mesh_not_as_words():
+    # the near-twin: the same works, the difference now only in a MeSH heading
+    relevant = invented(12, 1, [], mesh=("Remyelination",))
+    irrelevant = invented(30, 2, [], mesh=("Vaccines",))
+    model = fit(relevant + irrelevant, [1] * 12 + [0] * 30)
+    new = Doc("Outcome in a cohort", "Patients were followed.", mesh=("Remyelination",))
+    top = model.explain(new, k=3)[0]
+    assert (top.kind, top.term) == ("mesh", "remyelination")
+    assert all(c.term != "remyelination" for c in model.explain(new, k=3) if c.kind == "word")
+
+
+def test_explain_gives_k_up_and_k_down_strongest_first():
+    docs, labels = remyelination_set()
+    model = fit(docs, labels)
+    explanation = model.explain(docs[0], k=2)
+    up = [c.weight for c in explanation if c.weight > 0]
+    down = [c.weight for c in explanation if c.weight < 0]
+    assert len(up) <= 2 and len(down) <= 2 and len(explanation) == len(up) + len(down)
+    assert up == sorted(up, reverse=True) and down == sorted(down)
+
+
+def test_relevant_looking_works_get_the_higher_probability():
+    docs, labels = remyelination_set()
+    model = fit(docs, labels)
+    relevant, other, unseen = model.predict(
+        [
+            Doc("Remyelination in a cohort"),
+            Doc("Vaccine in a cohort"),
+            Doc("Nothing the model has seen", "", journal="Unknown"),
+        ]
+    )
+    assert 0.0 <= other < relevant <= 1.0
+    assert other < unseen < relevant
+
+
+def test_few_relevant_labels_among_many_still_rank_their_like_first():
+    # 3 relevant of 63: an unweighted fit would learn to say no to everything
+    relevant = invented(3, 5, ["remyelination"])
+    irrelevant = invented(60, 6, ["vaccine"])
+    model = fit(relevant + irrelevant, [1] * 3 + [0] * 60)
+    test = invented(5, 7, ["remyelination"]) + invented(20, 8, ["vaccine"])
+    scores = model.predict(test)
+    assert min(scores[:5]) > max(scores[5:])
+
+
+def test_the_same_seed_trains_the_same_model():
+    docs, labels = remyelination_set()
+    assert fit(docs, labels, seed=3).to_data() == fit(docs, labels, seed=3).to_data()
+
+
+def test_a_stored_model_is_json_and_predicts_as_the_trained_one():
+    docs, labels = remyelination_set()
+    docs[0] = Doc(
+        docs[0].title,
+        docs[0].abstract,
+        ("myelin repair",),
+        ("Remyelination",),
+        ("Randomized Controlled Trial",),
+        "Mult Scler",
+    )
+    model = fit(docs, labels)
+    text = json.dumps(model.to_data(), allow_nan=False)
+    loaded = Model.from_data(json.loads(text))
+    new = [Doc("Remyelination trial", "Myelin repair", mesh=("Remyelination",)), *docs[:5]]
+    assert loaded.predict(new) == model.predict(new)
+    assert loaded.explain(new[0]) == model.explain(new[0])
+    kinds = {c.kind for c in loaded.explain(docs[0], k=50)}
+    assert {"word", "keyword", "mesh", "type", "journal"} <= kinds
+
+
+def _broken(change):
+    docs, labels = remyelination_set()
+    data = json.loads(json.dumps(fit(docs, labels).to_data()))
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        (lambda d: d.update(format="pickle"), "format"),
+        (lambda d: d["words"]["weights"].pop(), "words"),
+        (lambda d: d["words"]["idf"].__setitem__(0, "1.5"), "words.idf[0]"),
+        (lambda d: d.update(intercept=float("nan")), "intercept"),
+        (lambda d: d["tags"].update(vocabulary=[1]), "tags.vocabulary"),
+        (lambda d: d["words"]["vocabulary"].__setitem__(1, d["words"]["vocabulary"][0]), "repeats"),
+        (lambda d: d.pop("config"), "config"),
+        (lambda d: d["labels"].update(relevant=-1), "labels"),
+    ],
+    ids=["format", "short", "string", "nan", "vocabulary", "repeated", "config", "labels"],
+)
+def test_bad_model_data_is_refused_in_one_line(change, named):
+    with pytest.raises(ValueError) as refused:
+        Model.from_data(_broken(change))
+    message = str(refused.value)
+    assert named in message and "\n" not in message
+
+
+def test_model_data_that_is_not_an_object_is_refused():
+    with pytest.raises(ValueError, match="not an object"):
+        Model.from_data(b"\x80\x04\x95")  # the start of a pickle
+
+
+def test_training_needs_both_kinds_of_label():
+    docs, _ = remyelination_set()
+    with pytest.raises(ValueError, match="one relevant and one irrelevant"):
+        fit(docs, [0] * len(docs))
+
+
+def test_cross_validation_ranks_unseen_labels_well_on_a_learnable_set():
+    docs, labels = remyelination_set()
+    figures = cross_validate(docs, labels, seed=0)
+    assert figures["folds"] == 5
+    assert figures["auc"] > 0.95
+    assert figures["wss95"] > 0.5
+
+
+def test_cross_validation_on_words_that_teach_nothing_is_near_chance():
+    # the near-twin: the same works, but the label is drawn at random
+    docs, _ = remyelination_set()
+    labels = [1] * 12 + [0] * 30
+    random.Random(4).shuffle(labels)
+    figures = cross_validate(docs, labels, seed=0)
+    assert figures["auc"] < 0.8
+
+
+def test_cross_validation_with_one_label_of_a_kind_gives_no_figures():
+    docs, labels = remyelination_set()
+    assert cross_validate(docs[11:], labels[11:]) == {"auc": None, "wss95": None, "folds": 0}

@@ -5,13 +5,15 @@ they never touch the database. The store deduplicates records into *works*. A so
 also say that records it gave are withdrawn (:class:`Deletion`), or that an entry could not
 be read (:class:`Skipped`).
 
-Nothing here imports the rest of litmon.
+Nothing here imports the rest of litmon but core.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from litmon.core.text import clean
 
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|info:doi/)", re.IGNORECASE)
 _DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -87,6 +89,19 @@ class Record:
     revised: str | None = None  # the source's revision date (PubMed DateRevised), ISO
 
     def __post_init__(self) -> None:
+        # every source's text passes here once: no control character is stored
+        for name in _ONE_LINE:
+            value = getattr(self, name)
+            if value:
+                setattr(self, name, clean(value))
+        for name in ("abstract", "abstract_html"):
+            value = getattr(self, name)
+            if value:
+                setattr(self, name, clean(value, lines=True))
+        for name in ("authors", "publication_types", "mesh", "keywords"):
+            setattr(self, name, [clean(value) for value in getattr(self, name)])
+        for link in self.links:
+            link.ref = clean(link.ref) if link.ref else link.ref
         self.doi = normalize_doi(self.doi)
         self.pmcid = normalize_pmcid(self.pmcid)
 
@@ -100,6 +115,24 @@ class Record:
     def is_preprint(self) -> bool:
         return "Preprint" in self.publication_types
 
+
+_ONE_LINE = (
+    "source_id",
+    "title",
+    "pmid",
+    "doi",
+    "pmcid",
+    "journal",
+    "journal_abbrev",
+    "issn",
+    "volume",
+    "issue",
+    "pages",
+    "pub_date",
+    "language",
+    "url",
+    "revised",
+)
 
 # What a source yields: records, and its word on what it withdrew or could not read.
 Item = Record | Deletion | Skipped

@@ -18,34 +18,32 @@ __all__ = ["BIDI_CONTROLS", "clean", "safe_json", "visible"]
 # (embeddings, overrides, isolates, marks) are kept in stored text, where right-to-left
 # names may need them, and shown spelled out on a terminal.
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]")
 _BREAKS = re.compile(r"\r\n?|[\u2028\u2029]")
 _TABS_AND_BREAKS = re.compile(r"[\t\n]")
 _SHOWN = re.compile(rf"[\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}\u2028\u2029\ufeff]")
 # json.dumps escapes C0 controls itself; these it leaves raw with ensure_ascii=False. They
 # can only occur inside JSON strings, where \\uXXXX is the same character.
 _JSON_RAW = re.compile(rf"[\x7f-\x9f{BIDI_CONTROLS}\u2028\u2029\ufeff]")
-_SHOWN_BUT_NEWLINE = re.compile(rf"[\x00-\x09\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}\u2028\u2029\ufeff]")
+_SHOWN_BUT_LINES = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}\u2028\u2029\ufeff]")
 
 
 def clean(text: str, *, lines: bool = False) -> str:
     """``text`` without C0/C1 control characters. Line breaks (\\r\\n, \\r, U+2028/9)
-    become \\n and are kept when ``lines`` (an abstract, a note, a summary); otherwise they
-    and tabs become spaces, so that words stay apart."""
+    become \\n and are kept with tabs when ``lines`` (an abstract, a note, a summary);
+    otherwise they and tabs become spaces, so that words stay apart."""
     if not _SHOWN.search(text):
         return text
     text = _BREAKS.sub("\n", text)
-    if lines:
-        text = text.replace("\t", " ")
-    else:
+    if not lines:
         text = _TABS_AND_BREAKS.sub(" ", text)
     return _CONTROLS.sub("", text)
 
 
 def visible(text: str, *, lines: bool = False) -> str:
     """``text`` for a terminal: every control character and bidirectional control spelled
-    out as an escape (``\\x1b``, ``\\u202e``); \\n kept only when ``lines``."""
-    pattern = _SHOWN_BUT_NEWLINE if lines else _SHOWN
+    out as an escape (``\\x1b``, ``\\u202e``); \\n and tab kept only when ``lines``."""
+    pattern = _SHOWN_BUT_LINES if lines else _SHOWN
     return pattern.sub(_escape, text)
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from litmon import review
+from litmon.core.text import clean
 from litmon.review.states import STATES
 from litmon.web.security import reader, worker
 
@@ -21,19 +22,31 @@ CandidateId = Annotated[int, Path(ge=1, le=_ROWID, description="The candidate's 
 _Lease = Annotated[float, Field(ge=1, le=86_400, description="Seconds the lease lasts.")]
 
 
+def _cleaned(text: str, lines: bool = False) -> str:
+    """Text a client sends, without its control characters, before anything stores it."""
+    text = clean(text, lines=lines)
+    if not text.strip():
+        raise ValueError("nothing left once control characters are removed")
+    return text
+
+
+_Line = AfterValidator(_cleaned)
+_Lines = AfterValidator(lambda text: _cleaned(text, lines=True))
+
+
 class ClaimBody(BaseModel):
-    worker: Annotated[str, Field(min_length=1, max_length=200, description="Your name.")]
+    worker: Annotated[str, Field(min_length=1, max_length=200, description="Your name."), _Line]
     lease_seconds: _Lease | None = None
 
 
 class DoneBody(BaseModel):
     token: Annotated[str, Field(min_length=1, max_length=200)]
-    summary: Annotated[str, Field(min_length=1, max_length=200_000)]
+    summary: Annotated[str, Field(min_length=1, max_length=200_000), _Lines]
 
 
 class FailBody(BaseModel):
     token: Annotated[str, Field(min_length=1, max_length=200)]
-    error: Annotated[str, Field(min_length=1, max_length=10_000)]
+    error: Annotated[str, Field(min_length=1, max_length=10_000), _Lines]
 
 
 class ExtendBody(BaseModel):

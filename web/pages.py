@@ -16,6 +16,7 @@ from starlette.responses import Response
 from litmon import review
 from litmon.core.clock import today_utc
 from litmon.core.errors import Conflict, NotFound, UsageError
+from litmon.core.text import clean
 from litmon.db import candidates as sql
 from litmon.db import merge, runs
 from litmon.db.feed_state import feed_status
@@ -291,7 +292,7 @@ def decision(
     db = request.state.db
     settings = request.app.state.queue_settings
     ref = f"{candidate_id}@{version}"
-    note = note.strip() if note and note.strip() else None
+    note = clean(note, lines=True).strip() or None if note else None
 
     def change() -> None:
         if action in ("approve", "reject", "defer"):

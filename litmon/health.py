@@ -52,6 +52,16 @@ class SourceHealth:
     def label(self) -> str:
         return f"{self.kind} {self.name}"
 
+    @property
+    def state(self) -> str:
+        """"never run", "failing" (its last run failed, or it is past its window), or "ok".
+        A source still in its window of grace is healthy but not "ok"."""
+        if not self.runs.runs:
+            return "never run"
+        if self.runs.consecutive_failures or self.problem:
+            return "failing"
+        return "ok"
+
     def as_dict(self) -> dict:
         runs = self.runs
         return {
@@ -59,6 +69,7 @@ class SourceHealth:
             "topic": self.name if self.kind == "pubmed" else None,
             "feed": self.name if self.kind == "feed" else None,
             "healthy": self.problem is None,
+            "state": self.state,
             "problem": self.problem,
             "runs": runs.runs,
             "last_success": runs.last_success,
@@ -222,7 +233,9 @@ def _sources(
 
 def _problem(source: SourceHealth, configured: datetime, now: datetime) -> str | None:
     runs, window = source.runs, source.window
-    error = f": last error: {runs.last_error}" if runs.last_error else ""
+    # The last error only while it is news: one older than the last success was mended.
+    recent = runs.last_error if runs.last_error and runs.consecutive_failures else None
+    error = f": last error: {recent}" if recent else ""
     if runs.last_success is not None:
         age = now - parse_stamp(runs.last_success)
         if age <= window:

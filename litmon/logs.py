@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -125,6 +126,15 @@ class _Stderr(logging.StreamHandler):
         pass
 
 
+class _LazyFile(logging.handlers.RotatingFileHandler):
+    """The log file and its folder are made with the first line written, so a command that
+    logs nothing (``status`` on a missing database) leaves nothing behind."""
+
+    def _open(self) -> Any:
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open()
+
+
 redactor = Redactor()
 _handler: logging.Handler | None = None
 
@@ -139,12 +149,12 @@ def configure(level: int, *, verbose: bool = False, settings: LogSettings | None
         root.removeHandler(_handler)
         _handler.close()
     if settings.file is not None:
-        settings.file.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        handler: logging.Handler = _LazyFile(
             settings.file,
             maxBytes=settings.max_bytes,
             backupCount=settings.backups,
             encoding="utf-8",
+            delay=True,
         )
     else:
         handler = _Stderr()

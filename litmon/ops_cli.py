@@ -176,7 +176,7 @@ def _text(health: Health) -> str:
 
 def _source_line(source: SourceHealth, health: Health) -> str:
     runs = source.runs
-    mark = "FAILING" if source.problem else "ok     "
+    mark = {"failing": "FAILING", "never run": "NEVER RUN"}.get(source.state, "ok")
     parts = [f"last success {_ago(runs.last_success, health)}"]
     if runs.last_failure:
         parts.append(f"last failure {_ago(runs.last_failure, health)}")
@@ -185,7 +185,7 @@ def _source_line(source: SourceHealth, health: Health) -> str:
         parts.append(f"running since {runs.running_since}")
     if source.next_run:
         parts.append(f"next run {source.next_run:%Y-%m-%dT%H:%M:%SZ}")
-    line = f"  {mark} {shown(source.label)}: {', '.join(parts)}"
+    line = f"  {mark:<9} {shown(source.label)}: {', '.join(parts)}"
     if runs.last_error and runs.consecutive_failures:
         line += f"\n      last error: {shown(runs.last_error)}"
     if source.problem:

@@ -55,6 +55,20 @@ def test_a_topic_failing_past_its_window_is_critical_with_its_last_error(deploym
     assert len(lines) == 1  # the feed is fine
 
 
+def test_a_topic_past_its_window_does_not_quote_an_error_older_than_its_last_success(
+    deployment,
+):
+    deployment.eutils.inject(Fault("500"), endpoint="esearch")
+    assert deployment.run("crawl", "pubmed").exit_code == 1  # failed, then mended
+    deployment.crawl()
+    deployment.age_runs("pubmed", 72)
+
+    code, lines = check(deployment)
+
+    assert code == 1
+    assert lines[0] == "CRITICAL: pubmed ms has not succeeded for 3 days (window 2 days)"
+
+
 def test_max_age_overrides_every_window(deployment):
     deployment.crawl()
     deployment.age_runs("pubmed", 100 / 60)

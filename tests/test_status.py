@@ -45,6 +45,7 @@ def test_json_has_each_sources_runs_schedule_and_the_queue(deployment):
 
     topic, feed = found["sources"]  # the failing topic first
     assert (topic["source"], topic["topic"], topic["healthy"]) == ("pubmed", "ms", False)
+    assert (topic["state"], feed["state"]) == ("failing", "ok")
     assert topic["consecutive_failures"] == 2
     assert "500" in topic["last_error"]
     assert parse_stamp(topic["last_failure"]) > parse_stamp(topic["last_success"])
@@ -68,11 +69,11 @@ def test_text_lists_failing_sources_first_with_their_error(deployment):
 
     assert result.exit_code == 0  # status reports; check judges
     lines = result.output.splitlines()
-    assert lines[1].startswith("  FAILING pubmed ms: last success ")
+    assert lines[1].startswith("  FAILING   pubmed ms: last success ")
     assert "2 failures in a row" in lines[1] and "next run " in lines[1]
     assert lines[2].startswith("      last error: ") and "500" in lines[2]
     assert lines[3].startswith("      pubmed ms has not succeeded for 3 days")
-    assert lines[4].startswith("  ok      feed msj: last success ")
+    assert lines[4].startswith("  ok        feed msj: last success ")
     text = result.output
     assert "queue: new 2, approved 1, rejected 0" in text
     assert "oldest approved, not yet summarized: candidate " in text
@@ -143,3 +144,33 @@ def test_status_of_a_missing_database_says_so_in_one_line(tmp_path, monkeypatch,
         " or database.path is wrong"
     )
     assert not deployment.db_path.exists()
+
+
+def test_a_source_that_never_ran_is_never_run_not_ok(tmp_path, monkeypatch, eutils):
+    with deployed(tmp_path, eutils, monkeypatch) as deployment:
+        assert deployment.run("crawl", "pubmed").exit_code == 0  # the feed is not polled yet
+        found = status_json(deployment)
+        text = deployment.run("status").output
+    feed = next(source for source in found["sources"] if source["source"] == "feed")
+    assert (feed["state"], feed["healthy"]) == ("never run", True)  # in its window of grace
+    assert "  NEVER RUN feed msj: last success never" in text
+
+
+def test_a_source_whose_last_run_failed_is_failing_within_its_window(tmp_path, monkeypatch, eutils):
+    with deployed(tmp_path, eutils, monkeypatch) as deployment:
+        deployment.crawl()
+        deployment.eutils.inject(Fault("500"), endpoint="esearch")
+        assert deployment.run("crawl", "pubmed").exit_code == 1
+        found = status_json(deployment)
+        text = deployment.run("status").output
+    topic = next(source for source in found["sources"] if source["source"] == "pubmed")
+    assert (topic["state"], topic["healthy"]) == ("failing", True)  # check still passes
+    assert "  FAILING   pubmed ms: " in text
+
+
+def test_status_without_a_database_leaves_no_log_behind(tmp_path, monkeypatch, eutils):
+    logs = tmp_path / "var" / "log"
+    with deployed(tmp_path, eutils, monkeypatch) as deployment:
+        deployment.write_config(f'[log]\nfile = "{logs / "litmon.log"}"\n')
+        assert deployment.run("status").exit_code == 2
+    assert not logs.parent.exists()

@@ -299,8 +299,8 @@ def test_the_ops_panel_puts_failing_sources_first(tmp_path):
         page = sign_in(url).get(f"{url}/ops").text
     problems = page.index('class="problems"')
     assert page.index("HTTP 503 from esearch") > problems
-    rows = re.findall(r"<td>pubmed (\w+)</td><td>(yes|NO)</td>", page)
-    assert rows[0] == ("ms_neuroimaging", "NO")
+    rows = re.findall(r"<td>pubmed (\w+)</td><td>([^<]+)</td>", page)
+    assert rows[:2] == [("ms_neuroimaging", "failing (problem)"), ("ms_clinical", "ok")]
 
 
 def _possible_pair(db) -> None:

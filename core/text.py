@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-__all__ = ["BIDI_CONTROLS", "clean", "safe_json", "visible"]
+__all__ = ["BIDI_CONTROLS", "clean", "plural", "safe_json", "visible"]
 
 # U+2028/2029 break lines like \n does; U+FEFF is invisible. Bidirectional controls
 # (embeddings, overrides, isolates, marks) are kept in stored text, where right-to-left
@@ -57,3 +57,10 @@ def safe_json(value: object, *, indent: int | None = None) -> str:
     control or line separator raw (as \\uXXXX: the same value to any JSON reader)."""
     encoded = json.dumps(value, ensure_ascii=False, indent=indent, default=str)
     return _JSON_RAW.sub(lambda match: f"\\u{ord(match[0]):04x}", encoded)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 request``, ``2 requests``: the count and the noun, plural unless the count is 1
+    (a noun whose plural is not noun + s gives it as ``noun|plural``: ``entry|entries``)."""
+    one, _, many = noun.partition("|")
+    return f"{count} {one}" if count == 1 else f"{count} {many or one + 's'}"

@@ -29,6 +29,7 @@ from litmon.core.http_body import BodyError, MiB, read_capped
 from litmon.core.http_headers import parse_retry_after
 from litmon.core.ratelimit import RateLimiter, shared_limiter
 from litmon.core.records import Deletion, Item, Record, Skipped
+from litmon.core.text import plural
 from litmon.core.version import user_agent
 from litmon.crawler.pubmed_xml import PubMedXMLError, iter_items
 from litmon.crawler.settings import NCBI_EUTILS_URL, NcbiSettings
@@ -203,7 +204,7 @@ class EntrezClient:
             except _Retryable as problem:
                 if attempt + 1 == attempts:
                     raise EntrezError(
-                        f"{endpoint}: gave up after {attempts} attempts: {problem}",
+                        f"{endpoint}: gave up after {plural(attempts, 'attempt')}: {problem}",
                         unreachable=str(problem) if problem.event == "network_error" else None,
                     ) from None
                 delay = self._delay(attempt, problem.retry_after)

@@ -44,6 +44,10 @@ def set_password_hash(conn: sqlite3.Connection, user_id: int, password_hash: str
     )
 
 
+def set_role(conn: sqlite3.Connection, user_id: int, role: str, at: str) -> None:
+    conn.execute("UPDATE users SET role = ?, updated_at = ? WHERE id = ?", (role, at, user_id))
+
+
 def delete_user(conn: sqlite3.Connection, user_id: int) -> None:
     conn.execute("DELETE FROM web_sessions WHERE user_id = ?", (user_id,))
     conn.execute("DELETE FROM users WHERE id = ?", (user_id,))

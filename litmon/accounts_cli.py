@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from litmon import exits
 from litmon.app import App, pass_app
 from litmon.core.errors import UsageError
 from litmon.db import accounts
@@ -35,6 +36,7 @@ def users() -> None:
     \b
       litmon users add maria --role admin     (asks for the password twice)
       echo "$PASSWORD" | litmon users add jo --password-stdin
+      litmon users role jo admin
     """
 
 
@@ -75,6 +77,19 @@ def users_passwd(app: App, name: str, password_stdin: bool) -> None:
     db = app.database()
     auth.change_password(db, name, _password(password_stdin))
     click.echo(f"password changed for {name}; its sessions ended")
+
+
+@users.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(auth.ROLES))
+@pass_app
+def users_role(app: App, name: str, role: str) -> None:
+    """Make account NAME an editor or an admin; its open sessions get the new role at
+    their next request. Exit 3 when it had that role already."""
+    if not auth.set_role(app.database(), name, role):
+        echo(f"{name} is an {role} already")
+        sys.exit(exits.NOTHING_TO_DO)
+    echo(f"{name} is now an {role}")
 
 
 @users.command("list")

@@ -16,7 +16,7 @@ from litmon import exits
 from litmon.app import App, pass_app, writable_target
 from litmon.core.clock import parse_stamp
 from litmon.health import Health, SourceHealth, assess, human, integrity, mib
-from litmon.output import echo, json_text
+from litmon.output import echo, json_text, plural
 from litmon.output import text as shown
 
 
@@ -137,13 +137,14 @@ def check_command(app: App, max_age: timedelta | None) -> None:
 def _healthy_line(health: Health) -> str:
     kinds = [source.kind for source in health.sources]
     waiting = sum(1 for source in health.sources if not source.runs.runs)
-    parts = [f"{kinds.count('pubmed')} PubMed topics and {kinds.count('feed')} feeds within"
+    parts = [f"{plural(kinds.count('pubmed'), 'PubMed topic')} and"
+             f" {plural(kinds.count('feed'), 'feed')} within"
              " their windows" + (f" ({waiting} not run yet)" if waiting else ""),
              "database passes quick_check"]  # fmt: skip
     if "age_seconds" in health.scheduler:
         parts.append(f"scheduler beat {human(timedelta(seconds=health.scheduler['age_seconds']))}"
                      " ago")  # fmt: skip
-    parts.append(f"{health.queue['approved']} approved candidates waiting")
+    parts.append(f"{plural(health.queue['approved'], 'approved candidate')} waiting")
     return "; ".join(parts)
 
 
@@ -180,7 +181,7 @@ def _source_line(source: SourceHealth, health: Health) -> str:
     parts = [f"last success {_ago(runs.last_success, health)}"]
     if runs.last_failure:
         parts.append(f"last failure {_ago(runs.last_failure, health)}")
-    parts.append(f"{runs.consecutive_failures} failures in a row")
+    parts.append(f"{plural(runs.consecutive_failures, 'failure')} in a row")
     if runs.running_since:
         parts.append(f"running since {runs.running_since}")
     if source.next_run:

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import click
 
-from litmon.core.text import safe_json, visible
+from litmon.core.text import plural, safe_json, visible
 
 __all__ = [
     "Column",
@@ -131,10 +131,3 @@ def table(
         yield joined(line)
         if details is not None:
             yield from (f"    {detail}" for detail in details(row))
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 request``, ``2 requests``: the count and the noun, plural unless the count is 1
-    (a noun whose plural is not noun + s gives it as ``noun|plural``: ``entry|entries``)."""
-    one, _, many = noun.partition("|")
-    return f"{count} {one}" if count == 1 else f"{count} {many or one + 's'}"

@@ -9,6 +9,7 @@ from datetime import date
 import click
 
 from litmon import exits
+from litmon.output import plural
 from litmon.pipeline.run import Run
 
 
@@ -44,7 +45,7 @@ def print_reports(reports: Iterable[Run]) -> None:
         click.echo(
             f"{report.topic}: {report.status} ({start}..{end}) - {counts.new} new,"
             f" {counts.updated} updated, {counts.unchanged} unchanged;"
-            f" {counts.fetched} fetched in {counts.requests} requests"
+            f" {counts.fetched} fetched in {plural(counts.requests, 'request')}"
         )
         print_warnings(report)
         if report.error:

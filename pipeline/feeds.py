@@ -17,6 +17,7 @@ import sqlite_utils
 
 from litmon.core.errors import SourceError, StopCheck, UsageError, stop_if_asked
 from litmon.core.http_headers import parse_max_age
+from litmon.core.text import plural
 from litmon.db.feed_state import FeedState, load_state, record_failure, record_success
 from litmon.feeds import schedule
 from litmon.feeds.config import FeedConfig
@@ -51,7 +52,7 @@ class FeedOutcome:
         if self.status == "not_modified":
             return f"{self.name}: not modified"
         text = (
-            f"{self.name}: {self.items} items, {self.new} new, {self.updated} updated,"
+            f"{self.name}: {plural(self.items, 'item')}, {self.new} new, {self.updated} updated,"
             f" {self.unchanged} unchanged"
         )
         return text + "".join(f" (warning: {w})" for w in self.warnings)

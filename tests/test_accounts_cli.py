@@ -60,3 +60,19 @@ def test_a_token_is_shown_once_and_stored_as_a_hash(tmp_path):
     assert run(db_path, "tokens", "revoke", "worker-1").exit_code == 0
     assert auth.token_for(db, secret) is None
     assert "revoked" in run(db_path, "tokens", "list").output
+
+
+def test_users_role_promotes_and_demotes_a_signed_in_editor(tmp_path):
+    db_path = tmp_path / "a.db"
+    run(db_path, "users", "add", "jo", "--password-stdin", stdin="correct horse battery\n")
+    db = open_db(db_path)
+    session_id, session = auth.sign_in(db, "jo", "correct horse battery", "127.0.0.1")
+    assert session.role == "editor"
+    promoted = run(db_path, "users", "role", "jo", "admin")
+    assert promoted.exit_code == 0 and "jo is now an admin" in promoted.output
+    assert auth.session_user(db, session_id).role == "admin"  # no new sign-in needed
+    assert run(db_path, "users", "role", "jo", "admin").exit_code == 3  # nothing to do
+    assert run(db_path, "users", "role", "jo", "editor").exit_code == 0
+    assert auth.session_user(db, session_id).role == "editor"
+    assert run(db_path, "users", "role", "nobody", "admin").exit_code == 2
+    assert run(db_path, "users", "role", "jo", "root").exit_code == 2

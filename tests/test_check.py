@@ -36,7 +36,7 @@ def test_a_freshly_crawled_deployment_is_ok_in_one_line(deployment):
 
     assert code == 0
     assert len(lines) == 1
-    assert lines[0].startswith("OK: 1 PubMed topics and 1 feeds within their windows")
+    assert lines[0].startswith("OK: 1 PubMed topic and 1 feed within their windows")
 
 
 def test_a_topic_failing_past_its_window_is_critical_with_its_last_error(deployment):

@@ -33,6 +33,7 @@ __all__ = [
     "remove_user",
     "revoke_token",
     "session_user",
+    "set_role",
     "sign_in",
     "sign_out",
     "token_for",
@@ -121,6 +122,21 @@ def change_password(db: sqlite_utils.Database, name: str, password: str) -> None
             raise UsageError(f"no account named {name!r}")
         sql.set_password_hash(db.conn, user["id"], password_hash, now())
         sql.delete_sessions_of(db.conn, user["id"])
+
+
+def set_role(db: sqlite_utils.Database, name: str, role: str) -> bool:
+    """Give account NAME the role ``role`` (from its next request on: sessions read the
+    role afresh); False when it had that role already."""
+    if role not in ROLES:
+        raise UsageError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+    with write_transaction(db.conn):
+        user = sql.user_by_name(db.conn, name)
+        if user is None:
+            raise UsageError(f"no account named {name!r}")
+        if user["role"] == role:
+            return False
+        sql.set_role(db.conn, user["id"], role, now())
+        return True
 
 
 def sign_in(

@@ -8,6 +8,7 @@ of the config; once the config is loaded, :func:`apply_settings` moves the lines
 
 from __future__ import annotations
 
+import errno
 import logging
 import logging.handlers
 import os
@@ -130,9 +131,31 @@ class _LazyFile(logging.handlers.RotatingFileHandler):
     """The log file and its folder are made with the first line written, so a command that
     logs nothing (``status`` on a missing database) leaves nothing behind."""
 
+    def __init__(self, filename: Path, **options: Any) -> None:
+        _check_writable(filename)
+        super().__init__(filename, **options)
+
     def _open(self) -> Any:
         Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
         return super()._open()
+
+
+def _check_writable(path: Path) -> None:
+    """Raise the OSError that writing ``path`` would, without making anything: a bad
+    ``[log] file`` is a config error at start, not a surprise at the first line."""
+    if path.exists():
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not os.access(path, os.W_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
 
 
 redactor = Redactor()

@@ -44,7 +44,7 @@ def _one(cursor: sqlite3.Cursor) -> dict | None:
 _CANDIDATE = f"""
 SELECT c.*, w.pmid, w.doi, w.title, w.journal, w.pub_date, w.deleted_at AS work_deleted_at,
        {_RETRACTED} AS retracted,
-       EXISTS (SELECT 1 FROM summaries s WHERE s.candidate_id = c.id) AS has_summary,
+       EXISTS (SELECT 1 FROM publications p WHERE p.candidate_id = c.id) AS was_published,
        EXISTS (SELECT 1 FROM candidate_audit a
                WHERE a.candidate_id = c.id AND a.action = 'ack_takedown') AS taken_down
 FROM candidates c JOIN works w ON w.id = c.work_id

@@ -421,6 +421,40 @@ UPDATE block_backfill SET upto = 0
 """
 
 
+_V15_DRAFTS_AND_PUBLICATIONS = """
+-- A summarizer's hand-in becomes a draft; editors edit it (each edit a new version),
+-- publish one version (publications) or send it back. Free text that is not the four
+-- parts is kept as received, unchecked. The summaries table stays as the receipt of each
+-- hand-in per lease token (a repeated done answers from it); the summaries written before
+-- drafts existed become unchecked drafts, numbered in the order they were handed in.
+CREATE TABLE drafts (
+    id INTEGER PRIMARY KEY,
+    candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+    version INTEGER NOT NULL,
+    finding TEXT,
+    what_was_done TEXT,
+    why_it_matters TEXT,
+    limits TEXT,
+    text TEXT NOT NULL,
+    checked INTEGER NOT NULL,
+    checks TEXT NOT NULL DEFAULT '[]',
+    by TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (candidate_id, version)
+);
+CREATE TABLE publications (
+    candidate_id INTEGER PRIMARY KEY REFERENCES candidates(id),
+    draft_id INTEGER NOT NULL REFERENCES drafts(id),
+    published_at TEXT NOT NULL,
+    published_by TEXT NOT NULL
+);
+INSERT INTO drafts (candidate_id, version, text, checked, checks, by, origin, created_at)
+    SELECT candidate_id, row_number() OVER (PARTITION BY candidate_id ORDER BY id), summary,
+           0, '[]', coalesce(worker, 'unknown'), 'worker', created_at
+    FROM summaries ORDER BY id
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
     _V1,
@@ -437,6 +471,7 @@ MIGRATIONS: list[str] = [
     _V12_BOUNDED_BLOCKS,
     _V13_SEARCH_INDEXED_AFTER_STORING,
     _V14_BLOCK_ENTRY_KINDS,
+    _V15_DRAFTS_AND_PUBLICATIONS,
 ]
 
 

@@ -125,13 +125,13 @@ def dead_letters(db: sqlite_utils.Database) -> list[dict]:
 
 
 def pending_takedowns(db: sqlite_utils.Database) -> list[dict]:
-    """Withdrawn candidates with a written summary whose takedown no editor has
-    acknowledged (``queue ack-takedown``): id, work_id, pmid."""
+    """Withdrawn candidates that were published and whose takedown is not acknowledged
+    (``queue ack-takedown``, or the ``publish`` that took the page down): id, work_id, pmid."""
     return list(
         db.query(
             "SELECT c.id, c.work_id, w.pmid FROM candidates c JOIN works w ON w.id = c.work_id"
             " WHERE c.state = 'withdrawn'"
-            " AND EXISTS (SELECT 1 FROM summaries s WHERE s.candidate_id = c.id)"
+            " AND EXISTS (SELECT 1 FROM publications p WHERE p.candidate_id = c.id)"
             " AND NOT EXISTS (SELECT 1 FROM candidate_audit a"
             "  WHERE a.candidate_id = c.id AND a.action = 'ack_takedown') ORDER BY c.id"
         )

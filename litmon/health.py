@@ -147,8 +147,9 @@ def assess(
     if health.takedowns:
         ids = ", ".join(str(row["id"]) for row in health.takedowns)
         health.problems.append(
-            f"{plural(len(health.takedowns), 'withdrawn candidate')} ({ids}) had a summary"
-            " whose takedown is not acknowledged: take it down, then litmon queue ack-takedown ID"
+            f"{plural(len(health.takedowns), 'withdrawn candidate')} ({ids}) was published"
+            " and its takedown is not acknowledged: litmon publish DIR takes it down,"
+            " or take it down and run litmon queue ack-takedown ID"
         )
     return health
 

@@ -1,6 +1,17 @@
 """The candidate queue, a stage after scoring: relevant works wait for editors' decisions,
 and approved ones are leased to summarizer workers, with every transition audited."""
 
+from litmon.review.drafts import (
+    awaiting,
+    drafts_of,
+    edit,
+    latest_draft,
+    publish,
+    published_pieces,
+    send_back,
+    unpublish,
+)
+from litmon.review.guards import Check, GuardSettings, check_draft
 from litmon.review.leases import claim, done, extend, fail
 from litmon.review.packet import build_packet
 from litmon.review.queue import (
@@ -28,23 +39,34 @@ __all__ = [
     "REJECTION_REASONS",
     "STATES",
     "TRANSITIONS",
+    "Check",
+    "GuardSettings",
     "Page",
     "ack_takedown",
     "add_note",
+    "awaiting",
     "build_packet",
+    "check_draft",
     "claim",
     "decide",
     "default_editor",
     "discard",
     "done",
+    "drafts_of",
+    "edit",
     "enqueue",
     "enqueue_scored",
     "extend",
     "fail",
     "history",
+    "latest_draft",
     "list_candidates",
+    "publish",
+    "published_pieces",
     "retry",
+    "send_back",
     "show",
     "undo",
+    "unpublish",
     "withdraw_gone",
 ]

@@ -16,9 +16,10 @@ from litmon.db.events import advance, read_events
 
 READER = "review"
 
-# Which candidate stands for two merged works: the one whose state carries more (a summary
-# written, a lease held, an editor's approval...); a withdrawn one never wins.
+# Which candidate stands for two merged works: the one whose state carries more (a piece
+# published, a draft written, a lease held, an editor's approval...); a withdrawn one never wins.
 PRECEDENCE = (
+    "published",
     "summarized",
     "leased",
     "approved",

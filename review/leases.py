@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from dataclasses import asdict
 from datetime import timedelta
 
 import sqlite_utils
@@ -14,6 +15,8 @@ from litmon.core.clock import now, parse_stamp, stamp
 from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.db import candidates as sql
 from litmon.db.store import write_transaction
+from litmon.review.drafts import failure_reason, hand_in
+from litmon.review.guards import GuardSettings
 from litmon.review.packet import build_packet
 from litmon.review.queue import MAX_ATTEMPTS, apply, housekeep
 
@@ -73,9 +76,22 @@ def _held(conn: sqlite3.Connection, candidate_id: int, token: str, at: str) -> d
     return row
 
 
-def done(db: sqlite_utils.Database, candidate_id: int, token: str, summary: str) -> dict:
-    """Store the summary against the work and mark the candidate summarized. A second done
-    with the same token changes nothing and returns the same answer."""
+def done(
+    db: sqlite_utils.Database,
+    candidate_id: int,
+    token: str,
+    summary: str,
+    *,
+    by: str | None = None,
+    guards: GuardSettings | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> dict:
+    """Hand in the draft: the four parts (a JSON object with their keys) pass the guards
+    and are stored as a checked draft, or fail them and the lease fails with the failed
+    checks as its reason (``accepted`` false; nothing stored); free text is stored as an
+    unchecked draft. Either way stored, the candidate is summarized (awaiting review).
+    ``by``: the authenticated identity (a token's name; default: the lease holder). A
+    second done with the same token changes nothing and returns the same answer."""
     if not summary.strip():
         raise UsageError("the summary is empty")
     conn = db.conn
@@ -83,12 +99,25 @@ def done(db: sqlite_utils.Database, candidate_id: int, token: str, summary: str)
         at = now()
         stored = sql.summary_by_token(conn, token)
         if stored is not None and stored["candidate_id"] == candidate_id:
-            return {"id": candidate_id, "state": "summarized", "repeated": True}
+            return {"id": candidate_id, "state": "summarized", "repeated": True, "accepted": True}
         row = _held(conn, candidate_id, token, at)
+        writer = by or row["leased_by"]
+        draft, checks = hand_in(conn, row, summary, by=writer, at=at, settings=guards)
+        checked = [asdict(check) for check in checks]
+        if draft is None:
+            action = "give_up" if row["attempts"] >= max_attempts else "fail"
+            reason = failure_reason(checks)
+            state = apply(conn, row, action, by=row["leased_by"], at=at, reason=reason[:1000])
+            return {"id": candidate_id, "state": state, "repeated": False, "accepted": False,
+                    "reason": reason, "checks": checked}  # fmt: skip
         sql.insert_summary(conn, work_id=row["work_id"], candidate_id=candidate_id, token=token,
                            worker=row["leased_by"], summary=summary, at=at)  # fmt: skip
-        apply(conn, row, "done", by=row["leased_by"], at=at)
-    return {"id": candidate_id, "state": "summarized", "repeated": False}
+        kind = "checked" if draft["checked"] else "free text, unchecked"
+        apply(conn, row, "done", by=row["leased_by"], at=at,
+              reason=f"draft v{draft['version']} ({kind})")  # fmt: skip
+    return {"id": candidate_id, "state": "summarized", "repeated": False, "accepted": True,
+            "draft": {"version": draft["version"], "checked": draft["checked"]},
+            "checks": checked}  # fmt: skip
 
 
 def fail(

@@ -10,6 +10,7 @@ import re
 import sqlite3
 
 from litmon.db import candidates as sql
+from litmon.db import drafts as dsql
 
 UNKNOWN = "unknown"
 
@@ -191,9 +192,20 @@ def _sections(abstract: str | None) -> list[dict]:
     return sections
 
 
+def sent_back(conn: sqlite3.Connection, candidate_id: int) -> dict | None:
+    """When an editor sent the candidate's draft back: their note (who, when) and the draft
+    it was about, for the next writer to improve on; None otherwise."""
+    returned = dsql.pending_send_back(conn, candidate_id)
+    draft = dsql.view(dsql.latest(conn, candidate_id))
+    if returned is None or draft is None:
+        return None
+    keep = ("version", "parts", "text", "checked", "checks", "by", "created_at")
+    return returned | {"draft": {key: draft[key] for key in keep}}
+
+
 def build_packet(conn: sqlite3.Connection, candidate_id: int) -> dict:
-    """The packet for one candidate: the work, its topics and explanations, editors' notes
-    and the study facts."""
+    """The packet for one candidate: the work, its topics and explanations, editors' notes,
+    the draft an editor sent back (if one did) and the study facts."""
     row = sql.get(conn, candidate_id)
     work = sql.work(conn, row["work_id"])
     mesh = json.loads(work["mesh"])
@@ -239,6 +251,7 @@ def build_packet(conn: sqlite3.Connection, candidate_id: int) -> dict:
         },
         "topics": topics,
         "editor_notes": sql.notes(conn, candidate_id),
+        "sent_back": sent_back(conn, candidate_id),
         "facts": {
             "design": design(types, mesh),
             "population": population(mesh),

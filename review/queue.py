@@ -20,6 +20,7 @@ import sqlite_utils
 from litmon.core.clock import now, today_utc
 from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.db import candidates as sql
+from litmon.db import drafts as dsql
 from litmon.db.store import write_transaction
 from litmon.review import follow
 from litmon.review.packet import notices
@@ -83,11 +84,11 @@ def view(row: dict) -> dict:
 
 
 def _takedown(row: dict) -> str | None:
-    """A withdrawn work's published summary must come down: "pending" until an editor
-    records that it did ("done")."""
+    """A withdrawn work's published piece must come down: "pending" until the takedown is
+    recorded ("done")."""
     if row["taken_down"]:
         return "done"
-    if row["state"] == "withdrawn" and row["has_summary"]:
+    if row["state"] == "withdrawn" and row["was_published"]:
         return "pending"
     return None
 
@@ -283,13 +284,16 @@ def _check_version(row: dict, version: int | None) -> None:
 
 
 def show(db: sqlite_utils.Database, ref: str, *, max_attempts: int = MAX_ATTEMPTS) -> dict:
-    """A candidate with its audit trail, summaries, possible duplicates and notices
-    (retraction, errata; or, for a notice, its article)."""
+    """A candidate with its audit trail, summaries as handed in, drafts (every version)
+    and publication, possible duplicates and notices (retraction, errata; or, for a
+    notice, its article)."""
     refresh(db, max_attempts)
     row, _ = resolve(db.conn, ref)
     shown = view(row)
     shown["history"] = history(db, str(row["id"]))
     shown["summaries"] = sql.summaries(db.conn, row["id"])
+    shown["drafts"] = [dsql.view(draft) for draft in dsql.of(db.conn, row["id"])]
+    shown["publication"] = dsql.publication(db.conn, row["id"])
     shown["possible_duplicates"] = sql.possible_duplicates(db.conn, row["work_id"])
     shown["notices"] = notices(db.conn, sql.work(db.conn, row["work_id"]))
     return shown
@@ -541,9 +545,9 @@ def ack_takedown(
     note: str | None = None,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> dict:
-    """Record that the published summary of a withdrawn candidate was taken down."""
+    """Record that the published piece of a withdrawn candidate was taken down."""
     with _acting_on(db, ref, max_attempts) as (row, at):
-        if row["state"] == "withdrawn" and not row["has_summary"]:
-            raise UsageError(f"candidate {row['id']}: no summary of it was written")
+        if row["state"] == "withdrawn" and not row["was_published"]:
+            raise UsageError(f"candidate {row['id']}: it was never published")
         apply(db.conn, row, "ack_takedown", by=by or default_editor(), at=at, note=note)
         return view(sql.get(db.conn, row["id"]))

@@ -14,6 +14,7 @@ STATES = (
     "deferred",
     "leased",
     "summarized",
+    "published",
     "dead",
     "discarded",
     "withdrawn",
@@ -36,6 +37,7 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "wake": {"deferred": "new"},
     # Summarizers.
     "claim": {"approved": "leased"},
+    # A draft handed in awaits review ("summarized").
     "done": {"leased": "summarized"},
     "fail": {"leased": "approved"},
     "expire": {"leased": "approved"},
@@ -43,9 +45,15 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "give_up": {"leased": "dead"},
     "retry": {"dead": "approved"},
     "discard": {"dead": "discarded"},
+    # Editors' review of a draft: publish it, edit it (a new version), or send it back to
+    # the summarizers with a note; a published piece is taken back to review to be edited.
+    "publish": {"summarized": "published"},
+    "edit": {"summarized": "summarized"},
+    "send_back": {"summarized": "approved"},
+    "unpublish": {"published": "summarized"},
     # NLM deleted the work, or it was retracted.
     "withdraw": {state: "withdrawn" for state in STATES if state != "withdrawn"},
-    # An editor took the published summary of a withdrawn work down (audited; state stays).
+    # The published piece of a withdrawn work was taken down (audited; state stays).
     "ack_takedown": {"withdrawn": "withdrawn"},
     # An editor's note on a candidate in any state (audited; state stays).
     "note": {state: state for state in STATES},

@@ -183,13 +183,16 @@ def test_a_dead_letter_is_critical_until_retried(deployment):
     assert check(deployment)[0] == 0
 
 
-def test_a_withdrawn_summary_is_critical_until_its_takedown_is_acknowledged(deployment):
+def test_a_withdrawn_piece_is_critical_until_its_takedown_is_acknowledged(deployment):
     deployment.crawl()
     db = open_db(deployment.db_path)
     review.decide(db, ["pmid:7000"], "approve", by="editor")
     packet = review.claim(db, "worker")
     assert packet["work"]["pmid"] == "7000"
     review.done(db, packet["id"], packet["lease_token"], "A lay summary.")
+    parts = dict.fromkeys(("finding", "what_was_done", "why_it_matters", "limits"), "Text.")
+    review.edit(db, packet["id"], parts, "editor")
+    review.publish(db, packet["id"], "editor", force=True)
     deletion = deployment.tmp_path / "update.xml"
     deletion.write_bytes(
         article_set(["<DeleteCitation><PMID Version='1'>7000</PMID></DeleteCitation>"])
@@ -199,7 +202,7 @@ def test_a_withdrawn_summary_is_critical_until_its_takedown_is_acknowledged(depl
     code, lines = check(deployment)
 
     assert code == 1
-    assert lines[0].startswith(f"CRITICAL: 1 withdrawn candidate ({packet['id']}) had a summary")
+    assert lines[0].startswith(f"CRITICAL: 1 withdrawn candidate ({packet['id']}) was published")
     review.ack_takedown(db, str(packet["id"]), by="editor")
     assert check(deployment)[0] == 0
 

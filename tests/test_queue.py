@@ -208,18 +208,50 @@ def _act(db, candidate_id: int, action: str, state: str) -> None:
         review.withdraw_gone(db)
     elif action == "ack_takedown":
         force(db, candidate_id, state)
+        draft_id = _draft(db, candidate_id)
         db.execute(
-            "INSERT INTO summaries (work_id, candidate_id, lease_token, worker, summary,"
-            " created_at) SELECT work_id, id, 'tok', 'w', 'text', ? FROM candidates",
-            (past,),
+            "INSERT INTO publications (candidate_id, draft_id, published_at, published_by)"
+            " VALUES (?, ?, ?, 'ed')",
+            (candidate_id, draft_id, past),
         )
         db.conn.commit()
         review.ack_takedown(db, ref, by="ed")
+    elif action in ("publish", "edit", "send_back", "unpublish"):
+        force(db, candidate_id, state)
+        _draft(db, candidate_id)
+        if action == "publish":
+            review.publish(db, candidate_id, "ed")
+        elif action == "edit":
+            review.edit(db, candidate_id, EDITED, "ed")
+        elif action == "send_back":
+            review.send_back(db, candidate_id, "say who was studied", "ed")
+        else:
+            review.unpublish(db, candidate_id, "ed")
     elif action == "note":
         force(db, candidate_id, state)
         review.add_note(db, ref, "asked the author for the full text", by="ed")
     else:
         raise AssertionError(f"no test for {action}")
+
+
+EDITED = {
+    "finding": "Iron rims on brain scans were common.",
+    "what_was_done": "Researchers looked at brain scans of people with MS in one clinic.",
+    "why_it_matters": "Rims may help doctors follow the disease.",
+    "limits": "The study was small and done in one place.",
+}
+
+
+def _draft(db, candidate_id: int) -> int:
+    """A checked draft of the candidate whose checks passed (test set-up); its id."""
+    cursor = db.execute(
+        "INSERT INTO drafts (candidate_id, version, finding, what_was_done, why_it_matters,"
+        " limits, text, checked, checks, by, origin, created_at)"
+        " VALUES (?, 1, 'f', 'w', 'y', 'l', 'text', 1, '[]', 'w', 'worker', '2020-01-01T00:00:00Z')",
+        (candidate_id,),
+    )
+    db.conn.commit()
+    return cursor.lastrowid
 
 
 def test_the_readme_prints_the_table_the_code_enforces():
@@ -416,10 +448,12 @@ def test_the_list_is_ranked_and_keyset_paged_from_both_ends(db):
         review.list_candidates(db, state="pending")
 
 
-def test_a_withdrawn_summary_waits_for_its_takedown(db, one):
+def test_a_withdrawn_piece_waits_for_its_takedown(db, one):
     review.decide(db, [str(one)], "approve", by="ed")
     packet = review.claim(db, "w", 5)
-    review.done(db, one, packet["lease_token"], "A published summary.")
+    review.done(db, one, packet["lease_token"], "A summary, free text.")
+    review.edit(db, one, EDITED, "ed")
+    review.publish(db, one, "ed", force=True)
     delete_works(db, Deletion("pubmed", ("40000001",)))
     (withdrawn,) = review.list_candidates(db, state="withdrawn").items
     assert withdrawn["takedown"] == "pending"

@@ -153,10 +153,13 @@ def test_defer_undo_and_dead_ends_from_the_command_line(queue_db):
     assert json.loads(run("queue", "list", "--state", "discarded", "--json").output)[0]["id"] == 3
 
 
-def test_takedown_of_a_withdrawn_summary(queue_db, tmp_path):
+def test_takedown_of_a_withdrawn_piece(queue_db, tmp_path):
     run("review", "1", "approve")
     packet = json.loads(run("queue", "claim", "--worker", "w1", "--json").output)
-    review.done(queue_db, 1, packet["lease_token"], "published")
+    review.done(queue_db, 1, packet["lease_token"], "a summary, free text")
+    parts = dict.fromkeys(("finding", "what_was_done", "why_it_matters", "limits"), "Text.")
+    review.edit(queue_db, 1, parts, "ed")
+    review.publish(queue_db, 1, "ed", force=True)
     queue_db.execute("UPDATE works SET deleted_at = '2026-11-01T00:00:00Z' WHERE id = 1")
     queue_db.conn.commit()
     review.withdraw_gone(queue_db)

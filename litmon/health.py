@@ -54,7 +54,7 @@ class SourceHealth:
 
     @property
     def state(self) -> str:
-        """"never run", "failing" (its last run failed, or it is past its window), or "ok".
+        """ "never run", "failing" (its last run failed, or it is past its window), or "ok".
         A source still in its window of grace is healthy but not "ok"."""
         if not self.runs.runs:
             return "never run"

@@ -1,21 +1,21 @@
 """Drafts and their review through the Python API: a hand-in through the guards (checked,
 failed, free text), editors' edits as versions, publish (with --force over failed checks),
-send back with a note the next packet carries, the review cells of the transition table
-(expected values written out here), what ``litmon publish`` reads, and the migration of
-summaries written before drafts existed."""
+send back with a note the next packet carries, a takedown after publication, what
+``litmon publish`` reads, and the migration of summaries written before drafts existed.
+(Every cell of the transition table, the review cells too: tests/test_queue.py.)"""
 
 import json
 import sqlite3
 
 import pytest
 from test_guards import CAVEAT, GOOD
-from test_queue import candidate, force, make_works
+from test_queue import candidate, make_works
 
 from litmon import review
 from litmon.core.errors import Conflict, UsageError
 from litmon.core.records import Link
 from litmon.db.schema import MIGRATIONS, open_db
-from litmon.review.states import STATES, TRANSITIONS
+from litmon.review.states import TRANSITIONS
 
 ABSTRACT = (
     "METHODS: We followed 120 people with relapsing MS for 6 months with 7T QSM.\n"
@@ -243,45 +243,7 @@ def test_drafts_awaiting_review_are_listed_with_their_checks(db, summarized):
     assert review.awaiting(db) == []
 
 
-# -- the review cells of the transition table, written out ----------------------------------
-
-REVIEW_CELLS = {
-    "publish": {"summarized": "published"},
-    "edit": {"summarized": "summarized"},
-    "send_back": {"summarized": "approved"},
-    "unpublish": {"published": "summarized"},
-}
-
-
-@pytest.mark.parametrize(("action", "state"), [(a, s) for a in REVIEW_CELLS for s in STATES])
-def test_each_review_action_from_each_state(db, action, state):
-    (work_id,) = mesh_works(db)
-    candidate_id = review.enqueue(db, work_id, [("ms_imaging", 7.5)])
-    force(db, candidate_id, state)
-    with db.conn:
-        db.execute(
-            "INSERT INTO drafts (candidate_id, version, finding, what_was_done, why_it_matters,"
-            " limits, text, checked, checks, by, origin, created_at)"
-            " VALUES (?, 1, ?, ?, ?, ?, 'text', 1, '[]', 'w1', 'worker', '2026-01-01T00:00:00Z')",
-            (candidate_id, *GOOD.values()),
-        )
-    call = {
-        "publish": lambda: review.publish(db, candidate_id, "ed"),
-        "edit": lambda: review.edit(db, candidate_id, GOOD | {"finding": "Rims are common."}, "ed"),
-        "send_back": lambda: review.send_back(db, candidate_id, "shorter, please", "ed"),
-        "unpublish": lambda: review.unpublish(db, candidate_id, "ed"),
-    }[action]
-    expected = REVIEW_CELLS[action].get(state)
-    if expected is None:
-        with pytest.raises(UsageError, match=f"cannot {action} a candidate that is {state}"):
-            call()
-        assert candidate(db, candidate_id)["state"] == state
-        assert actions(db, candidate_id)[-1][0] == "enqueue"
-    else:
-        call()
-        assert candidate(db, candidate_id)["state"] == expected
-        assert actions(db, candidate_id)[-1][0] == action
-    assert TRANSITIONS[action] == REVIEW_CELLS[action]
+# -- withdrawn after publication ---------------------------------------------------------
 
 
 def test_a_published_candidate_can_be_withdrawn_and_its_takedown_acknowledged(db, summarized):

@@ -132,8 +132,8 @@ def test_enqueue_scored_takes_works_at_or_above_each_topics_threshold(db):
 # What each action does from each state, written out here rather than read from the code's
 # table, so that a wrong cell in review/states.py fails. A cell not listed must be refused.
 # An undo's set-up starts from "new", so undoing lands there.
-ALL_BUT_WITHDRAWN = ("new", "approved", "rejected", "deferred", "leased", "summarized", "dead",
-                     "discarded")
+ALL_BUT_WITHDRAWN = ("new", "approved", "rejected", "deferred", "leased", "summarized",
+                     "published", "dead", "discarded")  # fmt: skip
 EXPECTED: dict[str, dict[str, str]] = {
     "approve": {"new": "approved", "rejected": "approved", "deferred": "approved",
                 "leased": "approved"},
@@ -150,6 +150,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "give_up": {"leased": "dead"},
     "retry": {"dead": "approved"},
     "discard": {"dead": "discarded"},
+    "publish": {"summarized": "published"},
+    "edit": {"summarized": "summarized"},
+    "send_back": {"summarized": "approved"},
+    "unpublish": {"published": "summarized"},
     "withdraw": dict.fromkeys(ALL_BUT_WITHDRAWN, "withdrawn"),
     "ack_takedown": {"withdrawn": "withdrawn"},
     "note": {state: state for state in (*ALL_BUT_WITHDRAWN, "withdrawn")},

@@ -31,6 +31,7 @@ from litmon.review.leases import DEFAULT_LEASE
 from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
 from litmon.scoring.profile import Profile
 from litmon.web import api, pages
+from litmon.web.access_log import AccessLog
 from litmon.web.security import SecurityHeaders, SignInNeeded, reader
 
 __all__ = ["QueueRules", "create_app"]
@@ -160,6 +161,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(folder / "static")), name="static")
     app.add_middleware(_Database)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)  # outermost: it sees every answer, errors included
     app.add_exception_handler(UsageError, _usage_error)
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -11,6 +11,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from litmon.web import auth
+from litmon.web.access_log import note_identity
 from litmon.web.auth import Session
 
 SESSION_COOKIE = "litmon_session"
@@ -53,6 +54,7 @@ def editor(request: Request) -> Session:
     session = current_session(request)
     if session is None:
         raise SignInNeeded
+    note_identity(request.scope, session.name)
     return session
 
 
@@ -87,6 +89,7 @@ def worker(request: Request) -> dict:
             "unknown or revoked token",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    note_identity(request.scope, token["name"])
     return token
 
 
@@ -100,4 +103,5 @@ def reader(request: Request) -> str:
         raise HTTPException(
             401, "sign in or send a bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
+    note_identity(request.scope, session.name)
     return session.name

@@ -47,6 +47,7 @@ from litmon.runs_cli import runs_command
 from litmon.score_cli import score_command
 from litmon.serve_cli import serve
 from litmon.settings import ConfigError
+from litmon.summarize_cli import summarize_command
 
 log = logging.getLogger("litmon")
 
@@ -474,6 +475,7 @@ cli.add_command(status_command)
 cli.add_command(check_command)
 cli.add_command(db_group)
 cli.add_command(eval_group)
+cli.add_command(summarize_command)
 export.add_command(export_candidates)
 
 

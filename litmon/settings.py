@@ -18,6 +18,8 @@ from litmon.crontab import cron_trigger
 from litmon.review.leases import DEFAULT_LEASE
 from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
 from litmon.scoring.profile import Group, Negative, Profile, Term
+from litmon.summarize.prompt import PromptError, compile_prompt
+from litmon.summarize.settings import SummarizerSettings
 
 
 class ConfigError(Exception):
@@ -84,6 +86,7 @@ class Config:
     retention_days: int = 90  # crawl_runs rows older than this are pruned
     notify_command: str = ""  # run by `litmon notify` when a unit fails (mail, a webhook)
     web: WebSettings = WebSettings()
+    summarizer: SummarizerSettings = SummarizerSettings()
 
     @property
     def user_agent(self) -> str:
@@ -156,6 +159,7 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
             "retention",
             "notify",
             "web",
+            "summarizer",
         },
         "",
         fail,
@@ -246,6 +250,7 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         retention_days=_retention(_table(data, "retention", fail), fail),
         notify_command=_notify(_table(data, "notify", fail), fail),
         web=_web(_table(data, "web", fail), fail),
+        summarizer=_summarizer(_table(data, "summarizer", fail), source, env, fail),
     )
 
 
@@ -316,6 +321,63 @@ def _web(table: dict, fail: Any) -> WebSettings:
     if not isinstance(secure, bool):
         raise fail("web.secure_cookies", f"must be true or false, got {secure!r}")
     return WebSettings(host=host, port=port, secure_cookies=secure)
+
+
+# key -> (type, check, description of a valid value)
+_SUMMARIZER_KEYS: dict[str, tuple[type, Any, str]] = {
+    "base_url": (str, lambda v: v.startswith(("http://", "https://")), "an http(s) URL"),
+    "model": (str, lambda v: v.strip() != "", "a model name"),
+    "timeout": (float, lambda v: v > 0, "a positive number of seconds"),
+    "max_retries": (int, lambda v: 0 <= v <= 20, "an integer from 0 to 20"),
+    "reading_grade": (float, lambda v: 1 <= v <= 20, "a school grade from 1 to 20"),
+    "temperature": (float, lambda v: 0 <= v <= 2, "a number from 0 to 2"),
+    "max_tokens": (int, lambda v: 100 <= v <= 100_000, "an integer from 100 to 100000"),
+    "json_mode": (bool, None, "true or false"),
+    "poll_seconds": (float, lambda v: 1 <= v <= 86_400, "a number of seconds from 1 to 86400"),
+}
+
+
+def _summarizer(
+    table: dict, source: Path | None, env: Mapping[str, str], fail: Any
+) -> SummarizerSettings:
+    """``[summarizer]``: the model's endpoint (LITMON_LLM_URL overrides base_url) and the
+    prompt template, compiled here so a broken one is a config error naming its line."""
+    _only_keys(table, {*_SUMMARIZER_KEYS, "prompt", "prompt_file"}, "summarizer.", fail)
+    values: dict[str, Any] = {}
+    for key, (kind, check, wanted) in _SUMMARIZER_KEYS.items():
+        if key not in table:
+            continue
+        value = table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        wrong = isinstance(value, bool) != (kind is bool) or not isinstance(value, kind)
+        if wrong or (check and not check(value)):
+            raise fail(f"summarizer.{key}", f"must be {wanted}, got {value!r}")
+        values[key] = value
+    url = env.get("LITMON_LLM_URL")
+    if url:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"LITMON_LLM_URL: must be an http(s) URL, got {url!r}")
+        values["base_url"] = url
+    inline, name = table.get("prompt", ""), table.get("prompt_file", "")
+    if not isinstance(inline, str) or not isinstance(name, str):
+        raise fail("summarizer.prompt", "prompt and prompt_file must be strings")
+    if inline and name:
+        raise fail("summarizer.prompt", "give the template inline or as prompt_file, not both")
+    if inline:
+        text, where = inline, f"{source or 'the config'}: summarizer.prompt"
+    else:
+        path = _beside(source, name) if name else shipped_file("summarize_prompt.j2")
+        where = str(path) if name else "the shipped summarize_prompt.j2"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise fail("summarizer.prompt_file", f"cannot read {path}: {exc}") from None
+    try:
+        compile_prompt(text, where)
+    except PromptError as exc:
+        raise ConfigError(str(exc)) from None
+    return SummarizerSettings(**values, prompt=text, prompt_source=where)
 
 
 def _notify(table: dict, fail: Any) -> str:

@@ -456,8 +456,30 @@ def demo(app: App, serve: bool, port: int) -> None:
         click.echo(f"  PMID {work['pmid']}  {work['pub_date'] or '':10}  {title}")
     if len(works) > 10:
         click.echo(f"  ... and {len(works) - 10} more: litmon --db {demo_db} export works")
-    click.echo(f"crawl log: litmon --db {demo_db} runs")
+    _next_steps(open_db(demo_db), demo_db)
     exit_for(reports)
+
+
+def _next_steps(db: sqlite_utils.Database, demo_db: str) -> None:
+    """What the demo queued and the commands a newcomer tries next (README, "A first session")."""
+    waiting, top = db.execute(
+        "SELECT count(*), (SELECT id FROM candidates WHERE state = 'new' AND merged_into IS NULL"
+        " ORDER BY score DESC, id LIMIT 1) FROM candidates"
+        " WHERE state = 'new' AND merged_into IS NULL"
+    ).fetchone()
+    on = f"litmon --db {demo_db}"
+    click.echo(f"\n{plural(waiting, 'candidate')} queued for review, best first. Next:")
+    steps = [
+        ("the ranked queue", f"{on} queue list"),
+        ("one candidate, its abstract and why it ranks", f"{on} queue show {top or 'ID'}"),
+        ("approve it for a lay summary", f"{on} review {top or 'ID'} approve"),
+        ("draft it with a local model (README)", f"{on} summarize --once"),
+        ("the editors' review page", f"{on} users add NAME && {on} serve"),
+        ("the crawl log", f"{on} runs"),
+    ]
+    width = max(len(why) for why, _ in steps) + 1
+    for why, command in steps:
+        click.echo(f"  {why + ':':<{width}} {command}")
 
 
 cli.add_command(crawl)

@@ -12,6 +12,7 @@ from pubmed_builder import article, article_set
 
 from litmon.cli import cli
 from litmon.core.clock import today_utc
+from litmon.db.schema import open_db
 
 DAY = date(2026, 10, 1)
 
@@ -109,6 +110,21 @@ def test_demo_works_offline_and_a_second_run_adds_no_duplicates(tmp_path):
     assert stored > 10
     assert f"\n{stored} works stored" in second.output
     assert ": ok" in second.output and " 0 new," in second.output
+
+
+def test_demo_says_what_it_queued_and_what_to_try_next(tmp_path):
+    demo_db = tmp_path / "demo.db"
+    result = CliRunner().invoke(cli, ["--db", str(demo_db), "demo"], catch_exceptions=False)
+
+    db = open_db(demo_db)
+    waiting = db.execute("SELECT count(*) FROM candidates WHERE state = 'new'").fetchone()[0]
+    top = db.execute(
+        "SELECT id FROM candidates WHERE state = 'new' ORDER BY score DESC, id LIMIT 1"
+    ).fetchone()[0]
+    assert waiting > 1
+    assert f"\n{waiting} candidates queued for review, best first. Next:" in result.output
+    for command in ("queue list", f"queue show {top}", f"review {top} approve", "serve"):
+        assert f"litmon --db {demo_db} {command}" in result.output
 
 
 def test_since_after_until_is_a_usage_error(run):

@@ -399,14 +399,27 @@ _OUTCOME_JSON = click.option(
 @_OUTCOME_JSON
 @pass_app
 def queue_done(app: App, candidate: str, token: str, summary_file: str, as_json: bool) -> None:
-    """Hand in the summary of a leased candidate (again with the same token: no change)."""
+    """Hand in the draft of a leased candidate (again with the same token: no change).
+
+    A JSON object with the four parts (finding, what_was_done, why_it_matters, limits)
+    goes through the guards ([guards] in the config): failing, the lease fails with the
+    failed checks as its reason (exit 1); free text is stored as an unchecked draft."""
     summary = _read_summary(summary_file)
-    outcome = done(app.database(), _candidate_id(candidate), token, summary)
+    config = app.config
+    outcome = done(app.database(), _candidate_id(candidate), token, summary,
+                   guards=config.guards, max_attempts=config.queue.max_attempts)  # fmt: skip
     if as_json:
         output_object(outcome)
-        return
-    again = " (already: nothing changed)" if outcome["repeated"] else ""
-    echo(f"candidate {outcome['id']}: summarized{again}")
+    elif not outcome["accepted"]:
+        echo(f"candidate {outcome['id']}: {outcome['reason']}; it is {outcome['state']} now")
+    else:
+        again = " (already: nothing changed)" if outcome["repeated"] else ""
+        kind = (
+            "" if outcome["repeated"] or outcome["draft"]["checked"] else ", free text, unchecked"
+        )
+        echo(f"candidate {outcome['id']}: summarized{kind}{again}")
+    if not outcome["accepted"]:
+        sys.exit(exits.FAILED)
 
 
 @queue.command("fail")

@@ -39,7 +39,10 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     web = create_app(
         config.db_path,
         rules=QueueRules(
-            config.queue.reject_reasons, config.queue.max_attempts, config.queue.lease_seconds
+            config.queue.reject_reasons,
+            config.queue.max_attempts,
+            config.queue.lease_seconds,
+            config.guards,
         ),
         profiles=list(config.profiles.values()),
         secure_cookies=settings.secure_cookies,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from litmon.core.errors import UsageError
 from litmon.core.version import user_agent
 from litmon.crawler.settings import NCBI_EUTILS_URL, NcbiSettings, Topic
 from litmon.crontab import cron_trigger
+from litmon.review.guards import PARTS, GuardSettings
 from litmon.review.leases import DEFAULT_LEASE
 from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
 from litmon.scoring.profile import Group, Negative, Profile, Term
@@ -81,6 +83,7 @@ class Config:
     contact: str = ""  # who to tell about a misbehaving crawler: goes into the User-Agent
     schedule: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULE))
     queue: QueueSettings = QueueSettings()
+    guards: GuardSettings = GuardSettings()
     service: ServiceSettings = ServiceSettings()
     log: LogSettings = LogSettings()
     retention_days: int = 90  # crawl_runs rows older than this are pruned
@@ -155,6 +158,7 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
             "contact",
             "schedule",
             "queue",
+            "guards",
             "log",
             "retention",
             "notify",
@@ -237,6 +241,7 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
     return Config(
         source=source,
         queue=_queue(_table(data, "queue", fail), fail),
+        guards=_guards(_table(data, "guards", fail), fail),
         db_path=Path(db_path),
         lock_wait=float(lock_wait),
         ncbi=NcbiSettings(**ncbi_values),
@@ -411,6 +416,42 @@ def _queue(table: dict, fail: Any) -> QueueSettings:
         fail,
     )
     return QueueSettings(tuple(reasons), attempts, float(lease))
+
+
+def _guards(table: dict, fail: Any) -> GuardSettings:
+    """``[guards]``: the bounds of the checks every draft goes through (review/guards.py)."""
+    _only_keys(table, {"max_grade", "lay_parts", "banned_claims", "lengths"}, "guards.", fail)
+    default = GuardSettings()
+    grade = _number(table.get("max_grade", default.max_grade), "guards.max_grade",
+                    "a reading grade from 1 to 30", lambda v: 1 <= v <= 30, fail)  # fmt: skip
+    lay = table.get("lay_parts", list(default.lay_parts))
+    if not isinstance(lay, list) or not all(part in PARTS for part in lay):
+        raise fail("guards.lay_parts", f"must be a list of parts among {', '.join(PARTS)}")
+    banned = table.get("banned_claims", list(default.banned))
+    if not isinstance(banned, list) or not all(isinstance(b, str) and b for b in banned):
+        raise fail("guards.banned_claims", "must be a list of regular expressions")
+    for pattern in banned:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            message = f"{pattern!r} is not a regular expression: {exc}"
+            raise fail("guards.banned_claims", message) from None
+    lengths = dict(default.lengths)
+    given = _table(table, "lengths", fail)
+    _only_keys(given, set(PARTS), "guards.lengths.", fail)
+    for part, bounds in given.items():
+        if (
+            not isinstance(bounds, list)
+            or len(bounds) != 2
+            or not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds)
+            or not 0 <= bounds[0] <= bounds[1]
+        ):
+            raise fail(
+                f"guards.lengths.{part}", f"must be [least, most] characters, got {bounds!r}"
+            )
+        lengths[part] = (bounds[0], bounds[1])
+    return GuardSettings(lengths=lengths, max_grade=float(grade), lay_parts=tuple(lay),
+                         banned=tuple(banned))  # fmt: skip
 
 
 # components every profile has besides its groups, so no group may take their names

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
 
 from litmon import review
@@ -90,14 +91,42 @@ def claim(
     return packet
 
 
-@router.post("/candidates/{candidate_id}/done", responses=_ERRORS, summary="Hand in the summary")
+class Rejected(BaseModel):
+    detail: str
+    state: str
+    checks: list[dict[str, Any]]
+
+
+@router.post(
+    "/candidates/{candidate_id}/done",
+    responses={
+        **_ERRORS,
+        422: {
+            "model": Rejected,
+            "description": "The four parts failed the guards: the lease failed with the failed"
+            " checks as its reason (nothing stored; the candidate is approved again, or dead).",
+        },
+    },
+    summary="Hand in the draft",
+)
 def done(
     candidate_id: CandidateId,
     body: DoneBody,
     request: Request,
     token: Annotated[dict, Depends(worker)],
 ) -> dict[str, Any]:
-    return review.done(request.state.db, candidate_id, body.token, body.summary)
+    """The draft: a JSON object with the four parts (``finding``, ``what_was_done``,
+    ``why_it_matters``, ``limits``) as a string, checked by the guards; or free text,
+    stored unchecked. The draft is recorded as written by the token's name."""
+    settings = _queue(request)
+    outcome = review.done(request.state.db, candidate_id, body.token, body.summary,
+                          by=token["name"], guards=settings.guards,
+                          max_attempts=settings.max_attempts)  # fmt: skip
+    if not outcome["accepted"]:
+        detail = f"candidate {candidate_id}: {outcome['reason']}; it is {outcome['state']} now"
+        content = {"detail": detail, "state": outcome["state"], "checks": outcome["checks"]}
+        return JSONResponse(status_code=422, content=content)  # type: ignore[return-value]
+    return outcome
 
 
 @router.post("/candidates/{candidate_id}/fail", responses=_ERRORS, summary="Give the lease back")

@@ -27,6 +27,7 @@ from starlette.responses import Response
 from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.core.version import VERSION
 from litmon.db.schema import MIGRATIONS, connect, open_db
+from litmon.review.guards import GuardSettings
 from litmon.review.leases import DEFAULT_LEASE
 from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
 from litmon.scoring.profile import Profile
@@ -44,6 +45,7 @@ class QueueRules:
     reject_reasons: tuple[str, ...] = REJECTION_REASONS
     max_attempts: int = MAX_ATTEMPTS
     lease_seconds: float = DEFAULT_LEASE
+    guards: GuardSettings = GuardSettings()
 
 
 @dataclass

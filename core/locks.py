@@ -12,11 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from litmon.core.clock import now
-from litmon.core.errors import StopCheck, stop_if_asked
-
-
-class Locked(Exception):
-    """Another process holds the lock; the message names the holder."""
+from litmon.core.errors import Locked, StopCheck, stop_if_asked
 
 
 @contextmanager

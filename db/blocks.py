@@ -33,6 +33,7 @@ from collections.abc import Iterable
 
 from litmon.core.records import Record
 from litmon.db import dedup
+from litmon.db.transactions import write_transaction
 
 BLOCK_CAP = 32
 ALL_KINDS = (0, 1, 2)  # see block_kind
@@ -261,8 +262,7 @@ def backfill_blocks(conn: sqlite3.Connection, batch: int = BLOCK_BATCH) -> int:
     if upto == _BLOCKED_ALL:
         return blocked
     while True:
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
+        with write_transaction(conn):
             upto = conn.execute("SELECT upto FROM block_backfill").fetchone()[0]
             if upto == _BLOCKED_ALL:
                 return blocked

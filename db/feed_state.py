@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from litmon.core.clock import parse_stamp, stamp
+from litmon.db.transactions import write_transaction
 
 
 @dataclass(slots=True)
@@ -35,7 +36,7 @@ def load_state(db: sqlite_utils.Database, name: str, config_url: str) -> FeedSta
     ).fetchone()
     if row is not None and row[6] == config_url:
         return FeedState(*row[:6])
-    with db.conn:
+    with write_transaction(db.conn):
         db.conn.execute(
             "INSERT INTO feeds (name, url, config_url) VALUES (?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET url = excluded.url,"
@@ -59,7 +60,7 @@ def record_success(
     next_poll: datetime,
 ) -> str:
     """Store a 200/304 poll; returns the next poll time as stored."""
-    with db.conn:
+    with write_transaction(db.conn):
         db.conn.execute(
             "UPDATE feeds SET url = ?, etag = COALESCE(?, etag),"
             " last_modified = COALESCE(?, last_modified), last_status = ?, last_checked = ?,"
@@ -81,7 +82,7 @@ def record_failure(
     next_poll: datetime,
 ) -> str:
     """Store a failed poll (``failures`` in a row now); returns the next poll time as stored."""
-    with db.conn:
+    with write_transaction(db.conn):
         db.conn.execute(
             "UPDATE feeds SET last_status = ?, last_checked = ?, last_error = ?,"
             " consecutive_failures = ?, failing_since = COALESCE(failing_since, ?),"

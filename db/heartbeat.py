@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from litmon.core.clock import now
+from litmon.db.transactions import write_transaction
 
 # The daemon's states: 'idle' between jobs, 'running JOB' during one, 'stopped' after a
 # clean shutdown (SIGTERM / SIGINT).
@@ -16,7 +17,7 @@ def beat(
     db: sqlite_utils.Database, pid: int, host: str, started_at: str, state: str, name: str = DAEMON
 ) -> None:
     """Record that the daemon ``name`` is alive now, in ``state``."""
-    with db.conn:
+    with write_transaction(db.conn):
         db.conn.execute(
             "INSERT INTO scheduler_heartbeat (name, pid, host, started_at, beat_at, state)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET pid = excluded.pid,"

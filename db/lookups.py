@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlite_utils
 
 from litmon.core.clock import stamp
+from litmon.db.transactions import write_transaction
 
 
 def pending_dois(
@@ -28,7 +29,7 @@ def record_lookups(
     db: sqlite_utils.Database, dois: list[str], found: dict[str, str], when: datetime
 ) -> None:
     """Remember that ``dois`` were looked up at ``when``; ``found`` maps DOI to PMID."""
-    with db.conn:
+    with write_transaction(db.conn):
         db.conn.executemany(
             "INSERT INTO pubmed_lookups (doi, tried_at, pmid) VALUES (?, ?, ?)"
             " ON CONFLICT (doi) DO UPDATE SET tried_at = excluded.tried_at, pmid = excluded.pmid",

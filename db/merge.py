@@ -21,8 +21,8 @@ from litmon.db.store import (
     merge_into,
     refresh_work,
     sighting_records,
-    write_transaction,
 )
+from litmon.db.transactions import write_transaction
 
 _LIST = """
 SELECT p.id, p.work_id, p.other_id, p.score, p.reason, p.status, p.created_at, p.decided_at,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from litmon.core.clock import stamp
+from litmon.db.transactions import write_transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +33,7 @@ def prune(db: sqlite_utils.Database, days: int, *, now: datetime | None = None) 
     """
     cutoff = stamp((now or datetime.now(UTC)) - timedelta(days=days))
     conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         conn.execute(
             "CREATE TEMP TABLE prunable AS SELECT id FROM crawl_runs"
             " WHERE status != 'running' AND finished_at IS NOT NULL AND finished_at < ?"
@@ -57,8 +57,4 @@ def prune(db: sqlite_utils.Database, days: int, *, now: datetime | None = None) 
             "DELETE FROM crawl_runs WHERE id IN (SELECT id FROM temp.prunable)"
         ).rowcount
         conn.execute("DROP TABLE temp.prunable")
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()
     return Pruned(cutoff=cutoff, runs=deleted, unlinked_events=unlinked, kept_for_events=kept)

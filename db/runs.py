@@ -11,6 +11,7 @@ import sqlite_utils
 
 from litmon.core.clock import now, parse_stamp
 from litmon.db.store import SaveResult
+from litmon.db.transactions import write_transaction
 
 COUNTERS = (
     "requests",
@@ -66,7 +67,7 @@ def start_run(
     """Record a run as started (committed at once, so a crash leaves a trace)."""
     start, end = (window[0].isoformat(), window[1].isoformat()) if window else (None, None)
     pid, host, lock_path = (owner.pid, owner.host, owner.lock_path) if owner else (None,) * 3
-    with db.conn:
+    with write_transaction(db.conn):
         cursor = db.conn.execute(
             "INSERT INTO crawl_runs (source, topic, window_start, window_end, started_at,"
             " pid, host, lock_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -76,7 +77,7 @@ def start_run(
 
 
 def update_run(db: sqlite_utils.Database, run_id: int, counts: RunCounts) -> None:
-    with db.conn:
+    with write_transaction(db.conn):
         db.conn.execute(
             f"UPDATE crawl_runs SET {', '.join(f'{c} = ?' for c in COUNTERS)} WHERE id = ?",
             [*(getattr(counts, c) for c in COUNTERS), run_id],
@@ -96,7 +97,7 @@ def finish_run(
     warnings it noted and the notes its log kept (each a JSON list)."""
     kept = [json.dumps(v, ensure_ascii=False) if v else None for v in (warnings, notes)]
     values = [*(getattr(counts, c) for c in COUNTERS), status, error, *kept, now(), run_id]
-    with db.conn:
+    with write_transaction(db.conn):
         db.conn.execute(
             f"UPDATE crawl_runs SET {', '.join(f'{c} = ?' for c in COUNTERS)},"
             " status = ?, error = ?, warnings = ?, notes = ?, finished_at = ? WHERE id = ?",
@@ -113,7 +114,7 @@ def running_runs(db: sqlite_utils.Database) -> list[dict]:
 
 def abandon_run(conn: sqlite3.Connection, run_id: int, reason: str) -> None:
     """Close a run whose process ended before finishing it."""
-    with conn:
+    with write_transaction(conn):
         conn.execute(
             "UPDATE crawl_runs SET status = 'abandoned', finished_at = ?, error = ?"
             " WHERE id = ? AND status = 'running'",
@@ -192,7 +193,7 @@ def set_checkpoint(
     db: sqlite_utils.Database, source: str, topic: str, kind: str, watermark: date
 ) -> None:
     """Move a checkpoint forward to ``watermark``; it never moves back."""
-    with db.conn:
+    with write_transaction(db.conn):
         db.conn.execute(
             "INSERT INTO checkpoints (source, topic, kind, watermark, updated_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, topic, kind)"

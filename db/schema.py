@@ -8,9 +8,12 @@ from pathlib import Path
 
 import sqlite_utils
 
+from litmon.core.errors import UsageError
 from litmon.core.version import VERSION
 from litmon.db.blocks import backfill_blocks
 from litmon.db.search import index_new_works
+from litmon.db.storage import as_error
+from litmon.db.transactions import write_transaction
 
 _V1 = """
 CREATE TABLE works (
@@ -479,7 +482,7 @@ MIGRATIONS: list[str] = [
 MIN_SQLITE = (3, 35, 0)
 
 
-class SchemaError(Exception):
+class SchemaError(UsageError):
     """The database cannot be used by this litmon: the message says why in one line."""
 
 
@@ -496,8 +499,7 @@ def migrate(db: sqlite_utils.Database, path: Path | None = None) -> int:
     conn = db.conn
     if _version(conn, path) == len(MIGRATIONS):
         return len(MIGRATIONS)  # up to date: no write lock (a read-only file stays usable)
-    conn.execute("BEGIN IMMEDIATE")  # the version read and the upgrade are one transaction
-    try:
+    with write_transaction(conn):  # the version read and the upgrade are one transaction
         version = _version(conn, path)
         if version < len(MIGRATIONS) and path is not None and _has_data(conn):
             _backup(path, version)
@@ -505,10 +507,6 @@ def migrate(db: sqlite_utils.Database, path: Path | None = None) -> int:
             for statement in _statements(script):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number}")
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()
     return len(MIGRATIONS)
 
 
@@ -582,12 +580,14 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     path = Path(path)
     try:
         return _open(path)
-    except sqlite3.DatabaseError as exc:
-        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-            raise
+    except (sqlite3.Error, OSError) as exc:
+        # a full disk, a read-only file system, a lock held too long: said as such
+        error = as_error(exc, path)
+        if error is not None:
+            raise error from exc
+        if isinstance(exc, OSError):
+            raise SchemaError(f"{path}: cannot create the database: {exc.strerror or exc}") from exc
         raise SchemaError(f"{path}: cannot use it as a litmon database: {exc}") from exc
-    except OSError as exc:
-        raise SchemaError(f"{path}: cannot create the database: {exc.strerror or exc}") from exc
 
 
 def _open(path: Path) -> sqlite_utils.Database:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from litmon.db.transactions import write_transaction
+
 BATCH = 5000
 
 
@@ -24,8 +26,7 @@ def index_new_works(conn: sqlite3.Connection, batch: int = BATCH) -> int:
     if conn.execute("SELECT 1 FROM works WHERE id > ? LIMIT 1", (upto,)).fetchone() is None:
         return indexed  # up to date: no write lock
     while True:
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
+        with write_transaction(conn):
             upto = conn.execute("SELECT upto FROM search_backfill").fetchone()[0]
             last = conn.execute(
                 "SELECT max(id) FROM (SELECT id FROM works WHERE id > ? ORDER BY id LIMIT ?)",

@@ -1,8 +1,6 @@
-"""Telling a storage failure (a full disk, a read-only file, an I/O error) from the other
-errors SQLite raises, and wording it for the person who must free space or fix rights.
-
-Busy and locked databases are not storage failures: they pass once the other writer is
-done, and the busy timeout already waits for that.
+"""Telling a storage failure (a full disk, a read-only file, an I/O error) and a database
+locked past the busy timeout from the other errors SQLite raises, and wording them for the
+person who must free space, fix rights or find the stuck writer (:func:`as_error`).
 """
 
 from __future__ import annotations
@@ -11,6 +9,8 @@ import errno
 import os
 import sqlite3
 from pathlib import Path
+
+from litmon.core.errors import DatabaseBusy, LitmonError, StorageError
 
 _READ_ONLY = "the database is read-only"
 # SQLite's primary result codes (``sqlite_errorname`` without an extended suffix) -> words.
@@ -28,11 +28,6 @@ _OS_FAILURES = {
     errno.EROFS: "read-only file system",
     errno.EACCES: "permission denied",
 }
-
-
-class StorageError(Exception):
-    """The database file cannot be written or read: a full disk, a read-only file, an I/O
-    error. The message is one line naming the file."""
 
 
 def storage_failure(exc: BaseException | None, path: str | Path | None) -> str | None:
@@ -62,3 +57,28 @@ def _read_only(path: Path) -> bool:
     """The database file exists but it or its folder cannot be written (rights, or a
     read-only file system, which stops root too)."""
     return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def as_error(exc: BaseException, path: str | Path | None) -> LitmonError | None:
+    """``exc`` as an error of the table in :mod:`litmon.core.errors`: a database whose write
+    lock another connection held past the busy timeout is :class:`DatabaseBusy`, a storage
+    failure (also when it is the cause of another error) :class:`StorageError`, an error of
+    the table itself; None for anything else, which is a bug. ``path`` names the database
+    in the message (None: say "the database", for a web page)."""
+    if isinstance(exc, LitmonError):
+        return exc
+    if _busy(exc):
+        return DatabaseBusy(
+            f"the database is locked: another process held its write lock too long"
+            f"{f' ({path})' if path else ''}; nothing was written, try again"
+        )
+    failure = storage_failure(exc, path)
+    return None if failure is None else StorageError(failure)
+
+
+def _busy(exc: BaseException | None) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED, here or as the cause of ``exc``."""
+    while exc is not None and not isinstance(exc, sqlite3.Error):
+        exc = exc.__cause__
+    name = getattr(exc, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))

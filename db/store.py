@@ -10,8 +10,7 @@ import functools
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
 import orjson
@@ -31,6 +30,7 @@ from litmon.db.blocks import (
     write_blocks,
 )
 from litmon.db.events import append_event
+from litmon.db.transactions import write_transaction
 
 _LIST_FIELDS = ("authors", "publication_types", "mesh", "keywords", "links")
 _WORK_FIELDS = tuple(f.name for f in fields(Record) if f.name not in ("source", "source_id"))
@@ -118,19 +118,6 @@ def save_records(
         for record, keys in zip(batch, lookahead.keys, strict=True):
             result.records.append(_save_one(writer, record, keys, lookahead))
     return result
-
-
-@contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """One write transaction, begun IMMEDIATE: it takes the write lock before the reads the
-    writes depend on, so two processes can never both decide to insert the same work."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()
 
 
 @dataclass(slots=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,8 +16,7 @@ from litmon import exits, logs
 from litmon.accounts_cli import tokens, users
 from litmon.app import App, BarProgress, pass_app
 from litmon.core.csv_writer import write_csv
-from litmon.core.errors import Conflict, UsageError
-from litmon.core.locks import Locked
+from litmon.core.errors import UsageError
 from litmon.core.records import Record
 from litmon.core.text import safe_json
 from litmon.core.version import VERSION
@@ -27,8 +25,8 @@ from litmon.crawler.pubmed_xml import iter_items
 from litmon.db import merge, recheck
 from litmon.db.export import EXPORT_FIELDS, iter_works
 from litmon.db.feed_state import failing_feeds, feed_status
-from litmon.db.schema import SchemaError, open_db
-from litmon.db.storage import StorageError, storage_failure
+from litmon.db.schema import open_db
+from litmon.db.storage import as_error
 from litmon.db_cli import db_group
 from litmon.deploy_cli import init, notify
 from litmon.eval_cli import eval_group
@@ -46,46 +44,27 @@ from litmon.report import exit_for, print_reports, print_warnings
 from litmon.runs_cli import runs_command
 from litmon.score_cli import score_command
 from litmon.serve_cli import serve
-from litmon.settings import ConfigError
 from litmon.summarize_cli import summarize_command
 
 log = logging.getLogger("litmon")
 
 
 class _Litmon(click.Group):
-    """Turns the errors every stage may raise into one line and the exit code the README
-    gives; any other exception is a bug and keeps its traceback."""
+    """Turns the errors of the table in :mod:`litmon.core.errors` (and the database and disk
+    failures :func:`~litmon.db.storage.as_error` words as such) into one line and the exit
+    code the table gives; any other exception is a bug and keeps its traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except StorageError as exc:
-            click.echo(f"litmon: {exc}", err=True)
-            ctx.exit(exits.FAILED)
-        except SchemaError as exc:
-            # opening a database on a full disk or read-only file system fails in open_db:
-            # a storage failure (1), not a usage error (2)
-            failure = storage_failure(exc, _db_path(ctx))
-            click.echo(f"litmon: {failure or exc}", err=True)
-            ctx.exit(exits.FAILED if failure else exits.USAGE)
-        except (UsageError, ConfigError) as exc:
-            click.echo(f"litmon: {exc}", err=True)
-            ctx.exit(exits.USAGE)
-        except (sqlite3.Error, OSError) as exc:
-            # a full disk or a read-only database met outside a run (scoring, the queue,
-            # a lock file): one line and exit 1; any other database or OS error is a bug
-            # and keeps its traceback
-            failure = storage_failure(exc, _db_path(ctx))
-            if failure is None:
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            error = as_error(exc, _db_path(ctx))
+            if error is None:
                 raise
-            click.echo(f"litmon: {failure}", err=True)
-            ctx.exit(exits.FAILED)
-        except Locked as exc:
-            click.echo(f"litmon: {exc}", err=True)
-            ctx.exit(exits.LOCKED)
-        except Conflict as exc:
-            click.echo(f"litmon: conflict: {exc}", err=True)
-            ctx.exit(exits.CONFLICT)
+            click.echo(f"litmon: {error.line()}", err=True)
+            ctx.exit(error.exit_code)
 
 
 def _db_path(ctx: click.Context) -> Path | None:

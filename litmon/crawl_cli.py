@@ -15,8 +15,8 @@ import click
 from litmon import exits
 from litmon.app import App, BarProgress, pass_app
 from litmon.core.clock import today_utc
-from litmon.core.errors import Interrupted, StopCheck, UsageError
-from litmon.core.locks import Locked
+from litmon.core.errors import Interrupted, StopCheck
+from litmon.db.storage import as_error
 from litmon.jobs import feeds_job, pubmed_job
 from litmon.report import parse_date, print_reports
 from litmon.scheduler import Daemon
@@ -154,15 +154,15 @@ def crawl_all_command(app: App) -> None:
     for job in (_pubmed, _feeds):
         try:
             codes.append(job(app))
-        except Locked as exc:
-            click.echo(f"litmon: {exc}", err=True)
-            codes.append(exits.LOCKED)
-        except UsageError as exc:
-            click.echo(f"litmon: {exc}", err=True)
-            codes.append(exits.USAGE)
         except click.UsageError as exc:  # e.g. no topics configured: the feeds still run
             click.echo(f"litmon: {exc.format_message()}", err=True)
             codes.append(exits.USAGE)
+        except Exception as exc:
+            error = as_error(exc, app.db_path)
+            if error is None:
+                raise
+            click.echo(f"litmon: {error.line()}", err=True)
+            codes.append(error.exit_code)
     sys.exit(exits.worst(*codes))
 
 

@@ -16,9 +16,9 @@ import click
 
 from litmon import exits, logs
 from litmon.app import App, pass_app
-from litmon.core.errors import UsageError
+from litmon.core.errors import LitmonError, UsageError
 from litmon.db.runs import recent_runs
-from litmon.db.schema import SchemaError, open_db
+from litmon.db.schema import open_db
 from litmon.deploy import (
     CHECK_UNIT,
     DEFAULT_USER,
@@ -219,7 +219,7 @@ def _reason(config: Config, unit: str) -> str | None:
         if unit not in _RUN_SOURCES:
             return None  # litmon serve, the notifier: no crawl run says why; the journal does
         runs = recent_runs(db, 1, failed=True, source=_RUN_SOURCES[unit])
-    except (SchemaError, OSError, sqlite3.Error):
+    except (LitmonError, OSError, sqlite3.Error):
         return None
     if not runs:
         return None

@@ -23,11 +23,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from litmon.core.clock import now
-from litmon.core.errors import Interrupted, StopCheck, UsageError
-from litmon.core.locks import Locked
+from litmon.core.errors import DatabaseBusy, Interrupted, Locked, StopCheck
 from litmon.crontab import cron_trigger
 from litmon.db.heartbeat import beat
 from litmon.db.schema import open_db
+from litmon.db.storage import as_error
 from litmon.jobs import feeds_job, pubmed_job
 from litmon.pipeline.run import close_abandoned_runs
 from litmon.settings import Config
@@ -79,15 +79,17 @@ def run_job(
     status, counts, error = "failed", {}, None
     try:
         status, counts = JOBS[job_id][1](config, should_stop)
-    except Locked as exc:
-        status, error = "skipped", str(exc)
     except Interrupted:
         status = "interrupted"
-    except UsageError as exc:  # e.g. the feeds file went missing: ops must fix the config
-        error = str(exc)
-    except Exception as exc:  # a bug: APScheduler logs it with its traceback
-        error = f"internal error: {type(exc).__name__}: {exc}"
-        raise
+    except Exception as exc:
+        known = as_error(exc, config.db_path)
+        if known is None:  # a bug: APScheduler logs it with its traceback
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            raise
+        # another holder of the job's lock (cron, a person): skipped until its next time;
+        # anything else (the feeds file went missing, a full disk) is a failed run
+        skipped = isinstance(known, Locked) and not isinstance(known, DatabaseBusy)
+        status, error = ("skipped" if skipped else "failed"), known.line()
     finally:
         state(IDLE)
         log.log(

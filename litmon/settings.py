@@ -24,7 +24,7 @@ from litmon.summarize.prompt import PromptError, compile_prompt
 from litmon.summarize.settings import SummarizerSettings
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     """A configuration problem, worded for the person who has to fix the file."""
 
 

@@ -25,11 +25,11 @@ from pathlib import Path
 import sqlite_utils
 
 from litmon.core.clock import stamp
-from litmon.core.errors import SourceError, UsageError
+from litmon.core.errors import SourceError
 from litmon.core.locks import file_lock, is_held
 from litmon.db import runs
 from litmon.db.runs import RunCounts, RunOwner
-from litmon.db.storage import StorageError, storage_failure
+from litmon.db.storage import as_error, storage_failure
 from litmon.db.store import SaveResult
 
 log = logging.getLogger(__name__)
@@ -171,10 +171,10 @@ def _before_the_run(path: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        failure = storage_failure(exc, path)
-        if failure is None:
+        error = as_error(exc, path)
+        if error is None:
             raise
-        raise StorageError(f"{failure} (no run could be recorded)") from exc
+        raise type(error)(f"{error} (no run could be recorded)") from exc
 
 
 def _recording(db: sqlite_utils.Database, run: Run, path: str) -> Iterator[Run]:
@@ -185,20 +185,20 @@ def _recording(db: sqlite_utils.Database, run: Run, path: str) -> Iterator[Run]:
     try:
         with run_notes.collecting(run):
             yield run
-    except UsageError as exc:  # the request was wrong, not the source: the shell says so
-        run.fail(str(exc))
-        raise
     except (SourceError, OSError) as exc:
         run.fail(str(exc) or type(exc).__name__)
     except Exception as exc:
-        failure = storage_failure(exc, path)
-        if failure is None:
+        error = as_error(exc, path)
+        if error is None:
             log.exception("%s: stopped by an internal error", _label(run))
             run.fail(f"internal error: {type(exc).__name__}: {exc}")
         else:
-            # nothing more can be stored: the job stops here, the shell says so in a line
-            run.fail(failure)
-            raise StorageError(failure) from exc
+            # the request was wrong, or nothing more can be stored (a full disk, a write
+            # lock held past the busy timeout): the job stops here, the shell says so
+            run.fail(str(error))
+            if error is exc:
+                raise
+            raise error from exc
     except BaseException as exc:
         run.fail(f"interrupted ({type(exc).__name__})")
         raise

@@ -14,7 +14,7 @@ import sqlite_utils
 from litmon.core.clock import now, parse_stamp, stamp
 from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.db import candidates as sql
-from litmon.db.store import write_transaction
+from litmon.db.transactions import write_transaction
 from litmon.review.drafts import failure_reason, hand_in
 from litmon.review.guards import GuardSettings
 from litmon.review.packet import build_packet

@@ -21,7 +21,7 @@ from litmon.core.clock import now, today_utc
 from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.db import candidates as sql
 from litmon.db import drafts as dsql
-from litmon.db.store import write_transaction
+from litmon.db.transactions import write_transaction
 from litmon.review import follow
 from litmon.review.packet import notices
 from litmon.review.states import DECISIONS, PREVIOUS, STATES, target

@@ -19,7 +19,7 @@ from litmon.db.scores import (
     replace_scores,
     scores_at_least,
 )
-from litmon.db.store import write_transaction
+from litmon.db.transactions import write_transaction
 from litmon.scoring.profile import Profile
 from litmon.scoring.score import Scorer, WorkText
 

@@ -1,10 +1,11 @@
 """``litmon serve``'s application: the review pages and the hand-off API over one database,
 a pool of SQLite connections (WAL: pages read while a crawl writes), and one way of
-turning the queue's errors into answers (400 bad request, 404 unknown, 409 conflict)."""
+turning errors into answers: the status :mod:`litmon.core.errors` gives each."""
 
 from __future__ import annotations
 
 import queue
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,9 +25,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from litmon.core.errors import Conflict, NotFound, UsageError
+from litmon.core.errors import LitmonError
 from litmon.core.version import VERSION
 from litmon.db.schema import MIGRATIONS, connect, open_db
+from litmon.db.storage import as_error
 from litmon.review.guards import GuardSettings
 from litmon.review.leases import DEFAULT_LEASE
 from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
@@ -89,12 +91,18 @@ def _answer(request: Request, status: int, detail: str) -> Response:
     )  # fmt: skip
 
 
-def _usage_error(request: Request, exc: Exception) -> Response:
-    return _answer(request, 404 if isinstance(exc, NotFound) else 400, str(exc))
-
-
-def _conflict(request: Request, exc: Exception) -> Response:
-    return _answer(request, 409, str(exc))
+def _error(request: Request, exc: Exception) -> Response:
+    """An error of the table in :mod:`litmon.core.errors`, or a database error that
+    :func:`~litmon.db.storage.as_error` words as one (a write lock held past the busy
+    timeout, a full disk: 503 with Retry-After), answered with the table's status and its
+    one line; any other database error is a bug (500)."""
+    error = as_error(exc, None)
+    if error is None:
+        raise exc
+    response = _answer(request, error.http_status, str(error))
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _http_error(request: Request, exc: Exception) -> Response:
@@ -164,8 +172,8 @@ def create_app(
     app.add_middleware(_Database)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)  # outermost: it sees every answer, errors included
-    app.add_exception_handler(UsageError, _usage_error)
-    app.add_exception_handler(Conflict, _conflict)
+    app.add_exception_handler(LitmonError, _error)
+    app.add_exception_handler(sqlite3.Error, _error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(SignInNeeded, _sign_in_first)
     app.add_exception_handler(RequestValidationError, _invalid)

@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from litmon.core.clock import now, stamp
 from litmon.core.errors import Conflict, UsageError
 from litmon.db import accounts as sql
-from litmon.db.store import write_transaction
+from litmon.db.transactions import write_transaction
 
 __all__ = [
     "HANDOFF",

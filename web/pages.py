@@ -347,8 +347,7 @@ def _refused_change(
     except (Conflict, UsageError) as exc:
         context = _candidate_context(request, session, candidate_id)
         context["error"] = f"Not saved: {exc}"
-        status = 409 if isinstance(exc, Conflict) else 400
-        return _render(request, "candidate.html", status, **context)
+        return _render(request, "candidate.html", exc.http_status, **context)
     return None
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from litmon.core.redact import redact_text
+
 __all__ = [
     "CONFLICT",
     "FAILED",
@@ -47,7 +49,9 @@ LOCKED = 75  # EX_TEMPFAIL: a lock is held, or a crawl was stopped by SIGTERM; t
 
 
 class LitmonError(Exception):
-    """An expected failure; the message says why in one line."""
+    """An expected failure; the message says why in one line. Secrets in it (a URL's
+    user-info, a token in its query) are hidden as it is built, so no screen, log line or
+    database row that shows it can show them."""
 
     exit_code: ClassVar[int] = FAILED
     http_status: ClassVar[int] = 500
@@ -55,6 +59,9 @@ class LitmonError(Exception):
     kind: ClassVar[str] = ""
     # seconds a client should wait before trying again (HTTP Retry-After); None: never
     retry_after: ClassVar[int | None] = None
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(redact_text(str(message)), *args)
 
     def line(self) -> str:
         """The one line the command line prints after ``litmon: ``."""

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from litmon.core.clock import parse_stamp, stamp
+from litmon.core.redact import redact_url
 from litmon.db.transactions import write_transaction
 
 
@@ -93,10 +94,13 @@ def record_failure(
 
 
 def feed_status(db: sqlite_utils.Database, *, now: datetime | None = None) -> list[dict]:
-    """Every polled feed's state, with ``failing_days`` (0 when healthy), for ``litmon feeds``."""
+    """Every polled feed's state, with ``failing_days`` (0 when healthy), for ``litmon feeds``
+    and the pages: its URLs shown with their secrets hidden."""
     now = now or datetime.now(UTC)
     rows = list(db.query("SELECT * FROM feeds ORDER BY name"))
     for row in rows:
+        row["url"] = redact_url(row["url"])
+        row["config_url"] = row["config_url"] and redact_url(row["config_url"])
         since = row["failing_since"]
         row["failing_days"] = (now - parse_stamp(since)).total_seconds() / 86400 if since else 0.0
     return rows

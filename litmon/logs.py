@@ -12,7 +12,6 @@ import errno
 import logging
 import logging.handlers
 import os
-import re
 import sys
 import time
 from collections.abc import Iterable
@@ -22,25 +21,15 @@ from typing import Any
 
 import orjson
 
+from litmon.core.redact import HIDDEN, redact_text
 from litmon.pipeline.run import run_notes
 from litmon.settings import LogSettings
 
-HIDDEN = "***"
 # Attributes every LogRecord has; whatever else a record carries came from ``extra=``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
 }
-# Secrets that travel inside text: a key or token as a query parameter or an assignment,
-# an Authorization header's credentials, the password in a URL's user-info.
-_SECRET_PATTERNS = (
-    re.compile(
-        r"(?i)((?:api[_-]?key|access[_-]?token|token|password|passwd|secret)[\"']?\s*=\s*[\"']?)"
-        r"([^&\s\"',;]+)()"
-    ),
-    re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._~+/=-]+)()"),
-    re.compile(r"(://[^/\s:@]+:)([^@/\s]+)(@)"),
-)
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -60,9 +49,7 @@ class Redactor(logging.Filter):
     def hide(self, text: str) -> str:
         for value in self._values:
             text = text.replace(value, HIDDEN)
-        for pattern in _SECRET_PATTERNS:
-            text = pattern.sub(rf"\g<1>{HIDDEN}\g<3>", text)
-        return text
+        return redact_text(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg, record.args = self.hide(record.getMessage()), None

@@ -17,6 +17,7 @@ import sqlite_utils
 
 from litmon.core.errors import SourceError, StopCheck, UsageError, stop_if_asked
 from litmon.core.http_headers import parse_max_age
+from litmon.core.redact import redact_text, redact_url
 from litmon.core.text import plural
 from litmon.db.feed_state import FeedState, load_state, record_failure, record_success
 from litmon.feeds import schedule
@@ -176,7 +177,7 @@ def ingest_feed_sources(
                 data, content_type = _read_source(session, source, limits)
                 _store(db, feed, data, content_type, outcome, run)
             except Exception as exc:
-                outcome.status, outcome.error = "failed", f"{source}: {_reason(exc)}"
+                outcome.status, outcome.error = "failed", f"{redact_url(source)}: {_reason(exc)}"
                 raise
         outcomes.append(outcome)
     return outcomes
@@ -216,8 +217,8 @@ def _store(
 def _reason(exc: Exception) -> str:
     """The one-line reason a feed failed, as its outcome and its state show it."""
     if isinstance(exc, SourceError | OSError):
-        return str(exc) or type(exc).__name__
-    return f"internal error: {type(exc).__name__}: {exc}"
+        return redact_text(str(exc)) or type(exc).__name__
+    return redact_text(f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _is_web(source: str) -> bool:

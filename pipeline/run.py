@@ -27,6 +27,7 @@ import sqlite_utils
 from litmon.core.clock import stamp
 from litmon.core.errors import SourceError
 from litmon.core.locks import file_lock, is_held
+from litmon.core.redact import redact_text
 from litmon.db import runs
 from litmon.db.runs import RunCounts, RunOwner
 from litmon.db.storage import as_error, storage_failure
@@ -62,8 +63,9 @@ class Run:
         self.counts.add_saved(fetched, result)
 
     def fail(self, error: str) -> None:
-        """End the run failed (or partial, if some of it was committed) with ``error``."""
-        self.error = error
+        """End the run failed (or partial, if some of it was committed) with ``error``
+        (secrets in it hidden: it is stored and shown)."""
+        self.error = redact_text(error)
         self.counts.errors += 1
 
     def warn(self, warning: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from litmon.core.errors import UsageError
+from litmon.core.errors import NoDatabase, UsageError
 from litmon.core.version import VERSION
 from litmon.db.blocks import backfill_blocks
 from litmon.db.search import index_new_works
@@ -554,6 +554,7 @@ def _backup(path: Path, version: int) -> None:
 
 
 PAGE_SIZE = 16384
+BUSY_TIMEOUT = 30.0  # seconds a write waits for another's write lock (database.busy_timeout)
 CACHE_KIB = 16 * 1024
 
 
@@ -573,13 +574,13 @@ def _use_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
             time.sleep(0.05)
 
 
-def open_db(path: str | Path) -> sqlite_utils.Database:
+def open_db(path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT) -> sqlite_utils.Database:
     """Open (creating if needed) a litmon database: WAL journal, foreign keys on, migrated.
     A file that is not a database, or a place where none can be made, is a
     :class:`SchemaError` naming the file."""
     path = Path(path)
     try:
-        return _open(path)
+        return _open(path, busy_timeout)
     except (sqlite3.Error, OSError) as exc:
         # a full disk, a read-only file system, a lock held too long: said as such
         error = as_error(exc, path)
@@ -590,12 +591,27 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
         raise SchemaError(f"{path}: cannot use it as a litmon database: {exc}") from exc
 
 
-def _open(path: Path) -> sqlite_utils.Database:
+def open_existing(path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT) -> sqlite_utils.Database:
+    """Open a litmon database that must exist already, as :func:`open_db` does; a file
+    that is not there is :class:`NoDatabase` (exit 2), and nothing (no file, no folder) is
+    created: for every command that does not exist to create data, where a missing file
+    is a mistyped ``--db`` or ``LITMON_DB`` (and a database created by root here would
+    lock the service's own user out of it)."""
+    path = Path(path)
+    if not path.exists():
+        raise NoDatabase(
+            f"no database at {path}: nothing has run yet, or --db, LITMON_DB or"
+            " database.path is wrong"
+        )
+    return open_db(path, busy_timeout=busy_timeout)
+
+
+def _open(path: Path, busy_timeout: float) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
     # First, so that every statement below waits for another process instead of failing
-    # with "database is locked".
-    db.execute("PRAGMA busy_timeout = 30000")
+    # with "database is locked" (until ``busy_timeout`` seconds have passed).
+    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     # A works row or a sighting is ~3 KB (an abstract, as a column and inside the JSON
     # record): a 4 KB page holds one, a 16 KB page five. The file is a third smaller and
     # ingest faster. SQLite applies this only while the file is still empty.
@@ -617,13 +633,13 @@ def _tune(db: sqlite_utils.Database) -> None:
     db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
 
 
-def connect(path: str | Path) -> sqlite_utils.Database:
+def connect(path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT) -> sqlite_utils.Database:
     """Another connection to a database :func:`open_db` has opened (and so migrated) in
     this process: the same settings, without the migration's write transaction. For a
     server's pool: one request at a time uses it, from whichever thread serves it."""
     path = Path(path)
     db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
-    db.execute("PRAGMA busy_timeout = 30000")
+    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     _tune(db)
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version != len(MIGRATIONS):

@@ -45,7 +45,7 @@ def storage_failure(exc: BaseException | None, path: str | Path | None) -> str |
         return None
     primary = "_".join(getattr(exc, "sqlite_errorname", "").split("_")[:2])
     words = _FAILURES.get(primary)
-    if primary == "SQLITE_CANTOPEN" and path and _read_only(Path(path)):
+    if primary == "SQLITE_CANTOPEN" and path and read_only_file(Path(path)):
         # a WAL database on a read-only file system: its -shm file cannot be made
         words = _READ_ONLY
     if words is None:
@@ -53,7 +53,7 @@ def storage_failure(exc: BaseException | None, path: str | Path | None) -> str |
     return f"{words}: {path}" if path else words
 
 
-def _read_only(path: Path) -> bool:
+def read_only_file(path: Path) -> bool:
     """The database file exists but it or its folder cannot be written (rights, or a
     read-only file system, which stops root too)."""
     return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))

@@ -53,8 +53,9 @@ def users() -> None:
 @pass_app
 def users_add(app: App, name: str, role: str, password_stdin: bool) -> None:
     """Create an account NAME (letters, digits, . _ @ -); its decisions are recorded under
-    that name. Passwords are stored as argon2 hashes, at least 10 characters."""
-    db = app.database()
+    that name. Passwords are stored as argon2 hashes, at least 10 characters. The first
+    account may be added before anything was crawled: it creates the database."""
+    db = app.database(create=True)
     auth.add_user(db, name, _password(password_stdin), role)
     click.echo(f"added {role} {name}")
 

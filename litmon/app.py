@@ -14,7 +14,7 @@ import sqlite_utils
 
 from litmon import exits, logs
 from litmon.core.errors import UsageError
-from litmon.db.schema import open_db
+from litmon.db.schema import open_db, open_existing
 from litmon.settings import Config, ConfigError, load_config
 
 log = logging.getLogger("litmon")
@@ -61,19 +61,13 @@ class App:
         """The --db given on the command line, if any."""
         return self._db_path
 
-    def existing_database(self) -> sqlite_utils.Database:
-        """The database, never created here: for commands that only read or serve it, a
-        file that is not there is a wrong path or a deployment that never ran (and one
-        created by root here would lock the service's own user out of it)."""
-        path = self.config.db_path
-        if not path.exists():
-            raise UsageError(
-                f"no database at {path}: nothing has run yet, or database.path is wrong"
-            )
-        return self.database()
-
-    def database(self) -> sqlite_utils.Database:
-        return open_db(self.config.db_path)
+    def database(self, *, create: bool = False) -> sqlite_utils.Database:
+        """The database of this invocation. Only the commands that exist to create data
+        (crawl, ingest, demo, init, the first ``users add``) pass ``create``; for every
+        other one a file that is not there is ``no database at PATH`` (exit 2), and
+        nothing is created."""
+        opener = open_db if create else open_existing
+        return opener(self.config.db_path, busy_timeout=self.config.busy_timeout)
 
 
 class BarProgress:

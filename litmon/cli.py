@@ -130,7 +130,7 @@ def ingest_pubmed_xml(app: App, paths: tuple[str, ...]) -> None:
     A broken file is reported and the others are still loaded; records before the break in
     that file are kept. Loading the same file again changes nothing.
     """
-    db = app.database()
+    db = app.database(create=True)
     reports = [_ingest(db, "ingest:pubmed-xml", path, iter_items(path)) for path in paths]
     after_storing(app.config, db)
     exit_for(reports)
@@ -146,7 +146,7 @@ def ingest_feed(app: App, sources: tuple[str, ...], name: str | None) -> None:
     Many sources in one call: a broken one is reported in one line and skipped, the rest
     are loaded. Items are deduplicated against everything already stored.
     """
-    db = app.database()
+    db = app.database(create=True)
     outcomes = ingest_feed_sources(db, list(sources), name=name, user_agent=app.config.user_agent)
     after_storing(app.config, db)
     for outcome in outcomes:
@@ -195,7 +195,7 @@ def ingest_ris(app: App, path: str, source_name: str) -> None:
 
 
 def _ingest_file(app: App, source: str, path: str, records: Iterable[Record]) -> None:
-    db = app.database()
+    db = app.database(create=True)
     report = _ingest(db, source, path, records)
     after_storing(app.config, db)
     exit_for([report])

@@ -55,7 +55,7 @@ def db_backup(app: App, file: Path, force: bool) -> None:
         raise UsageError(f"{file} is the database itself")
     if file.exists() and not force:
         raise UsageError(f"{file} exists; use --force to overwrite it")
-    problems = backup(app.existing_database(), writable_target(file))
+    problems = backup(app.database(), writable_target(file))
     if problems:
         click.echo(
             f"backup of {app.config.db_path} failed PRAGMA quick_check: {problems[0]};"

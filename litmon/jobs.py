@@ -16,7 +16,7 @@ from litmon.core.locks import file_lock
 from litmon.crawler.entrez import EntrezClient
 from litmon.crawler.settings import Topic
 from litmon.db.retention import prune
-from litmon.db.schema import open_db
+from litmon.db.schema import open_db, open_existing
 from litmon.db.search import index_new_works
 from litmon.feeds.config import load_feeds
 from litmon.pipeline.enrich import enrich_from_pubmed
@@ -74,7 +74,7 @@ def _locked_job(
     """The job's own lock, then the NCBI lock, then the database, with the runs left
     'running' by dead processes closed 'abandoned' (a job may start no run of its own)."""
     with job_lock(config, job), ncbi_lock(config, job, should_stop):
-        db = open_db(config.db_path)
+        db = open_db(config.db_path, busy_timeout=config.busy_timeout)
         close_abandoned_runs(db)
         yield db
 
@@ -142,7 +142,7 @@ def demo_job(config: Config, db_path: Path, *, progress: Progress | None = None)
         settings = replace(config.ncbi, eutils_url=server.url)
         client = EntrezClient(settings)
         topics = list(config.topics.values())
-        db = open_db(db_path)
+        db = open_db(db_path, busy_timeout=config.busy_timeout)
         runs = crawl_pubmed(db, client, topics, progress=progress)
     after_storing(config, db)
     return runs
@@ -157,7 +157,7 @@ def score_job(config: Config, *, rescore: bool = False) -> tuple[ScoreSummary, d
     if not profiles:
         # scoring without profiles would pass the events by and score nothing
         raise UsageError(f"no topic in {config.source or 'the config'} has a profile to score")
-    db = open_db(config.db_path)
+    db = open_existing(config.db_path, busy_timeout=config.busy_timeout)
     summary = rescore_all(db, profiles) if rescore else score_pending(db, profiles)
     return summary, _queue_scored(config, db)
 

@@ -69,7 +69,7 @@ def status_command(app: App, as_json: bool, fmt: str, output: str | None) -> Non
     """
     if as_json and fmt not in ("text", "json"):
         raise click.BadParameter(f"--json and --format {fmt} contradict each other")
-    health = assess(app.config, app.existing_database())
+    health = assess(app.config, app.database())
     fmt = "json" if as_json else fmt
     if fmt == "prometheus":
         text = generate_latest(_metrics(health)).decode()
@@ -113,7 +113,7 @@ def check_command(app: App, max_age: timedelta | None) -> None:
     if not app.config.db_path.exists():
         click.echo(f"CRITICAL: no database at {app.config.db_path}: nothing has run yet")
         sys.exit(exits.FAILED)
-    db = app.existing_database()
+    db = app.database()
     damaged = integrity(db)
     try:
         health = assess(app.config, db, max_age=max_age)

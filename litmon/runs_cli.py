@@ -55,7 +55,7 @@ def runs_command(
     # a database that is not there has no runs; it is not created by looking
     rows = (
         runs.recent_runs(
-            app.existing_database(),
+            app.database(),
             row_limit(limit, _SHOWN_RUNS, as_json, nl),
             source=source,
             failed=failed,
@@ -95,7 +95,7 @@ def show_run(app: App, run_id: int, as_json: bool) -> None:
 
     Exit 2 when no run has that id.
     """
-    row = runs.get_run(app.existing_database(), run_id) if app.config.db_path.exists() else None
+    row = runs.get_run(app.database(), run_id) if app.config.db_path.exists() else None
     if row is None:
         click.echo(f"litmon: no run #{run_id} in {app.config.db_path}", err=True)
         raise SystemExit(exits.USAGE)

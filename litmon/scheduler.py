@@ -192,7 +192,9 @@ class Daemon:
     def run(self) -> None:
         """Run the jobs until SIGTERM or SIGINT; then let the running job stop at its next
         batch (its run recorded as interrupted), write the heartbeat 'stopped' and return."""
-        db = open_db(self.config.db_path)  # a database it cannot use stops it here, in one line
+        db = open_db(
+            self.config.db_path, busy_timeout=self.config.busy_timeout
+        )  # a database it cannot use stops it here, in one line
         close_abandoned_runs(db)
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)

@@ -35,7 +35,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
 
     config = app.config
     settings = config.web
-    db = app.existing_database()
+    db = app.database()
     web = create_app(
         config.db_path,
         rules=QueueRules(
@@ -47,6 +47,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         profiles=list(config.profiles.values()),
         secure_cookies=settings.secure_cookies,
         status=lambda db: assess(config, db).as_dict(),
+        busy_timeout=config.busy_timeout,
     )
     if not accounts.list_users(db.conn):
         click.echo("no accounts yet: create one with `litmon users add NAME`", err=True)

@@ -75,6 +75,9 @@ class Config:
     db_path: Path = Path("litmon.db")
     # how long a crawl waits for another crawl of the same database before exiting 75
     lock_wait: float = 900.0
+    # how long a write waits for another connection's write lock before it gives up (the
+    # command line then exits 75, the web answers 503 with Retry-After)
+    busy_timeout: float = 30.0
     ncbi: NcbiSettings = NcbiSettings()
     topics: dict[str, Topic] = field(default_factory=dict)
     # topic -> its relevance profile; a topic without one is crawled but not scored
@@ -169,10 +172,17 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         fail,
     )
     database = _table(data, "database", fail)
-    _only_keys(database, {"path", "lock_wait"}, "database.", fail)
+    _only_keys(database, {"path", "lock_wait", "busy_timeout"}, "database.", fail)
     lock_wait = database.get("lock_wait", 900)
     if isinstance(lock_wait, bool) or not isinstance(lock_wait, int | float) or lock_wait < 0:
         raise fail("database.lock_wait", f"must be a number of seconds >= 0, got {lock_wait!r}")
+    busy_timeout = database.get("busy_timeout", 30)
+    if (
+        isinstance(busy_timeout, bool)
+        or not isinstance(busy_timeout, int | float)
+        or not 0 <= busy_timeout <= 3600
+    ):
+        raise fail("database.busy_timeout", f"must be 0 to 3600 seconds, got {busy_timeout!r}")
     db_path = env.get("LITMON_DB") or database.get("path", "litmon.db")
     if not isinstance(db_path, str) or not db_path:
         raise fail("database.path", "must be a file path")
@@ -244,6 +254,7 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         guards=_guards(_table(data, "guards", fail), fail),
         db_path=Path(db_path),
         lock_wait=float(lock_wait),
+        busy_timeout=float(busy_timeout),
         ncbi=NcbiSettings(**ncbi_values),
         topics=topics,
         profiles=profiles,

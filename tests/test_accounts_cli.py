@@ -48,6 +48,7 @@ def test_without_a_terminal_the_password_must_come_from_stdin(tmp_path):
 
 def test_a_token_is_shown_once_and_stored_as_a_hash(tmp_path):
     db_path = tmp_path / "t.db"
+    open_db(db_path)  # a token is for a deployment that has a database already
     created = CliRunner().invoke(cli, ["--db", str(db_path), "tokens", "create", "worker-1"])
     assert created.exit_code == 0
     secret = created.stdout.strip()

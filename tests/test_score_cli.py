@@ -128,6 +128,7 @@ def test_an_initialized_deployment_scores_with_the_shipped_profiles(tmp_path):
     runner = CliRunner()
     assert runner.invoke(cli, ["init", str(tmp_path / "deploy")]).exit_code == 0
     config = str(tmp_path / "deploy" / "litmon.toml")
+    open_db(tmp_path / "d.db")  # what its first crawl leaves: a database with nothing scored
     result = runner.invoke(cli, ["--config", config, "--db", str(tmp_path / "d.db"), "score"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (

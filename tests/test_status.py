@@ -141,7 +141,7 @@ def test_status_of_a_missing_database_says_so_in_one_line(tmp_path, monkeypatch,
     assert result.exit_code == 2
     assert result.output.strip() == (
         f"litmon: no database at {deployment.db_path}: nothing has run yet,"
-        " or database.path is wrong"
+        " or --db, LITMON_DB or database.path is wrong"
     )
     assert not deployment.db_path.exists()
 

@@ -27,8 +27,9 @@ from starlette.responses import Response
 
 from litmon.core.errors import LitmonError
 from litmon.core.version import VERSION
-from litmon.db.schema import MIGRATIONS, connect, open_db
+from litmon.db.schema import BUSY_TIMEOUT, MIGRATIONS, connect, open_db
 from litmon.db.storage import as_error
+from litmon.db.transactions import write_problem
 from litmon.review.guards import GuardSettings
 from litmon.review.leases import DEFAULT_LEASE
 from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
@@ -55,6 +56,7 @@ class _Pool:
     """Connections to one database, each lent to one request at a time."""
 
     path: Path
+    busy_timeout: float
     _idle: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
 
     @contextmanager
@@ -62,7 +64,7 @@ class _Pool:
         try:
             db = self._idle.get_nowait()
         except queue.Empty:
-            db = connect(self.path)
+            db = connect(self.path, busy_timeout=self.busy_timeout)
         try:
             yield db
         finally:
@@ -146,11 +148,14 @@ def create_app(
     profiles: Sequence[Profile] = (),
     secure_cookies: bool = False,
     status: Callable[[sqlite_utils.Database], dict] | None = None,
+    busy_timeout: float = BUSY_TIMEOUT,
 ) -> FastAPI:
     """The web application over the database at ``db_path`` (opened, and migrated, now).
     ``profiles`` give the spellings of matched terms to highlight; ``status`` the figures
-    of ``litmon status`` for the ops panel (the shell knows the config they need)."""
-    open_db(db_path)
+    of ``litmon status`` for the ops panel (the shell knows the config they need);
+    ``busy_timeout`` how long a request waits for another process's write lock before it
+    answers 503."""
+    open_db(db_path, busy_timeout=busy_timeout)
     app = FastAPI(
         title="litmon",
         version=VERSION,
@@ -163,7 +168,7 @@ def create_app(
     )
     folder = resources.files("litmon.web")
     app.state.templates = Jinja2Templates(directory=str(folder / "templates"))
-    app.state.pool = _Pool(Path(db_path))
+    app.state.pool = _Pool(Path(db_path), busy_timeout)
     app.state.queue_settings = rules
     app.state.profiles = tuple(profiles)
     app.state.secure_cookies = secure_cookies
@@ -184,9 +189,24 @@ def create_app(
     def openapi(who: Annotated[str, Depends(reader)]) -> dict[str, object]:
         return _with_bearer(app.openapi())
 
-    @app.get("/health", tags=["health"], summary="Whether the service can read its database")
-    def health(request: Request) -> dict[str, object]:
-        version = request.state.db.execute("PRAGMA user_version").fetchone()[0]
-        return {"status": "ok", "version": VERSION, "schema": version == len(MIGRATIONS)}
+    @app.get(
+        "/health",
+        tags=["health"],
+        summary="Whether the service can read and write its database",
+        responses={503: {"description": "The database cannot take a write now (the reason)"}},
+    )
+    def health(request: Request) -> JSONResponse:
+        db = request.state.db
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        problem = write_problem(db.conn, Path(db_path))
+        answer = {
+            "status": "ok" if problem is None else "unavailable",
+            "version": VERSION,
+            "schema": version == len(MIGRATIONS),
+        }
+        if problem is not None:
+            answer["database"] = problem
+            return JSONResponse(answer, status_code=503, headers={"Retry-After": "30"})
+        return JSONResponse(answer)
 
     return app

@@ -73,22 +73,6 @@ def work_ids_by(conn: sqlite3.Connection, column: str, value: str) -> list[int]:
     return [row[0] for row in rows]
 
 
-def live_work(conn: sqlite3.Connection, work_id: int) -> tuple[int, str | None] | None:
-    """The work a work id stands for now (following merges) and its deletion time."""
-    seen = set()
-    while work_id not in seen:
-        seen.add(work_id)
-        row = conn.execute(
-            "SELECT merged_into, deleted_at FROM works WHERE id = ?", (work_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        if row[0] is None:
-            return work_id, row[1]
-        work_id = row[0]
-    return None
-
-
 def insert(conn: sqlite3.Connection, work_id: int, score: float, topics: str, at: str) -> int:
     cursor = conn.execute(
         "INSERT INTO candidates"

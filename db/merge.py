@@ -127,22 +127,6 @@ def mark_distinct(db: sqlite_utils.Database, work_id: int, other_id: int) -> Non
         decide_pair(conn, work_id, other_id, "distinct", now())
 
 
-def list_merges(db: sqlite_utils.Database) -> list[dict]:
-    """Every merge not undone, oldest first: automatic and editors' alike, each with the
-    kept and merged work, the sightings it moved and why (the ids :func:`undo_merge` takes).
-    A merge whose merged work is still live moved one sighting (the store re-matching a
-    record whose identifiers changed)."""
-    rows = db.conn.execute(
-        "SELECT id, kept_id, merged_id, sighting_ids, reason, created_at FROM merges"
-        " WHERE undone_at IS NULL ORDER BY id"
-    ).fetchall()
-    names = ("id", "kept_id", "merged_id", "sighting_ids", "reason", "created_at")
-    merges = [dict(zip(names, row, strict=True)) for row in rows]
-    for item in merges:
-        item["sighting_ids"] = json.loads(item["sighting_ids"])
-    return merges
-
-
 def _require_free_pmid(conn: sqlite3.Connection, merge_id: int, work_id: int) -> None:
     """Refuse a split that would give the split-off work a PMID another work holds (its
     sighting was moved for carrying that work's PMID): the work cannot take it back."""

@@ -23,9 +23,6 @@ COUNTERS = (
     "refused",
     "errors",
 )
-# A run is 'running' until it ends ok, partial (some of it committed) or failed; one whose
-# process died is closed 'abandoned' by the next run that starts.
-STATUSES = ("running", "ok", "partial", "failed", "abandoned")
 
 
 @dataclass(slots=True)

@@ -79,32 +79,3 @@ def drop_stale(conn: sqlite3.Connection, topics: Sequence[str]) -> int:
         f"DELETE FROM work_scores WHERE work_id IN (SELECT id FROM works WHERE NOT ({_LIVE}))"
     )
     return conn.total_changes - before
-
-
-def scores_at_least(
-    db: sqlite_utils.Database, topic: str, threshold: float, work_ids: Sequence[int] | None = None
-) -> list[tuple[int, str, float]]:
-    """(work_id, topic, score) of ``topic`` at or above ``threshold``, best first; only of
-    ``work_ids`` when given."""
-    query = "SELECT work_id, topic, score FROM work_scores WHERE topic = ? AND score >= ?"
-    params: list = [topic, threshold]
-    if work_ids is not None:
-        ids = list(work_ids)
-        if not ids:
-            return []
-        query += " AND work_id IN (SELECT value FROM json_each(?))"
-        params.append(orjson.dumps(ids).decode())
-    return db.execute(query + " ORDER BY score DESC, work_id", params).fetchall()
-
-
-def work_scores(db: sqlite_utils.Database, work_id: int) -> list[dict]:
-    """A work's scores, one dict per topic, the explanation decoded."""
-    rows = db.execute(
-        "SELECT topic, score, explanation, profile, scored_at FROM work_scores"
-        " WHERE work_id = ? ORDER BY score DESC, topic",
-        (work_id,),
-    ).fetchall()
-    return [
-        {"topic": t, "score": s, "explanation": orjson.loads(e), "profile": p, "scored_at": at}
-        for t, s, e, p, at in rows
-    ]

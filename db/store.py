@@ -30,6 +30,7 @@ from litmon.db.blocks import (
     write_blocks,
 )
 from litmon.db.events import append_event
+from litmon.db.merged import follow_merges
 from litmon.db.transactions import write_transaction
 
 _LIST_FIELDS = ("authors", "publication_types", "mesh", "keywords", "links")
@@ -480,11 +481,7 @@ def _insert_sighting(
 
 
 def _live(conn: sqlite3.Connection, work_id: int) -> int:
-    while True:
-        row = conn.execute("SELECT merged_into FROM works WHERE id = ?", (work_id,)).fetchone()
-        if row is None or row[0] is None:
-            return work_id
-        work_id = row[0]
+    return follow_merges(conn, "works", work_id) or work_id
 
 
 _IDENTIFIERS = ("pmid", "doi", "pmcid")

@@ -13,6 +13,7 @@ import sqlite_utils
 
 from litmon.db import candidates as sql
 from litmon.db.events import advance, read_events
+from litmon.db.merged import live_work
 
 READER = "review"
 
@@ -64,7 +65,7 @@ def _note(conn: sqlite3.Connection, row: dict, at: str, reason: str) -> None:
 
 
 def _merge(conn: sqlite3.Connection, merged_work: int, at: str) -> None:
-    live = sql.live_work(conn, merged_work)
+    live = live_work(conn, merged_work)
     moving = sql.by_work(conn, merged_work)
     if live is None or moving is None:
         return

@@ -21,6 +21,7 @@ from litmon.core.clock import now, today_utc
 from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.db import candidates as sql
 from litmon.db import drafts as dsql
+from litmon.db.merged import follow_merges, live_work
 from litmon.db.transactions import write_transaction
 from litmon.review import follow
 from litmon.review.packet import notices
@@ -169,7 +170,7 @@ def _enqueue(
 ) -> tuple[str, int] | None:
     if not topics:
         raise UsageError(f"work {work_id}: a candidate needs at least one topic with its score")
-    live = sql.live_work(conn, work_id)
+    live = live_work(conn, work_id)
     if live is None or live[1] is not None:
         return None
     work_id = live[0]
@@ -263,13 +264,11 @@ def resolve(conn: sqlite3.Connection, ref: str) -> tuple[dict, int | None]:
         value = value.strip().lower() if column == "doi" else value.strip()
         row = None
         for work_id in sql.work_ids_by(conn, column, value):
-            live = sql.live_work(conn, work_id)
+            live = live_work(conn, work_id)
             if live and (row := sql.by_work(conn, live[0])):
                 break
-    seen = set()
-    while row is not None and row["merged_into"] is not None and row["id"] not in seen:
-        seen.add(row["id"])
-        row = sql.get(conn, row["merged_into"])
+    if row is not None and row["merged_into"] is not None:
+        row = sql.get(conn, follow_merges(conn, "candidates", row["id"]))
     if row is None:
         raise NotFound(f"{ref}: no such candidate")
     return row, version

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -17,7 +17,6 @@ from litmon.db.scores import (
     iter_live_works,
     live_works,
     replace_scores,
-    scores_at_least,
 )
 from litmon.db.transactions import write_transaction
 from litmon.scoring.profile import Profile
@@ -78,17 +77,6 @@ def rescore_all(
     pending = score_pending(db, profiles, batch)
     summary.dropped += pending.dropped
     return summary
-
-
-def candidates(
-    db: sqlite_utils.Database, profiles: Iterable[Profile], work_ids: Sequence[int] | None = None
-) -> list[tuple[int, str, float]]:
-    """(work_id, topic, score) for each stored score at or above its topic's threshold, best
-    first per topic (profile order); only of ``work_ids`` when given. The queue's entry point."""
-    found = []
-    for profile in profiles:
-        found += scores_at_least(db, profile.topic, profile.threshold, work_ids)
-    return found
 
 
 def _summary(profiles: Sequence[Profile]) -> ScoreSummary:

@@ -2,17 +2,18 @@
 differently), explanations, works without abstracts, and scoring as a stage that follows
 ``work_events`` once, drops scores of works merged away or deleted, and rescoring."""
 
+import json
 from dataclasses import replace
 
 import pytest
 
 from litmon.core.records import Deletion, Record
 from litmon.db import merge
-from litmon.db.scores import work_scores
+from litmon.db.candidates import scored_works
 from litmon.db.store import delete_works, save_records
 from litmon.scoring.match import Matcher
 from litmon.scoring.profile import Group, Negative, Profile, Term
-from litmon.scoring.run import candidates, rescore_all, score_pending
+from litmon.scoring.run import rescore_all, score_pending
 from litmon.scoring.score import Scorer, WorkText
 from litmon.settings import load_config
 
@@ -185,6 +186,17 @@ def test_profile_hash_follows_the_profile():
 # --- scoring as a stage ------------------------------------------------------------------
 
 
+def work_scores(db, work_id: int) -> list[dict]:
+    """A work's stored scores (the rows the queue reads), the explanation decoded."""
+    rows = db.execute(
+        "SELECT topic, score, explanation, profile FROM work_scores WHERE work_id = ?",
+        (work_id,),
+    ).fetchall()
+    return [
+        {"topic": t, "score": s, "explanation": json.loads(e), "profile": p} for t, s, e, p in rows
+    ]
+
+
 def pubmed(pmid, title, abstract=None, mesh=(), **fields):
     return Record(
         source="pubmed",
@@ -222,7 +234,7 @@ OFF_TOPIC = pubmed(
 )
 
 
-def test_stage_ranks_on_topic_works_first_with_explanations(db):
+def test_stage_puts_on_topic_works_above_threshold_with_explanations(db):
     save_records(db, [OFF_TOPIC, TREATMENT, ON_TOPIC])
     profiles = list(PROFILES.values())
     summary = score_pending(db, profiles)
@@ -230,10 +242,13 @@ def test_stage_ranks_on_topic_works_first_with_explanations(db):
     # the rim-lesion study is an MS biomarker study too, so it counts for the broad topic
     assert summary.above == {"ms_neuroimaging": 1, "ms_clinical": 2}
     titles = dict(db.execute("SELECT id, title FROM works").fetchall())
-    found = [(titles[w], t) for w, t, _ in candidates(db, profiles)]
-    assert found[0] == (ON_TOPIC.title, "ms_neuroimaging")
-    assert set(found[1:]) == {(ON_TOPIC.title, "ms_clinical"), (TREATMENT.title, "ms_clinical")}
-    assert OFF_TOPIC.title not in {title for title, _ in found}
+    thresholds = {profile.topic: profile.threshold for profile in profiles}
+    found = {(titles[w], t) for w, t, _ in scored_works(db.conn, thresholds)}
+    assert found == {
+        (ON_TOPIC.title, "ms_neuroimaging"),
+        (ON_TOPIC.title, "ms_clinical"),
+        (TREATMENT.title, "ms_clinical"),
+    }
     (work_id,) = [w for w, t in titles.items() if t == ON_TOPIC.title]
     imaging = next(s for s in work_scores(db, work_id) if s["topic"] == "ms_neuroimaging")
     terms = {m["term"] for c in imaging["explanation"] for m in c["matches"]}
@@ -273,7 +288,7 @@ def test_rescore_after_a_profile_change_stores_the_new_hash(db):
     assert summary.scored == 2 and summary.above == {"ms_neuroimaging": 0}
     hashes = {row[0] for row in db.execute("SELECT profile FROM work_scores")}
     assert hashes == {stricter.hash} != {IMAGING.hash}
-    assert candidates(db, [stricter]) == []
+    assert list(scored_works(db.conn, {stricter.topic: stricter.threshold})) == []
 
 
 def test_rescore_drops_topics_that_lost_their_profile(db):
@@ -295,3 +310,28 @@ def test_a_small_handmade_profile_scores_as_written():
         text("Optic neuritis", "ON in 20 eyes", mesh=["Optic Neuritis"])
     )
     assert result.score == 2 + 1 + 1
+
+
+def test_the_queue_takes_live_works_at_or_above_the_threshold_and_no_others(db):
+    """The threshold query the queue runs (db.candidates.scored_works): a score equal to the
+    threshold is in, its near-twin a hair below is out, and so are works merged away or
+    deleted whatever their score."""
+    saved = save_records(
+        db, [pubmed(str(n), f"Rim lesions in relapsing MS, cohort {n}") for n in range(1, 6)]
+    ).records
+    at, below, merged_away, deleted, other_topic = (r.work_id for r in saved)
+    rows = [
+        (at, "ms_neuroimaging", 5.0),
+        (below, "ms_neuroimaging", 4.99),
+        (merged_away, "ms_neuroimaging", 9.0),
+        (deleted, "ms_neuroimaging", 9.0),
+        (other_topic, "ms_clinical", 9.0),
+    ]
+    db.conn.executemany(
+        "INSERT INTO work_scores VALUES (?, ?, ?, '[]', 'p', '2026-11-01T00:00:00Z')", rows
+    )
+    db.conn.commit()
+    merge.merge_works(db, at, merged_away, reason="test")
+    delete_works(db, Deletion("pubmed", ("4",)))
+    found = sorted(scored_works(db.conn, {"ms_neuroimaging": 5.0, "ms_clinical": 9.5}))
+    assert found == [(at, "ms_neuroimaging", 5.0)]

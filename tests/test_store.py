@@ -81,6 +81,18 @@ def events(db) -> list[tuple[int, str]]:
     return db.execute("SELECT work_id, kind FROM work_events ORDER BY id").fetchall()
 
 
+def merges(db) -> list[dict]:
+    """The merges not undone, oldest first, as the merges table records them."""
+    rows = db.execute(
+        "SELECT id, kept_id, merged_id, sighting_ids FROM merges WHERE undone_at IS NULL"
+        " ORDER BY id"
+    ).fetchall()
+    return [
+        {"id": i, "kept_id": k, "merged_id": m, "sighting_ids": json.loads(s)}
+        for i, k, m, s in rows
+    ]
+
+
 def first_sighting(db, source_id: str) -> int:
     return db.execute("SELECT id FROM sightings WHERE source_id = ?", (source_id,)).fetchone()[0]
 
@@ -170,7 +182,7 @@ def test_revision_carrying_another_works_pmid_is_merged_into_it(db):
         article.work_id,
     )
     assert works(db) == {article.work_id: ["pubmed/37000100", "csv:review/r1"]}
-    (done,) = merge.list_merges(db)
+    (done,) = merges(db)
     assert (done["kept_id"], done["merged_id"]) == (article.work_id, abstract.work_id)
     assert events(db)[-2:] == [(article.work_id, "merged"), (abstract.work_id, "merged")]
 
@@ -186,7 +198,7 @@ def test_revision_carrying_another_works_pmid_moves_alone_when_its_work_has_more
         article.work_id: ["pubmed/37000100", "csv:review/r1"],
         first.work_id: ["feed:msj/tag:msj,2023:12"],
     }
-    *_, moved = merge.list_merges(db)  # after the feed item's own automatic merge
+    *_, moved = merges(db)  # after the feed item's own automatic merge
     assert moved["sighting_ids"] == [first_sighting(db, "r1")]
     assert (moved["kept_id"], moved["merged_id"]) == (article.work_id, first.work_id)
     assert events(db)[-2:] == [(first.work_id, "updated"), (article.work_id, "updated")]
@@ -202,7 +214,7 @@ def test_revision_carrying_another_works_doi_is_merged_into_it_and_can_be_split(
     assert (saved.outcome, saved.work_id) == ("merged", article.work_id)
     dois = db.execute("SELECT doi FROM works WHERE doi IS NOT NULL").fetchall()
     assert dois == [("10.1000/robots.100",)]
-    (done,) = merge.list_merges(db)
+    (done,) = merges(db)
     merge.undo_merge(db, done["id"])
     assert works(db) == {article.work_id: ["pubmed/37000100"], abstract.work_id: ["csv:review/r1"]}
 
@@ -212,7 +224,7 @@ def test_revision_keeping_its_own_pmid_stays_in_its_work(db):
     (article,) = save_records(db, [pubmed()]).records
     (saved,) = save_records(db, [pubmed(abstract="Robots helped.")]).records
     assert (saved.outcome, saved.work_id) == ("updated", article.work_id)
-    assert merge.list_merges(db) == []
+    assert merges(db) == []
 
 
 # 4. Notices carrying their article's DOI are not merged into it.

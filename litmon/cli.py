@@ -29,6 +29,7 @@ from litmon.db.schema import open_db
 from litmon.db.storage import as_error
 from litmon.db_cli import db_group
 from litmon.deploy_cli import init, notify
+from litmon.drafts_cli import drafts, export_summaries
 from litmon.eval_cli import eval_group
 from litmon.imports.ris import read_ris
 from litmon.imports.table import DEFAULT_ID_COLUMN, read_csv
@@ -477,7 +478,9 @@ cli.add_command(check_command)
 cli.add_command(db_group)
 cli.add_command(eval_group)
 cli.add_command(summarize_command)
+cli.add_command(drafts)
 export.add_command(export_candidates)
+export.add_command(export_summaries)
 
 
 def main() -> None:

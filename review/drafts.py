@@ -32,6 +32,7 @@ __all__ = [
     "failure_reason",
     "hand_in",
     "latest_draft",
+    "parts_from_text",
     "publish",
     "published_pieces",
     "render",
@@ -51,6 +52,36 @@ LABELS = {
 def render(parts: Mapping[str, str]) -> str:
     """The four parts as one plain text, each under its heading."""
     return "\n\n".join(f"{LABELS[part]}\n{parts[part].strip()}" for part in PARTS)
+
+
+def parts_from_text(text: str) -> dict[str, str]:
+    """The four parts from text as :func:`render` writes it (each part under its heading,
+    or under its key, optionally as "# heading" or "key:"), or from a JSON object with
+    their keys: what an editor's file for ``drafts edit`` holds. A heading missing is a
+    UsageError naming it."""
+    if text.lstrip().startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise UsageError(f"not a JSON object: {exc}") from None
+        if not isinstance(value, dict):
+            raise UsageError("not a JSON object with the four parts")
+        return value
+    headings = {label.lower(): part for part, label in LABELS.items()}
+    headings |= {part: part for part in PARTS} | {part.replace("_", " "): part for part in PARTS}
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        key = line.strip().lstrip("#").strip().rstrip(":").strip().lower()
+        if key in headings:
+            current = headings[key]
+            found[current] = []
+        elif current is not None:
+            found[current].append(line)
+    missing = [LABELS[part] for part in PARTS if part not in found]
+    if missing:
+        raise UsageError(f"no heading for: {', '.join(missing)} (each on a line of its own)")
+    return {part: "\n".join(found[part]).strip() for part in PARTS}
 
 
 def latest_draft(conn: sqlite3.Connection, candidate_id: int) -> dict | None:

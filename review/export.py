@@ -1,5 +1,6 @@
 """Candidates out, ranked, for editors' own tools: JSONL, CSV (cells that a spreadsheet would
-run as a formula neutralized) and RIS with the tags Zotero's and EndNote's importers read."""
+run as a formula neutralized) and RIS with the tags Zotero's and EndNote's importers read;
+and the published lay summaries as JSONL or CSV."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sqlite_utils
 from litmon.core.csv_writer import write_csv as _write_csv
 from litmon.core.text import safe_json
 from litmon.db import candidates as sql
+from litmon.review.drafts import published_pieces
 from litmon.review.queue import list_candidates
 
 FIELDS = (
@@ -136,3 +138,50 @@ def write_ris(rows: Iterator[dict], out: TextIO) -> int:
             out.write(f"{tag}  - {' '.join(str(value).split())}\n")
         out.write("ER  - \n\n")
     return count
+
+
+SUMMARY_FIELDS = (
+    "candidate_id",
+    "work_id",
+    "title",
+    "journal",
+    "date",
+    "pmid",
+    "doi",
+    "pubmed_url",
+    "doi_url",
+    "topics",
+    "finding",
+    "what_was_done",
+    "why_it_matters",
+    "limits",
+    "draft_version",
+    "published_by",
+    "published_at",
+    "listed",
+)
+
+
+def iter_summaries(db: sqlite_utils.Database, *, every: bool = False) -> Iterator[dict]:
+    """The published lay summaries, newest first, one flat row each: the four parts, the
+    work and its links, who published which version when. ``every``: also those taken down
+    since (unpublished, or the work withdrawn, retracted or deleted), with ``listed`` false."""
+    for piece in published_pieces(db.conn):
+        if not (every or piece["listed"]):
+            continue
+        yield {
+            **{name: piece[name] for name in ("candidate_id", "work_id", "title", "journal")},
+            **{name: piece[name] for name in ("date", "pmid", "doi")},
+            "pubmed_url": piece["links"]["pubmed"],
+            "doi_url": piece["links"]["doi"],
+            "topics": piece["topics"],
+            **piece["parts"],
+            "draft_version": piece["draft_version"],
+            "published_by": piece["published_by"],
+            "published_at": piece["published_at"],
+            "listed": piece["listed"],
+        }
+
+
+def write_summaries_csv(rows: Iterator[dict], out: TextIO) -> int:
+    return _write_csv(rows, SUMMARY_FIELDS, out)

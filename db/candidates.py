@@ -6,8 +6,11 @@ Plain reads and writes only: which transitions are allowed, and when, is decided
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+
+from litmon.db.labels import LABELS_SOURCE
 
 # Columns a transition may set; the rest (id, work_id, created_at) never change.
 _SETTABLE = frozenset(
@@ -41,14 +44,23 @@ def _one(cursor: sqlite3.Cursor) -> dict | None:
     return rows[0] if rows else None
 
 
-_CANDIDATE = f"""
+_CANDIDATE_COLUMNS = f"""
 SELECT c.*, w.pmid, w.doi, w.title, w.journal, w.pub_date, w.deleted_at AS work_deleted_at,
        {_RETRACTED} AS retracted,
        EXISTS (SELECT 1 FROM publications p WHERE p.candidate_id = c.id) AS was_published,
        EXISTS (SELECT 1 FROM candidate_audit a
                WHERE a.candidate_id = c.id AND a.action = 'ack_takedown') AS taken_down
-FROM candidates c JOIN works w ON w.id = c.work_id
 """
+_CANDIDATE_FROM = "FROM candidates c JOIN works w ON w.id = c.work_id\n"
+_CANDIDATE = _CANDIDATE_COLUMNS + _CANDIDATE_FROM
+
+# The orders the list can be read in: the sort key and whether a bigger key comes first.
+# "rank": the rank score; "uncertain": the model's probability closest to 0.5 first (what
+# an editor's decision teaches it most), candidates without one last. Ties: by id.
+ORDERS: dict[str, tuple[str, bool]] = {
+    "rank": ("c.score", True),
+    "uncertain": ("coalesce(abs(c.model_score - 0.5), 1)", False),
+}
 
 
 def get(conn: sqlite3.Connection, candidate_id: int) -> dict | None:
@@ -187,10 +199,12 @@ def page(
     match: str | None = None,
     journal: str | None = None,
     published: tuple[str | None, str | None] = (None, None),
+    order: str = "rank",
 ) -> list[dict]:
-    """One page of the ranked list (score descending, then id), keyset-paged: ``after`` is
-    the (score, id) of the last row of the previous page; ``from_end`` reads the ranking
-    backwards from its end (the last page first), still through the index.
+    """One page of the list in ``order`` (one of :data:`ORDERS`; then by id), keyset-paged:
+    ``after`` is the (sort key, id) of the last row of the previous page (each row's
+    ``sort_key``); ``from_end`` reads the order backwards from its end (the last page
+    first), still through the index.
 
     ``match`` is an FTS5 query over title and abstract (quoted by the caller), ``journal``
     a journal title or abbreviation (case-insensitive), ``published`` a range of
@@ -223,18 +237,22 @@ def page(
         # a date of the last day, or a shorter prefix, covers everything that starts with it
         where.append("w.pub_date < ? || '~'")
         params.append(end)
+    key, descending = ORDERS[order]
     if after is not None:
-        # Written as a range on score plus a tie-break, so SQLite seeks the index to the
-        # page's start. Backwards, "after" means before in the ranking.
-        if from_end:
-            where.append("c.score >= ? AND (c.score > ? OR c.id < ?)")
-        else:
-            where.append("c.score <= ? AND (c.score < ? OR c.id > ?)")
+        # Written as a range on the key plus a tie-break, so SQLite seeks the index to the
+        # page's start. Backwards, "after" means before in the order.
+        ahead = "<" if descending != from_end else ">"
+        tie = "<" if from_end else ">"
+        where.append(f"{key} {ahead}= ? AND ({key} {ahead} ? OR c.id {tie} ?)")
         params.extend((after[0], after[0], after[1]))
-    order = "c.score ASC, c.id DESC" if from_end else "c.score DESC, c.id ASC"
+    first = "DESC" if descending != from_end else "ASC"
+    sort = f"{key} {first}, c.id {'DESC' if from_end else 'ASC'}"
     rows = _rows(
         conn.execute(
-            _CANDIDATE + f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
+            _CANDIDATE_COLUMNS
+            + f", {key} AS sort_key "
+            + _CANDIDATE_FROM
+            + f"WHERE {' AND '.join(where)} ORDER BY {sort} LIMIT ?",
             (*params, limit),
         )
     )
@@ -266,6 +284,66 @@ def scored_works(conn: sqlite3.Connection, thresholds: dict[str, float]) -> Iter
             " AND w.deleted_at IS NULL",
             (topic, threshold),
         )
+
+
+def labels_only(conn: sqlite3.Connection, work_id: int) -> bool:
+    """Whether every sighting of a work is from a labels file (training labels only)."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM sightings WHERE work_id = ?)"
+        " AND NOT EXISTS (SELECT 1 FROM sightings WHERE work_id = ? AND source NOT LIKE ? || '%')",
+        (work_id, work_id, LABELS_SOURCE),
+    ).fetchone()
+    return bool(row[0])
+
+
+def let_in_by_model(
+    conn: sqlite3.Connection, thresholds: dict[str, float], let_in: float
+) -> Iterator[tuple]:
+    """(work_id, topic, score) of every live work the active model rates at ``let_in`` or
+    above whose profile scores are under every threshold, grouped by work."""
+    limits = json.dumps(thresholds)
+    yield from conn.execute(
+        "SELECT s.work_id, s.topic, s.score FROM work_model_scores m"
+        " JOIN model_versions v ON v.id = m.model_id AND v.active = 1"
+        " JOIN works w ON w.id = m.work_id"
+        " JOIN work_scores s ON s.work_id = m.work_id"
+        " WHERE m.probability >= ? AND w.merged_into IS NULL AND w.deleted_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM work_scores t WHERE t.work_id = m.work_id"
+        "   AND t.score >= json_extract(?, '$.\"' || t.topic || '\"'))"
+        " ORDER BY s.work_id",
+        (let_in, limits),
+    )
+
+
+def rank_inputs(conn: sqlite3.Connection) -> list[tuple]:
+    """(id, topics, score, model_score, let_in_by_model, probability by the active model)
+    of every live candidate."""
+    return conn.execute(
+        "SELECT c.id, c.topics, c.score, c.model_score, c.let_in_by_model, m.probability"
+        " FROM candidates c LEFT JOIN (work_model_scores m"
+        "   JOIN model_versions v ON v.id = m.model_id AND v.active = 1)"
+        " ON m.work_id = c.work_id WHERE c.merged_into IS NULL"
+    ).fetchall()
+
+
+def set_ranks(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+    """Set (score, model_score, let_in_by_model, id) of candidates. A new rank is not a
+    change an editor needs to see (nor one that should refuse their decision): the version
+    stays."""
+    conn.executemany(
+        "UPDATE candidates SET score = ?, model_score = ?, let_in_by_model = ? WHERE id = ?",
+        list(rows),
+    )
+
+
+def model_explanation(conn: sqlite3.Connection, work_id: int) -> list | None:
+    """What moved the active model's probability of a work (None: no model, or none kept)."""
+    row = conn.execute(
+        "SELECT m.explanation FROM work_model_scores m"
+        " JOIN model_versions v ON v.id = m.model_id AND v.active = 1 WHERE m.work_id = ?",
+        (work_id,),
+    ).fetchone()
+    return json.loads(row[0]) if row and row[0] else None
 
 
 def explanations(conn: sqlite3.Connection, work_id: int) -> dict[str, str]:

@@ -29,16 +29,20 @@ EXPORT_FIELDS = (
     "links",
     "url",
     "sources",
+    "model_score",
 )
 _JSON_COLUMNS = ("authors", "publication_types", "mesh", "keywords", "links")
 
 
 def iter_works(db: sqlite_utils.Database) -> Iterator[dict]:
     """Every live work (not merged into another, not deleted), oldest first, with
-    ``sources`` from its sightings."""
-    columns = ", ".join(f"w.{name}" for name in EXPORT_FIELDS if name != "sources")
+    ``sources`` from its sightings and ``model_score``, the active relevance model's
+    probability (None without a model)."""
+    columns = ", ".join(f"w.{name}" for name in EXPORT_FIELDS[:-2])
     query = (
-        f"SELECT {columns}, json_group_array(json_object('source', s.source, 'id', s.source_id))"
+        f"SELECT {columns}, json_group_array(json_object('source', s.source, 'id', s.source_id)),"
+        " (SELECT m.probability FROM work_model_scores m JOIN model_versions v"
+        "  ON v.id = m.model_id AND v.active = 1 WHERE m.work_id = w.id)"
         " FROM works w JOIN sightings s ON s.work_id = w.id"
         " WHERE w.merged_into IS NULL AND w.deleted_at IS NULL GROUP BY w.id ORDER BY w.id"
     )

@@ -458,6 +458,54 @@ INSERT INTO drafts (candidate_id, version, text, checked, checks, by, origin, cr
     FROM summaries ORDER BY id
 """
 
+
+_V16_LEARNING = """
+-- Training labels from elsewhere (`litmon model labels import`), keyed by the sighting each
+-- row became (source 'labels:NAME', its id): a sighting follows its work through merges
+-- and their undoing, so the label does too.
+CREATE TABLE imported_labels (
+    source TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    label INTEGER NOT NULL CHECK (label IN (0, 1)),
+    imported_at TEXT NOT NULL,
+    PRIMARY KEY (source, source_id)
+) WITHOUT ROWID;
+-- Each trained relevance model as plain JSON data (vocabulary, weights; never code), with
+-- when it was trained, the labels it learnt (JSON object: work id -> 1 or 0), how many of
+-- each kind, and its cross-validated quality. At most one is active: the one scoring uses.
+CREATE TABLE model_versions (
+    id INTEGER PRIMARY KEY,
+    data TEXT NOT NULL,
+    trained_at TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    relevant INTEGER NOT NULL,
+    irrelevant INTEGER NOT NULL,
+    auc REAL,
+    wss95 REAL,
+    active INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX model_versions_active ON model_versions(active) WHERE active = 1;
+-- A model's probability that a work is relevant, stored by scoring (the queue never runs
+-- the model), and what moved it (JSON list of {kind, term, weight}) for the works that
+-- are or may become candidates.
+CREATE TABLE work_model_scores (
+    work_id INTEGER PRIMARY KEY REFERENCES works(id),
+    model_id INTEGER NOT NULL REFERENCES model_versions(id),
+    probability REAL NOT NULL,
+    explanation TEXT,
+    scored_at TEXT NOT NULL
+);
+CREATE INDEX work_model_scores_model ON work_model_scores(model_id);
+-- The queue's view of it: each candidate's probability, and whether the model let it in
+-- (its profile scores are under every threshold). candidates.score becomes the rank score.
+ALTER TABLE candidates ADD COLUMN model_score REAL;
+ALTER TABLE candidates ADD COLUMN let_in_by_model INTEGER NOT NULL DEFAULT 0;
+-- `queue list --order uncertain`: closest to 0.5 first (without a probability: last),
+-- paged through the index.
+CREATE INDEX candidates_uncertain ON candidates(coalesce(abs(model_score - 0.5), 1), id)
+"""
+
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
     _V1,
@@ -475,6 +523,7 @@ MIGRATIONS: list[str] = [
     _V13_SEARCH_INDEXED_AFTER_STORING,
     _V14_BLOCK_ENTRY_KINDS,
     _V15_DRAFTS_AND_PUBLICATIONS,
+    _V16_LEARNING,
 ]
 
 

@@ -10,18 +10,21 @@ import orjson
 import sqlite_utils
 
 _LIVE = "merged_into IS NULL AND deleted_at IS NULL"
-_TEXT_COLUMNS = "id, title, abstract, keywords, mesh, publication_types"
+_TEXT_COLUMNS = "id, title, abstract, keywords, mesh, publication_types, journal"
 
-# (id, title, abstract, keywords, mesh, publication_types), the lists decoded
-WorkRow = tuple[int, str, str, list[str], list[str], list[str]]
+# (id, title, abstract, keywords, mesh, publication_types, journal), the lists decoded
+WorkRow = tuple[int, str, str, list[str], list[str], list[str], str]
 # (work_id, topic, score, explanation as JSON-able list, profile hash, scored_at)
 ScoreRow = tuple[int, str, float, list, str, str]
 
 
 def _decode(row: tuple) -> WorkRow:
-    work_id, title, abstract, keywords, mesh, types = row
+    work_id, title, abstract, keywords, mesh, types, journal = row
     loads = orjson.loads
-    return work_id, title or "", abstract or "", loads(keywords), loads(mesh), loads(types)
+    return (
+        work_id, title or "", abstract or "", loads(keywords), loads(mesh), loads(types),
+        journal or "",
+    )  # fmt: skip
 
 
 def live_works(conn: sqlite3.Connection, work_ids: Sequence[int]) -> list[WorkRow]:
@@ -79,3 +82,20 @@ def drop_stale(conn: sqlite3.Connection, topics: Sequence[str]) -> int:
         f"DELETE FROM work_scores WHERE work_id IN (SELECT id FROM works WHERE NOT ({_LIVE}))"
     )
     return conn.total_changes - before
+
+
+def queue_eligible(
+    conn: sqlite3.Connection, work_ids: Sequence[int], thresholds: dict[str, float]
+) -> set[int]:
+    """Those of ``work_ids`` that are candidates or scored at a topic's threshold."""
+    ids = orjson.dumps(list(work_ids)).decode()
+    limits = orjson.dumps(thresholds).decode()
+    rows = conn.execute(
+        "SELECT work_id FROM candidates WHERE merged_into IS NULL"
+        " AND work_id IN (SELECT value FROM json_each(:ids))"
+        " UNION SELECT s.work_id FROM work_scores s"
+        " WHERE s.work_id IN (SELECT value FROM json_each(:ids))"
+        " AND s.score >= json_extract(:limits, '$.\"' || s.topic || '\"')",
+        {"ids": ids, "limits": limits},
+    ).fetchall()
+    return {row[0] for row in rows}

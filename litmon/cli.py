@@ -34,6 +34,7 @@ from litmon.eval_cli import eval_group
 from litmon.imports.ris import read_ris
 from litmon.imports.table import DEFAULT_ID_COLUMN, read_csv
 from litmon.jobs import after_storing, demo_job
+from litmon.model_cli import model_group
 from litmon.ops_cli import check_command, status_command
 from litmon.output import echo, listing_options, output_object, output_rows, plural, text
 from litmon.pipeline.feeds import ingest_feed_sources
@@ -468,6 +469,7 @@ cli.add_command(runs_command)
 cli.add_command(init)
 cli.add_command(notify)
 cli.add_command(score_command)
+cli.add_command(model_group)
 cli.add_command(queue)
 cli.add_command(review_command)
 cli.add_command(users)

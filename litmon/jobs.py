@@ -25,7 +25,7 @@ from litmon.pipeline.pubmed import Progress, crawl_pubmed
 from litmon.pipeline.run import Run, close_abandoned_runs
 from litmon.replay.server import serve_demo
 from litmon.review.queue import enqueue_scored
-from litmon.scoring.run import ScoreSummary, rescore_all, score_pending
+from litmon.scoring.run import ScoreSummary, score_and_learn
 from litmon.settings import Config
 
 log = logging.getLogger(__name__)
@@ -158,14 +158,15 @@ def score_job(config: Config, *, rescore: bool = False) -> tuple[ScoreSummary, d
         # scoring without profiles would pass the events by and score nothing
         raise UsageError(f"no topic in {config.source or 'the config'} has a profile to score")
     db = open_existing(config.db_path, busy_timeout=config.busy_timeout)
-    summary = rescore_all(db, profiles) if rescore else score_pending(db, profiles)
-    return summary, _queue_scored(config, db)
+    summary = score_and_learn(db, profiles, config.model, rescore=rescore)
+    return summary, queue_scored(config, db)
 
 
-def _queue_scored(config: Config, db: sqlite_utils.Database) -> dict[str, int]:
-    """Works at or above a topic's threshold become candidates (one per work)."""
+def queue_scored(config: Config, db: sqlite_utils.Database) -> dict[str, int]:
+    """Works at or above a topic's threshold, or that the model lets in, become candidates
+    (one per work), ranked by profile and model."""
     thresholds = {profile.topic: profile.threshold for profile in config.profiles.values()}
-    return enqueue_scored(db, thresholds)
+    return enqueue_scored(db, thresholds, let_in=config.model.let_in, weight=config.model.weight)
 
 
 def after_storing(config: Config, db: sqlite_utils.Database) -> None:
@@ -174,8 +175,8 @@ def after_storing(config: Config, db: sqlite_utils.Database) -> None:
     the new works indexed for search, then scored and queued when a topic has a profile."""
     index_new_works(db.conn)
     if config.profiles:
-        summary = score_pending(db, list(config.profiles.values()))
-        queued = _queue_scored(config, db)
+        summary = score_and_learn(db, list(config.profiles.values()), config.model)
+        queued = queue_scored(config, db)
         log.info("%s; queue: %s", summary.line(), queue_line(queued))
 
 

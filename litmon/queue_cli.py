@@ -59,6 +59,7 @@ def _marks(item: dict) -> list[str]:
             f"takedown {item['takedown']}" if item["takedown"] else "",
             f"flag: {text(item['flag'])}" if item["flag"] else "",
             f"until {item['deferred_until']}" if item["deferred_until"] else "",
+            "let in by the model" if item.get("let_in_by_model") else "",
             f"leased by {text(item['leased_by'])} until {item['lease_expires']}"
             if item["state"] == "leased"
             else "",
@@ -78,7 +79,25 @@ def _details(item: dict) -> list[str]:
     for topic_score in item["topics"]:
         for part in topic_score.get("explanation", []):
             lines.append(f"  {text(topic_score['topic'])}: {_component(part)}")
+    if "model_explanation" in item and item.get("model_score") is not None:
+        lines.append(f"  {_model_line(item['model_score'], item['model_explanation'])}")
     return lines
+
+
+def _model_line(probability: float, explanation: list | None) -> str:
+    """The model's probability and the terms that moved it: up first, then down."""
+
+    def terms(side: list) -> str:
+        return ", ".join(f"{text(c['term'])} ({c['kind']}) {c['weight']:+.2f}" for c in side)
+
+    line = f"model {probability:.2f}"
+    if explanation:
+        up = [c for c in explanation if c["weight"] > 0]
+        down = [c for c in explanation if c["weight"] < 0]
+        line += "".join(
+            f"; {label}: {terms(side)}" for label, side in (("up", up), ("down", down)) if side
+        )
+    return line
 
 
 def _paper(item: dict) -> str:
@@ -150,7 +169,19 @@ def queue() -> None:
 )
 @click.option("--after", help="Continue after this SCORE,ID (printed at the end of a page).")
 @click.option("--last", "from_end", is_flag=True, help="The last page of the ranking.")
-@click.option("--explain", is_flag=True, help="Each topic's scoring explanation too.")
+@click.option(
+    "--order",
+    type=click.Choice(["rank", "uncertain"]),
+    default="rank",
+    show_default=True,
+    help="rank: best first; uncertain: the model's probability closest to 0.5 first (the"
+    " decisions that teach it most).",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Each topic's scoring explanation too, and the terms that moved the model.",
+)
 @listing_options
 @pass_app
 def queue_list(
@@ -165,6 +196,7 @@ def queue_list(
     limit: int | None,
     after: str | None,
     from_end: bool,
+    order: str,
     explain: bool,
     as_json: bool,
     nl: bool,
@@ -191,6 +223,7 @@ def queue_list(
             from_end=from_end,
             limit=size,
             explain=explain,
+            order=order,
             max_attempts=app.config.queue.max_attempts,
         )
 
@@ -209,6 +242,7 @@ def queue_list(
     _print_candidates(first.items)
     if first.next_after is not None:
         direction = " --last" if from_end else ""
+        direction += " --order uncertain" if order == "uncertain" else ""
         score, ident = first.next_after
         echo(f"more: litmon queue list{direction} --after {score!r},{ident}")
 
@@ -296,6 +330,8 @@ def _paper_lines(item: dict, work: dict) -> list[str]:
         f"links:    {'  '.join(links) or '(none)'}",
         f"topics:   {_topics(item)}",
     ]
+    if item.get("model_score") is not None:
+        lines.append(f"model:    {_model_line(item['model_score'], item['model_explanation'])}")
     if item["leased_by"] and item["state"] == "leased":
         lines.append(f"lease:    {text(item['leased_by'])} until {item['lease_expires']}")
     lines.append("abstract:" if work["abstract"] else "abstract: (none)")

@@ -19,6 +19,7 @@ from litmon.crontab import cron_trigger
 from litmon.review.guards import PARTS, GuardSettings
 from litmon.review.leases import DEFAULT_LEASE
 from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
+from litmon.scoring.learn import ModelSettings
 from litmon.scoring.profile import Group, Negative, Profile, Term
 from litmon.summarize.prompt import PromptError, compile_prompt
 from litmon.summarize.settings import SummarizerSettings
@@ -93,6 +94,7 @@ class Config:
     notify_command: str = ""  # run by `litmon notify` when a unit fails (mail, a webhook)
     web: WebSettings = WebSettings()
     summarizer: SummarizerSettings = SummarizerSettings()
+    model: ModelSettings = ModelSettings()
 
     @property
     def user_agent(self) -> str:
@@ -167,6 +169,7 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
             "notify",
             "web",
             "summarizer",
+            "model",
         },
         "",
         fail,
@@ -248,10 +251,12 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
             message = f"must be a crontab line like '15 5 * * *': {exc}"
             raise fail(f"schedule.{job}", message) from None
         schedule[job] = line
+    queue = _queue(_table(data, "queue", fail), fail)
     return Config(
         source=source,
-        queue=_queue(_table(data, "queue", fail), fail),
+        queue=queue,
         guards=_guards(_table(data, "guards", fail), fail),
+        model=_model(_table(data, "model", fail), queue.reject_reasons, fail),
         db_path=Path(db_path),
         lock_wait=float(lock_wait),
         busy_timeout=float(busy_timeout),
@@ -463,6 +468,42 @@ def _guards(table: dict, fail: Any) -> GuardSettings:
         lengths[part] = (bounds[0], bounds[1])
     return GuardSettings(lengths=lengths, max_grade=float(grade), lay_parts=tuple(lay),
                          banned=tuple(banned))  # fmt: skip
+
+
+def _model(table: dict, reject_reasons: tuple[str, ...], fail: Any) -> ModelSettings:
+    """``[model]``: when the relevance model is trained, how it ranks beside the profiles,
+    and which rejection reasons say a paper is not relevant."""
+    defaults = ModelSettings()
+    keys = {"min_labels", "retrain_after", "irrelevant_reasons", "let_in", "weight", "seed"}
+    _only_keys(table, keys, "model.", fail)
+    values: dict[str, Any] = {}
+    for key, low, high in (("min_labels", 1, 100_000), ("retrain_after", 1, 1_000_000),
+                           ("seed", 0, 2**31 - 1)):  # fmt: skip
+        value = table.get(key, getattr(defaults, key))
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise fail(f"model.{key}", f"must be an integer from {low} to {high}, got {value!r}")
+        values[key] = value
+    values["let_in"] = _number(
+        table.get("let_in", defaults.let_in), "model.let_in", "a probability above 0 and at most 1",
+        lambda v: 0 < v <= 1, fail,
+    )  # fmt: skip
+    values["weight"] = _number(
+        table.get("weight", defaults.weight), "model.weight", "a number >= 0", lambda v: v >= 0,
+        fail,
+    )  # fmt: skip
+    # by default, those of the shipped reasons that [queue] reject_reasons still has
+    shipped = [r for r in defaults.irrelevant_reasons if r in reject_reasons]
+    reasons = table.get("irrelevant_reasons", shipped)
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise fail("model.irrelevant_reasons", f"must be a list of strings, got {reasons!r}")
+    unknown = [r for r in reasons if r not in reject_reasons]
+    if unknown:
+        raise fail(
+            "model.irrelevant_reasons",
+            f"{unknown[0]!r} is not one of [queue] reject_reasons ({', '.join(reject_reasons)})",
+        )
+    values["irrelevant_reasons"] = tuple(reasons)
+    return ModelSettings(**values)
 
 
 # components every profile has besides its groups, so no group may take their names

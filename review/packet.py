@@ -250,6 +250,14 @@ def build_packet(conn: sqlite3.Connection, candidate_id: int) -> dict:
             },
         },
         "topics": topics,
+        # the relevance model's probability and the terms that moved it (None without one)
+        "model": {
+            "probability": row["model_score"],
+            "let_in_by_model": bool(row["let_in_by_model"]),
+            "explanation": sql.model_explanation(conn, work["id"]),
+        }
+        if row["model_score"] is not None
+        else None,
         "editor_notes": sql.notes(conn, candidate_id),
         "sent_back": sent_back(conn, candidate_id),
         "facts": {

@@ -45,6 +45,11 @@ MAX_ATTEMPTS = 3
 # Who the system's own transitions (wake, expire, withdraw) are recorded as.
 SYSTEM = "litmon"
 
+# Unless [model] says otherwise: the model's probability at which a work under every
+# threshold is queued, and the rank points between a probability of 0 and one of 1.
+LET_IN = 0.5
+MODEL_WEIGHT = 6.0
+
 
 def default_editor() -> str:
     """Who a decision is recorded as without --by: $LITMON_EDITOR, else the login name."""
@@ -81,6 +86,8 @@ def view(row: dict) -> dict:
         "takedown": _takedown(row),
         "journal": row["journal"],
         "pub_date": row["pub_date"],
+        "model_score": row["model_score"],
+        "let_in_by_model": bool(row["let_in_by_model"]),
     }
 
 
@@ -146,10 +153,18 @@ def enqueue(db: sqlite_utils.Database, work_id: int, topics: list[tuple[str, flo
     return outcome[1] if outcome else None
 
 
-def enqueue_scored(db: sqlite_utils.Database, thresholds: dict[str, float]) -> dict[str, int]:
+def enqueue_scored(
+    db: sqlite_utils.Database,
+    thresholds: dict[str, float],
+    *,
+    let_in: float = LET_IN,
+    weight: float = MODEL_WEIGHT,
+) -> dict[str, int]:
     """Enqueue every live work scored at or above its topic's threshold (``work_scores``),
-    then withdraw candidates whose work was deleted or retracted. Returns counts of
-    candidates new, updated (scores changed) and withdrawn."""
+    and every one the active model rates at ``let_in`` or above (marked as let in by the
+    model: no work is hidden by the threshold); then withdraw candidates whose work was
+    deleted or retracted, and rank them all (:func:`rank`). Returns counts of candidates
+    new, updated (scores changed) and withdrawn."""
     counts = {"new": 0, "updated": 0, "withdrawn": 0}
     with write_transaction(db.conn):
         at = now()
@@ -157,12 +172,42 @@ def enqueue_scored(db: sqlite_utils.Database, thresholds: dict[str, float]) -> d
         per_work: dict[int, list[tuple[str, float]]] = defaultdict(list)
         for work_id, topic, score in sql.scored_works(db.conn, thresholds):
             per_work[work_id].append((topic, score))
+        for work_id, topic, score in sql.let_in_by_model(db.conn, thresholds, let_in):
+            per_work[work_id].append((topic, score))
         for work_id, topics in per_work.items():
             outcome = _enqueue(db.conn, work_id, topics, at)
             if outcome and outcome[0] in counts:
                 counts[outcome[0]] += 1
         counts["withdrawn"] = _withdraw_gone(db.conn, at)
+        _rank(db.conn, thresholds, let_in, weight)
     return counts
+
+
+def rank(best: float, probability: float | None, weight: float = MODEL_WEIGHT) -> float:
+    """A candidate's rank score: its best profile score, moved by the model's probability
+    (up to ``weight``/2 points either way; none without a model). The probability is a
+    continuous number, so works the profile ties are told apart."""
+    if probability is None:
+        return best
+    return round(best + weight * (probability - 0.5), 4)
+
+
+def _rank(
+    conn: sqlite3.Connection, thresholds: dict[str, float], let_in: float, weight: float
+) -> None:
+    """Every live candidate's rank score, probability and let-in mark, from its topics'
+    scores and the active model's probability; written where they changed."""
+    changed = []
+    for candidate_id, topics, score, model_score, marked, probability in sql.rank_inputs(conn):
+        scores = _topic_scores(topics)
+        under = all(s < thresholds.get(t, float("inf")) for t, s in scores.items())
+        # let in by the model: the profile would not have it; once let in, it stays marked
+        # (a retrained model's doubt ranks it low, it does not hide it)
+        let = under and (bool(marked) or (probability is not None and probability >= let_in))
+        new = (rank(max(scores.values()), probability, weight), probability, int(let))
+        if new != (score, model_score, marked):
+            changed.append((*new, candidate_id))
+    sql.set_ranks(conn, changed)
 
 
 def _enqueue(
@@ -174,6 +219,9 @@ def _enqueue(
     if live is None or live[1] is not None:
         return None
     work_id = live[0]
+    if sql.labels_only(conn, work_id):
+        # known only from a labels file: a training label, never an editor's candidate
+        return None
     existing = sql.by_work(conn, work_id)
     merged = {} if existing is None else _topic_scores(existing["topics"])
     merged.update({topic: float(score) for topic, score in topics})
@@ -295,6 +343,7 @@ def show(db: sqlite_utils.Database, ref: str, *, max_attempts: int = MAX_ATTEMPT
     shown["publication"] = dsql.publication(db.conn, row["id"])
     shown["possible_duplicates"] = sql.possible_duplicates(db.conn, row["work_id"])
     shown["notices"] = notices(db.conn, sql.work(db.conn, row["work_id"]))
+    shown["model_explanation"] = sql.model_explanation(db.conn, row["work_id"])
     return shown
 
 
@@ -317,14 +366,19 @@ def list_candidates(
     from_end: bool = False,
     limit: int = 50,
     explain: bool = False,
+    order: str = "rank",
     max_attempts: int = MAX_ATTEMPTS,
 ) -> Page:
-    """One page of candidates ranked by score (best first). Pass ``next_after`` of a page
-    as ``after`` for the next; ``from_end`` gives the last page (and pages backwards).
+    """One page of candidates ranked by score (best first), or in another ``order``
+    ("uncertain": the model's least sure first). Pass ``next_after`` of a page as
+    ``after`` for the next; ``from_end`` gives the last page (and pages backwards).
     ``search`` keeps the candidates whose title or abstract has every word (stemmed, any
     case and accents; ``word*`` for a prefix, ``"two words"`` for a phrase); ``journal``
     and ``published`` (from, to: dates or prefixes like 2026-03) filter on the work.
-    ``explain`` adds each topic's scoring explanation (what matched, where, what it added)."""
+    ``explain`` adds each topic's scoring explanation (what matched, where, what it added)
+    and the model's (the terms that moved its probability up or down)."""
+    if order not in sql.ORDERS:
+        raise UsageError(f"unknown order {order!r} (one of {', '.join(sql.ORDERS)})")
     if state is not None and state not in STATES:
         raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
     if limit < 1:
@@ -341,6 +395,7 @@ def list_candidates(
         after=after,
         from_end=from_end,
         limit=limit + 1,
+        order=order,
     )
     more = len(rows) > limit
     if more:
@@ -352,8 +407,9 @@ def list_candidates(
             for topic in item["topics"]:
                 if topic["topic"] in explanations:
                     topic["explanation"] = json.loads(explanations[topic["topic"]])
-    edge = items[0] if from_end else (items[-1] if items else None)
-    next_after = (edge["score"], edge["id"]) if more and edge else None
+            item["model_explanation"] = sql.model_explanation(db.conn, item["work_id"])
+    edge = rows[0] if from_end else (rows[-1] if rows else None)
+    next_after = (edge["sort_key"], edge["id"]) if more and edge else None
     return Page(items, next_after)
 
 

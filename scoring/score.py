@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from litmon.scoring.match import Matcher
 from litmon.scoring.profile import Profile, Term
+
+if TYPE_CHECKING:
+    from litmon.scoring.learn import Learner
 
 # What a concept adds, by where it was found: the title says what a paper is about; an
 # abstract mentions much in passing (background, comparisons); author keywords are chosen.
@@ -25,6 +29,7 @@ class WorkText:
     keywords: Sequence[str]
     mesh: Sequence[str]
     publication_types: Sequence[str]
+    journal: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +45,12 @@ class Score:
 
 
 class Scorer:
-    """The profiles compiled once: one text pass per field finds every term of every profile."""
+    """The profiles compiled once: one text pass per field finds every term of every profile.
+    The ``learner`` (the active model, if any) scores beside them."""
 
-    def __init__(self, profiles: Sequence[Profile]) -> None:
+    def __init__(self, profiles: Sequence[Profile], learner: Learner | None = None) -> None:
         self.profiles = tuple(profiles)
+        self.learner = learner
         self._hashes = [profile.hash for profile in self.profiles]
         spellings = []
         # a term's key: (profile index, component name, term)

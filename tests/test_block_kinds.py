@@ -6,9 +6,11 @@ middle of a batch is still descended by the batch's later records."""
 import json
 import sqlite3
 
+import sqlite_utils
+
 from litmon.core.records import Deletion, Record
 from litmon.db.blocks import BLOCK_CAP, IS_PREPRINT, block_kind
-from litmon.db.schema import open_db
+from litmon.db.schema import MIGRATIONS, open_db
 from litmon.db.store import delete_works, save_records
 
 TITLE = "Balance training with visual feedback in chronic stroke"
@@ -91,10 +93,13 @@ def test_a_block_filled_in_the_middle_of_a_batch_is_descended_by_its_later_recor
 
 
 def schema13_database(path):
-    """A database as litmon's schema 13 left it: today's store writes the rows, then the
-    block entries lose their kinds (the v13 table), the tables of later migrations go
-    (drafts, publications: schema 15) and the version goes back to 13."""
-    db = open_db(path)
+    """A database as litmon's schema 13 left it: schema 14 (migrations 1..14 applied),
+    today's store writes the rows, then the block entries lose their kinds (the v13 table)
+    and the version goes back to 13."""
+    conn = sqlite3.connect(path)
+    for number, script in enumerate(MIGRATIONS[:14], start=1):
+        conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    db = sqlite_utils.Database(conn)
     preprint = pubmed(
         "7",
         title="Home practice of balance in chronic stroke survivors",
@@ -116,8 +121,6 @@ def schema13_database(path):
         DROP TABLE work_blocks;
         ALTER TABLE v13 RENAME TO work_blocks;
         CREATE INDEX work_blocks_work ON work_blocks(work_id);
-        DROP TABLE publications;
-        DROP TABLE drafts;
         PRAGMA user_version = 13;
         COMMIT;
         """

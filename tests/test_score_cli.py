@@ -77,6 +77,8 @@ def test_score_prints_one_line_and_a_rerun_scores_nothing_new(litmon):
         "scored": 0,
         "dropped": 0,
         "above": {"imaging": 0},
+        "model": None,  # cold start: no labels, no model
+        "trained": None,
         "queue": {"new": 0, "updated": 0, "withdrawn": 0},
     }
 

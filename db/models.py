@@ -1,0 +1,193 @@
+"""Stored relevance models (``model_versions``) and the probabilities scoring gave works with
+them (``work_model_scores``). A model is kept as JSON text and read back as plain data
+(dicts, lists, numbers, strings): nothing read here can run code."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from litmon.core.errors import UsageError
+
+__all__ = [
+    "ModelDataError",
+    "ModelVersion",
+    "active_version",
+    "activate",
+    "add_version",
+    "drop_probabilities",
+    "probabilities",
+    "store_probabilities",
+    "trained_labels",
+    "unscored_works",
+    "versions",
+]
+
+
+class ModelDataError(UsageError):
+    """A stored model that is not plain JSON model data: the message names its version and
+    what to do. Like a database of an unknown schema, a database that cannot be used as
+    it is (exit 2), until the model is trained again or rolled back."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    id: int
+    trained_at: str
+    relevant: int
+    irrelevant: int
+    auc: float | None
+    wss95: float | None
+    active: bool
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "trained_at": self.trained_at,
+            "relevant": self.relevant,
+            "irrelevant": self.irrelevant,
+            "auc": self.auc,
+            "wss95": self.wss95,
+            "active": self.active,
+        }
+
+
+_COLUMNS = "id, trained_at, relevant, irrelevant, auc, wss95, active"
+
+
+def _version(row: tuple) -> ModelVersion:
+    model_id, trained_at, relevant, irrelevant, auc, wss95, active = row
+    return ModelVersion(model_id, trained_at, relevant, irrelevant, auc, wss95, bool(active))
+
+
+def trained_labels(conn: sqlite3.Connection, model_id: int) -> dict[int, int]:
+    """The labels a version learnt, work id -> 1 or 0."""
+    row = conn.execute("SELECT labels FROM model_versions WHERE id = ?", (model_id,)).fetchone()
+    return {int(k): int(v) for k, v in orjson.loads(row[0]).items()} if row else {}
+
+
+def add_version(
+    conn: sqlite3.Connection,
+    data: dict,
+    *,
+    trained_at: str,
+    labels: dict[int, int],
+    auc: float | None,
+    wss95: float | None,
+) -> int:
+    """Store a trained model's data and the labels it learnt (work id -> 1 or 0), and make
+    it the active one; returns its id."""
+    relevant = sum(labels.values())
+    cursor = conn.execute(
+        "INSERT INTO model_versions"
+        " (data, trained_at, labels, relevant, irrelevant, auc, wss95)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            orjson.dumps(data).decode(),
+            trained_at,
+            orjson.dumps({str(k): v for k, v in labels.items()}).decode(),
+            relevant,
+            len(labels) - relevant,
+            auc,
+            wss95,
+        ),
+    )
+    model_id = int(cursor.lastrowid)
+    activate(conn, model_id)
+    return model_id
+
+
+def activate(conn: sqlite3.Connection, model_id: int | None) -> None:
+    """Make ``model_id`` the active model (None: none, the profiles alone rank)."""
+    conn.execute("UPDATE model_versions SET active = 0 WHERE active = 1")
+    if model_id is not None:
+        conn.execute("UPDATE model_versions SET active = 1 WHERE id = ?", (model_id,))
+
+
+def versions(conn: sqlite3.Connection) -> list[ModelVersion]:
+    """Every stored version, newest first."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM model_versions ORDER BY id DESC").fetchall()
+    return [_version(row) for row in rows]
+
+
+def active_version(conn: sqlite3.Connection) -> tuple[ModelVersion, dict] | None:
+    """The active version and its data, decoded as JSON only; a row whose data is not a
+    JSON object (a pickle, say) is a :class:`ModelDataError`."""
+    row = conn.execute(f"SELECT {_COLUMNS}, data FROM model_versions WHERE active = 1").fetchone()
+    if row is None:
+        return None
+    version = _version(row[:-1])
+    try:
+        data = orjson.loads(row[-1])
+    except (orjson.JSONDecodeError, TypeError):
+        data = None
+    if not isinstance(data, dict):
+        raise ModelDataError(
+            f"model version {version.id} in the database is not plain JSON model data:"
+            " refused (train again with `litmon model train`, or `litmon model rollback`)"
+        )
+    return version, data
+
+
+def store_probabilities(
+    conn: sqlite3.Connection,
+    model_id: int,
+    rows: Iterable[tuple[int, float, list | None]],
+    at: str,
+) -> None:
+    """Keep (work id, probability, explanation or None) given by model ``model_id``."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO work_model_scores"
+        " (work_id, model_id, probability, explanation, scored_at) VALUES (?, ?, ?, ?, ?)",
+        [
+            (
+                work_id,
+                model_id,
+                probability,
+                None if why is None else orjson.dumps(why).decode(),
+                at,
+            )
+            for work_id, probability, why in rows
+        ],
+    )
+
+
+def drop_probabilities(conn: sqlite3.Connection, keep_model: int | None) -> int:
+    """Drop probabilities given by any model but ``keep_model`` (None: all of them)."""
+    before = conn.total_changes
+    if keep_model is None:
+        conn.execute("DELETE FROM work_model_scores")
+    else:
+        conn.execute("DELETE FROM work_model_scores WHERE model_id != ?", (keep_model,))
+    return conn.total_changes - before
+
+
+def unscored_works(conn: sqlite3.Connection, model_id: int, after: int, limit: int) -> list[int]:
+    """Live works after id ``after`` without a probability from ``model_id``, in id order."""
+    rows = conn.execute(
+        "SELECT w.id FROM works w WHERE w.id > ? AND w.merged_into IS NULL"
+        " AND w.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM work_model_scores m"
+        " WHERE m.work_id = w.id AND m.model_id = ?) ORDER BY w.id LIMIT ?",
+        (after, model_id, limit),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def probabilities(
+    conn: sqlite3.Connection, work_ids: Sequence[int]
+) -> dict[int, tuple[float, list | None]]:
+    """work id -> (probability, explanation or None) by the active model."""
+    ids = orjson.dumps(list(work_ids)).decode()
+    rows = conn.execute(
+        "SELECT m.work_id, m.probability, m.explanation FROM work_model_scores m"
+        " JOIN model_versions v ON v.id = m.model_id AND v.active = 1"
+        " WHERE m.work_id IN (SELECT value FROM json_each(?))",
+        (ids,),
+    ).fetchall()
+    return {
+        work_id: (probability, None if why is None else orjson.loads(why))
+        for work_id, probability, why in rows
+    }

@@ -48,6 +48,8 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         secure_cookies=settings.secure_cookies,
         status=lambda db: assess(config, db).as_dict(),
         busy_timeout=config.busy_timeout,
+        allowed_hosts=settings.allowed_hosts,
+        trusted_proxies=settings.trusted_proxies,
     )
     if not accounts.list_users(db.conn):
         click.echo("no accounts yet: create one with `litmon users add NAME`", err=True)
@@ -56,7 +58,8 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     bound_host, bound_port = listening.getsockname()[:2]
     server = uvicorn.Server(
         uvicorn.Config(
-            web, log_level="warning", proxy_headers=True, server_header=False, lifespan="off"
+            # the app believes forwarded headers from [web] trusted_proxies only
+            web, log_level="warning", proxy_headers=False, server_header=False, lifespan="off"
         )
     )
     click.echo(f"serving {config.db_path} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)")

@@ -68,6 +68,10 @@ class WebSettings:
     port: int = 8080
     # mark the session cookie Secure (send it over HTTPS only): on behind a TLS proxy
     secure_cookies: bool = False
+    # the Host names the service answers to (others get 400: DNS rebinding, forged links)
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
+    # addresses whose X-Forwarded-For / -Proto are believed (the reverse proxy); none else
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +335,9 @@ def _retention(table: dict, fail: Any) -> int:
 
 
 def _web(table: dict, fail: Any) -> WebSettings:
-    _only_keys(table, {"host", "port", "secure_cookies"}, "web.", fail)
+    _only_keys(
+        table, {"host", "port", "secure_cookies", "allowed_hosts", "trusted_proxies"}, "web.", fail
+    )
     host = table.get("host", "127.0.0.1")
     if not isinstance(host, str) or not host:
         raise fail("web.host", f"must be an address to listen on, got {host!r}")
@@ -341,7 +347,13 @@ def _web(table: dict, fail: Any) -> WebSettings:
     secure = table.get("secure_cookies", False)
     if not isinstance(secure, bool):
         raise fail("web.secure_cookies", f"must be true or false, got {secure!r}")
-    return WebSettings(host=host, port=port, secure_cookies=secure)
+    names = {}
+    for key in ("allowed_hosts", "trusted_proxies"):
+        value = table.get(key, list(getattr(WebSettings(), key)))
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise fail(f"web.{key}", f"must be a list of names or addresses, got {value!r}")
+        names[key] = tuple(value)
+    return WebSettings(host=host, port=port, secure_cookies=secure, **names)
 
 
 # key -> (type, check, description of a valid value)

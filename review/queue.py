@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import math
 import os
 import re
 import sqlite3
@@ -418,9 +419,12 @@ def page_marker(text: str) -> tuple[float, int]:
     (as ``queue list`` prints it and the review page links it)."""
     score, _, ident = text.partition(",")
     try:
-        return float(score), int(ident)
+        marker = float(score), int(ident)
     except ValueError:
-        raise UsageError(f"{text!r} is not SCORE,ID, the marker a page ends with") from None
+        marker = (math.nan, -1)
+    if not math.isfinite(marker[0]) or not 0 <= marker[1] < 2**63:  # SQLite's integers
+        raise UsageError("the page marker is not SCORE,ID, the marker a page ends with")
+    return marker
 
 
 def is_date_prefix(text: str) -> bool:

@@ -157,13 +157,44 @@ def fuzz_target(tmp_path):
         yield url, token
 
 
+# JSON bodies a schema-driven generator never writes: numbers Python's parser reads as NaN
+# and infinity, a lone surrogate (legal JSON, not Unicode), and a long bad field whose
+# echo would make the error answer as long.
+HOSTILE_BODIES = (
+    b'{"worker": "w", "token": "t", "lease_seconds": NaN}',
+    b'{"worker": "w", "token": "t", "lease_seconds": Infinity}',
+    b'{"worker": "w", "token": "t", "lease_seconds": -Infinity}',
+    b'{"worker": "w", "token": "t", "lease_seconds": 1e400}',
+    b'{"worker": "\\ud800", "token": "\\udfff", "summary": "\\ud800", "error": "\\ud800"}',
+    b'{"worker": "w", "token": "t", "summary": "s", "error": "e", "lease_seconds": "'
+    + b"9" * 1_500_000
+    + b'"}',
+)
+
+
+def _hostile_cases(operation):
+    """The hostile bodies for an operation that takes one, with a real candidate id."""
+    if operation.method.upper() != "POST":
+        return []
+    path = {"candidate_id": 1} if "{candidate_id}" in operation.path else None
+    return [
+        operation.Case(body=body, media_type="application/json", path_parameters=path)
+        for body in HOSTILE_BODIES
+    ]
+
+
 def test_fuzzing_the_api_from_its_own_description_finds_no_server_error(fuzz_target):
     url, token = fuzz_target
     bearer = {"Authorization": f"Bearer {token}"}
     schema = schemathesis.openapi.from_url(f"{url}/api/openapi.json", headers=bearer)
-    fuzzed = 0
+    fuzzed = hostile = 0
     for result in schema.get_all_operations():
         operation = result.ok()
+        for case in _hostile_cases(operation):
+            response = case.call(base_url=url, headers=bearer)
+            assert 400 <= response.status_code < 500, (case.path, response.text[:300])
+            assert len(response.content) < 2_000 and b"999999" not in response.content
+            hostile += 1
 
         # a fixed budget per operation, the same examples every run: the suite stays fast
         @given(case=operation.as_strategy())
@@ -181,3 +212,4 @@ def test_fuzzing_the_api_from_its_own_description_finds_no_server_error(fuzz_tar
         call()
         fuzzed += 1
     assert fuzzed >= 7  # every hand-off operation and the health endpoint
+    assert hostile == 4 * len(HOSTILE_BODIES)  # claim, done, fail, extend

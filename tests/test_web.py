@@ -157,7 +157,7 @@ def test_the_queue_lists_ranked_candidates_and_filters_them(site):
     found = browser.get(f"{url}/", params={"q": "cohort 2"}).text
     assert re.findall(r'<span class="title">([^<]+)</span>', found) == [titles[2]]
     bad = browser.get(f"{url}/", params={"since": "yesterday"})
-    assert bad.status_code == 400 and "is not a date like" in bad.text
+    assert bad.status_code == 400 and "since: not a date like" in bad.text
 
 
 def test_an_approval_is_recorded_under_the_editors_name_and_moves_on(site):
@@ -387,3 +387,18 @@ def test_only_an_admin_retries_a_dead_letter_from_the_page(site):
     assert retried.status_code == 200 and state_of(db, 3) == "approved"
     last = db.execute("SELECT by, action FROM candidate_audit ORDER BY id DESC LIMIT 1")
     assert last.fetchone() == ("ada", "retry")
+
+
+def test_bad_input_on_the_pages_is_a_short_4xx_and_saves_nothing(site):
+    url, db = site
+    browser = sign_in(url)
+    for marker in ("1,9223372036854775808", "nan,1", "inf,2", "1,-1", "x" * 3000):
+        answer = browser.get(f"{url}/", params={"after": marker})
+        assert answer.status_code == 400, marker
+        assert "the page marker is not SCORE,ID" in answer.text and marker not in answer.text
+    huge = browser.get(f"{url}/", params={"min_score": "1e400"})
+    message = re.search(r'<p class="error" role="alert">([^<]*)</p>', huge.text).group(1)
+    assert huge.status_code == 400 and message == "min score: not a number"
+    # a superscript two is a digit to str.isdigit but no number to int(): refused, unsaved
+    odd = decide(browser, url, 1, "approve", 1, next_id="²")
+    assert odd.status_code == 400 and "next_id" in odd.text and state_of(db, 1) == "new"

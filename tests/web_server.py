@@ -13,7 +13,14 @@ import uvicorn
 def serving(app) -> Iterator[str]:
     """Serve ``app``; yields its base URL (no trailing slash)."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+            proxy_headers=False,  # as `litmon serve`: the app decides whom to believe
+        )  # fmt: skip
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

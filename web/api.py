@@ -3,11 +3,12 @@ listing, over the same functions as ``litmon queue`` (no second copy of their ru
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from litmon import review
 from litmon.core.text import clean
@@ -17,10 +18,13 @@ from litmon.web.security import reader, worker
 router = APIRouter(prefix="/api", tags=["hand-off"])
 
 State = Literal[STATES]  # type: ignore[valid-type]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ROWID = 2**63 - 1  # SQLite's largest integer
 CandidateId = Annotated[int, Path(ge=1, le=_ROWID, description="The candidate's id.")]
 
-_Lease = Annotated[float, Field(ge=1, le=86_400, description="Seconds the lease lasts.")]
+_Lease = Annotated[
+    float, Field(ge=1, le=86_400, allow_inf_nan=False, description="Seconds the lease lasts.")
+]
 
 
 def _cleaned(text: str, lines: bool = False) -> str:
@@ -35,22 +39,34 @@ _Line = AfterValidator(_cleaned)
 _Lines = AfterValidator(lambda text: _cleaned(text, lines=True))
 
 
-class ClaimBody(BaseModel):
+class _Body(BaseModel):
+    """A JSON body: its text must be storable (a lone surrogate, legal in JSON's
+    ``\\ud800``, is not Unicode text and cannot be written to the database)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _whole_characters(cls, value: object) -> object:
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise ValueError("text with a lone surrogate (\\ud800-\\udfff) is not Unicode")
+        return value
+
+
+class ClaimBody(_Body):
     worker: Annotated[str, Field(min_length=1, max_length=200, description="Your name."), _Line]
     lease_seconds: _Lease | None = None
 
 
-class DoneBody(BaseModel):
+class DoneBody(_Body):
     token: Annotated[str, Field(min_length=1, max_length=200)]
     summary: Annotated[str, Field(min_length=1, max_length=200_000), _Lines]
 
 
-class FailBody(BaseModel):
+class FailBody(_Body):
     token: Annotated[str, Field(min_length=1, max_length=200)]
     error: Annotated[str, Field(min_length=1, max_length=10_000), _Lines]
 
 
-class ExtendBody(BaseModel):
+class ExtendBody(_Body):
     token: Annotated[str, Field(min_length=1, max_length=200)]
     lease_seconds: _Lease | None = None
 

@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 import sqlite_utils
 from fastapi import Depends, FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -24,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from litmon.core.errors import LitmonError
 from litmon.core.version import VERSION
@@ -36,7 +36,13 @@ from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
 from litmon.scoring.profile import Profile
 from litmon.web import api, pages
 from litmon.web.access_log import AccessLog
-from litmon.web.security import SecurityHeaders, SignInNeeded, reader
+from litmon.web.security import (
+    MAX_BODY,
+    AllowedHosts,
+    SecurityHeaders,
+    SignInNeeded,
+    reader,
+)
 
 __all__ = ["QueueRules", "create_app"]
 
@@ -120,13 +126,27 @@ def _sign_in_first(request: Request, exc: Exception) -> Response:
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
+def _problems(exc: RequestValidationError) -> list[dict[str, object]]:
+    """Where and what, never the input itself: it may be megabytes, or not even encodable
+    (a NaN, a lone surrogate), and echoing it back is no help to anyone."""
+    return [
+        {
+            "loc": [str(part) if not isinstance(part, int) else part for part in error["loc"]],
+            "msg": str(error.get("msg", "invalid"))[:200],
+            "type": str(error.get("type", "invalid"))[:50],
+        }
+        for error in exc.errors()[:10]
+    ]
+
+
 def _invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    problems = _problems(exc) or [{"loc": [], "msg": "invalid request", "type": "invalid"}]
     if _is_api(request):
-        return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
-    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-    where = ".".join(str(part) for part in first.get("loc", ())[1:])
-    return _answer(request, 400, f"{where}: {first.get('msg')}" if where else first["msg"])
+        return JSONResponse({"detail": problems}, status_code=422)
+    first = problems[0]
+    where = ".".join(str(part) for part in first["loc"][1:])
+    return _answer(request, 400, f"{where}: {first['msg']}" if where else str(first["msg"]))
 
 
 def _with_bearer(schema: dict) -> dict:
@@ -149,12 +169,15 @@ def create_app(
     secure_cookies: bool = False,
     status: Callable[[sqlite_utils.Database], dict] | None = None,
     busy_timeout: float = BUSY_TIMEOUT,
+    allowed_hosts: Sequence[str] = ("localhost", "127.0.0.1", "::1"),
+    trusted_proxies: Sequence[str] = (),
 ) -> FastAPI:
     """The web application over the database at ``db_path`` (opened, and migrated, now).
     ``profiles`` give the spellings of matched terms to highlight; ``status`` the figures
     of ``litmon status`` for the ops panel (the shell knows the config they need);
     ``busy_timeout`` how long a request waits for another process's write lock before it
-    answers 503."""
+    answers 503. Requests must name one of ``allowed_hosts``; X-Forwarded-For and -Proto
+    are believed only from ``trusted_proxies`` (the server itself must not apply them)."""
     open_db(db_path, busy_timeout=busy_timeout)
     app = FastAPI(
         title="litmon",
@@ -165,6 +188,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        max_body_size=MAX_BODY,
     )
     folder = resources.files("litmon.web")
     app.state.templates = Jinja2Templates(directory=str(folder / "templates"))
@@ -174,9 +198,13 @@ def create_app(
     app.state.secure_cookies = secure_cookies
     app.state.status = status
     app.mount("/static", StaticFiles(directory=str(folder / "static")), name="static")
+    # the last added runs first: proxy headers, access log, Host, security headers, database
     app.add_middleware(_Database)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(AccessLog)  # outermost: it sees every answer, errors included
+    app.add_middleware(AllowedHosts, hosts=allowed_hosts)
+    app.add_middleware(AccessLog)  # it sees every answer, errors and refused Hosts included
+    if trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
     app.add_exception_handler(LitmonError, _error)
     app.add_exception_handler(sqlite3.Error, _error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -42,11 +42,15 @@ __all__ = [
 ROLES = ("editor", "admin")
 HANDOFF = "handoff"  # the one token scope: claim, done, fail, extend, lookups
 SESSION_LIFETIME = timedelta(hours=12)
-# sign-in attempts refused after this many failures in the window: per account (guessing
-# one password), and per client address (trying many names; an office behind one address
-# shares that count, hence higher)
+# Sign-in attempts refused after this many failures in the window: per account and client
+# address (guessing one password: a stranger's guesses lock the account from the stranger's
+# address only, never its owner elsewhere), per client address (trying many names; an
+# office behind one address shares that count, hence higher), and per account from all
+# addresses together (guessing from many addresses: it takes a stranger 20 of them to
+# lock an owner out).
 MAX_FAILURES = 5
 MAX_CLIENT_FAILURES = 20
+MAX_ACCOUNT_FAILURES = 100
 FAILURE_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 10
 TOUCH_EVERY = timedelta(minutes=1)  # how fresh a token's last_used_at is kept
@@ -144,15 +148,18 @@ def sign_in(
 ) -> tuple[str, Session]:
     """Check the password and open a session: returns the session id (for the cookie) and
     the session. Refused, even with the right password, after MAX_FAILURES failures within
-    FAILURE_WINDOW for the account or MAX_CLIENT_FAILURES for the client address."""
+    FAILURE_WINDOW for the account from this client address, MAX_CLIENT_FAILURES for the
+    address, or MAX_ACCOUNT_FAILURES for the account."""
     moment = datetime.now(UTC)
     at, since = stamp(moment), stamp(moment - FAILURE_WINDOW)
-    keys = (f"user:{name.lower()}", f"client:{client}")
+    account = name.lower()
+    keys = (f"user:{account} client:{client}", f"client:{client}", f"user:{account}")
+    ceilings = (MAX_FAILURES, MAX_CLIENT_FAILURES, MAX_ACCOUNT_FAILURES)
     # The attempt counts as a failure from before the password is checked, in the same
     # transaction as the limit check: guesses sent all at once are counted one by one.
     with write_transaction(db.conn):
         sql.forget_failures_before(db.conn, since)
-        limits = zip(keys, (MAX_FAILURES, MAX_CLIENT_FAILURES), strict=True)
+        limits = zip(keys, ceilings, strict=True)
         if any(sql.failures_since(db.conn, key, since) >= limit for key, limit in limits):
             minutes = int(FAILURE_WINDOW.total_seconds() // 60)
             raise SignInRefused(f"too many failed sign-ins: try again in {minutes} minutes")

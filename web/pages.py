@@ -3,6 +3,7 @@ ops panel. Server-rendered; every change is a POSTed form carrying the CSRF toke
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -31,6 +32,7 @@ from litmon.web.text import highlight, safe_url
 router = APIRouter(include_in_schema=False)
 
 _FILTERS = ("state", "topic", "min_score", "journal", "since", "until", "q")
+_ID = re.compile(r"[1-9][0-9]{0,18}")  # a candidate id as a form or a link writes it (ASCII)
 
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -110,17 +112,18 @@ def _filters(request: Request) -> dict[str, str]:
 def _page(request: Request, filters: dict[str, str], **paging: Any) -> review.Page:
     for key in ("since", "until"):
         if key in filters and not is_date_prefix(filters[key]):
-            wanted = "a date like 2026, 2026-03 or 2026-03-31"
-            raise UsageError(f"{key}: {filters[key]!r} is not {wanted}")
+            raise UsageError(f"{key}: not a date like 2026, 2026-03 or 2026-03-31")
     min_score = None
     if "min_score" in filters:
         try:
             min_score = float(filters["min_score"])
         except ValueError:
-            raise UsageError(f"min score: {filters['min_score']!r} is not a number") from None
+            min_score = math.nan
+        if not math.isfinite(min_score):
+            raise UsageError("min score: not a number")
     state = filters.get("state")
     if state is not None and state not in STATES:
-        raise UsageError(f"unknown state {state!r}")
+        raise UsageError("state: not one of the states listed")
     return review.list_candidates(
         request.state.db,
         state=state,
@@ -188,7 +191,7 @@ def _done_message(request: Request) -> str | None:
     """What the last POST did, from a fixed list (never text echoed from the URL)."""
     action = request.query_params.get("did")
     ident = request.query_params.get("id", "")
-    if action not in _DONE or not ident.isdigit():
+    if action not in _DONE or not _ID.fullmatch(ident):
         return None
     return f"Candidate {ident}: {_DONE[action]}."
 
@@ -289,6 +292,8 @@ def decision(
     query: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     check_csrf(request, session, csrf_token)
+    if next_id and not _ID.fullmatch(next_id):  # refused before anything is saved
+        raise UsageError("next_id: not a candidate id")
     db = request.state.db
     settings = request.app.state.queue_settings
     ref = f"{candidate_id}@{version}"
@@ -319,7 +324,7 @@ def decision(
     if (refused := _refused_change(request, session, candidate_id, change)) is not None:
         return refused
     # after a decision, on to the next candidate of the queue; after undo or a note, stay
-    moving = action in ("approve", "reject", "defer") and next_id and next_id.isdigit()
+    moving = action in ("approve", "reject", "defer") and next_id
     target = int(next_id) if moving else candidate_id
     params = f"did={action}&id={candidate_id}" + (f"&{query}" if _plain(query) else "")
     return RedirectResponse(f"/candidates/{target}?{params}", status_code=303)

@@ -1,14 +1,17 @@
 """Who is asking: an editor's session cookie (with a CSRF token on every change) or a
-worker's bearer token; and the headers that keep feed text from ever running as script."""
+worker's bearer token; the headers that keep feed text from ever running as script; and
+the gates every request passes before any of that (its Host, its body's size)."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from litmon.web import auth
 from litmon.web.access_log import note_identity
@@ -24,6 +27,13 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
     " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+# The largest request body read (FastAPI's max_body_size): a summary (200,000 characters,
+# up to 4 bytes each in UTF-8) with room to spare; anything larger is refused with 413 by
+# its Content-Length, or as it streams past the limit, before it is parsed or its sender
+# is looked up.
+MAX_BODY = 2 * 1024 * 1024
 
 
 class SignInNeeded(Exception):
@@ -105,3 +115,32 @@ def reader(request: Request) -> str:
         )
     note_identity(request.scope, session.name)
     return session.name
+
+
+def _refuse(scope: Scope, status: int, detail: str) -> Response:
+    if scope["path"].startswith("/api/"):
+        return JSONResponse({"detail": detail}, status_code=status)
+    return PlainTextResponse(detail, status_code=status)
+
+
+class AllowedHosts:
+    """Answer only requests addressed to one of ``hosts`` (400 otherwise): a page that a
+    rebound DNS name points at this service gets nothing. ``*`` allows any. (Starlette's
+    TrustedHostMiddleware cannot read a bracketed IPv6 Host such as ``[::1]:8080``.)"""
+
+    def __init__(self, app: ASGIApp, hosts: Iterable[str]) -> None:
+        self.app = app
+        self.hosts = {host.strip("[]").lower() for host in hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or "*" in self.hosts:
+            return await self.app(scope, receive, send)
+        header = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        try:
+            name = urlsplit(f"//{header}").hostname or ""
+        except ValueError:
+            name = ""
+        if name.lower() not in self.hosts:
+            wrong = "this service does not answer to that Host name"
+            return await _refuse(scope, 400, wrong)(scope, receive, send)
+        await self.app(scope, receive, send)

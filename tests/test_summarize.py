@@ -371,6 +371,25 @@ def test_the_prompt_carries_the_abstract_the_study_facts_and_the_editors_notes(d
     assert "grade 8 reading level" in prompt
 
 
+def test_after_a_send_back_the_prompt_carries_the_previous_draft_and_the_note(db):
+    candidate = ms_study(db)
+    rewritten = GOOD_MS | {"finding": "Brain scans of rim lesions may show who with MS gets worse."}
+    with FakeLLM(Reply.draft(**GOOD_MS), Reply.draft(**rewritten)).running() as fake:
+        worker = make_worker(db, fake)
+        worker.work_one()
+        review.send_back(db, candidate, "Say what a rim lesion is, in plain words", by="jo")
+        assert worker.work_one().state == "summarized"
+    first, second = (request.prompt for request in fake.completions)
+    assert "SENT THE PREVIOUS DRAFT BACK" not in first
+    assert (
+        "AN EDITOR SENT THE PREVIOUS DRAFT BACK WITH THIS NOTE: Say what a rim lesion is,"
+        " in plain words" in second
+    )
+    for part, text in GOOD_MS.items():
+        assert f"{part}: {text}" in second
+    assert stored_drafts(db, candidate) == [GOOD_MS, rewritten]
+
+
 def test_the_abstract_is_text_to_the_template_never_template_code(db):
     add_study(db, "41000009", "Rim lesions {{ 7 * 7 }} in MS", "RESULTS: {% raw %}x{{ 6 * 7 }}",
               ["Humans", "Multiple Sclerosis"])  # fmt: skip

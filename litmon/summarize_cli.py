@@ -15,8 +15,8 @@ import click
 
 from litmon import exits, logs
 from litmon.app import App, pass_app
-from litmon.core.errors import Interrupted, SourceError, StopCheck
-from litmon.review.guards import GuardSettings
+from litmon.core.errors import Interrupted, StopCheck
+from litmon.output import echo, plural
 from litmon.summarize import (
     ChatModel,
     HandOff,
@@ -66,14 +66,12 @@ def summarize_command(
     logs.redactor.add_secrets([key, api_token])
     settings = config.summarizer
     template = compile_prompt(settings.prompt, settings.prompt_source)
-    # the guards' defaults, as `queue done` and the API's done apply them on the server
-    guards = GuardSettings()
     hand_off: HandOff
     if api_url:
         hand_off = HttpHandOff(api_url, api_token)
     else:
         hand_off = LocalHandOff(
-            app.existing_database(), guards=guards, max_attempts=config.queue.max_attempts
+            app.database(), guards=config.guards, max_attempts=config.queue.max_attempts
         )
     model = ChatModel(settings, key)
     try:
@@ -83,7 +81,7 @@ def summarize_command(
                 model,
                 template,
                 settings,
-                guards,
+                config.guards,
                 name=name or f"summarize@{socket.gethostname()}:{os.getpid()}",
                 lease_seconds=config.queue.lease_seconds,
                 should_stop=should_stop,
@@ -93,22 +91,21 @@ def summarize_command(
             except Interrupted:
                 click.echo("litmon: stopped; a candidate in hand was given back", err=True)
                 sys.exit(exits.LOCKED if once or drain else exits.OK)
-            except SourceError as exc:  # the server of --api cannot be reached
-                click.echo(f"litmon: {exc}", err=True)
-                sys.exit(exits.FAILED)
     finally:
         model.close()
     for outcome in tally.outcomes:
-        click.echo(_line(outcome))
+        echo(_line(outcome))
     if not tally.outcomes:
-        click.echo(f"nothing to claim at {hand_off.where}", err=True)
+        echo(f"nothing to claim at {hand_off.where}", err=True)
         sys.exit(exits.NOTHING_TO_DO)
     sys.exit(exits.OK if tally.count("summarized") == len(tally.outcomes) else exits.FAILED)
 
 
 def _line(outcome: Outcome) -> str:
     if outcome.state == "summarized":
-        return f"candidate {outcome.candidate_id}: draft handed in ({outcome.model_calls} calls)"
+        calls = plural(outcome.model_calls, "model call")
+        return f"candidate {outcome.candidate_id}: draft handed in ({calls})"
+    # the reason may quote the model's answer: output.echo spells out control characters
     return f"candidate {outcome.candidate_id}: {outcome.state}: {outcome.reason}"
 
 

@@ -115,6 +115,11 @@ class HttpHandOff:
         if answer.ok:
             return answer.json()
         detail = _detail(answer)
+        refused = answer.status_code == 422 and path.endswith("/done")
+        if refused and "checks" in (body := _json(answer)):
+            # the server's guards refused the draft and failed the lease, as review.done does
+            return {"accepted": False, "reason": detail, "state": body.get("state"),
+                    "checks": body["checks"]}  # fmt: skip
         if answer.status_code == 409:
             raise Conflict(detail)
         if answer.status_code == 404:
@@ -132,10 +137,15 @@ class HttpHandOff:
         self._session.close()
 
 
-def _detail(answer: requests.Response) -> str:
+def _json(answer: requests.Response) -> dict:
     try:
-        detail = answer.json().get("detail")
-    except (ValueError, AttributeError):
-        detail = None
+        body = answer.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _detail(answer: requests.Response) -> str:
+    detail = _json(answer).get("detail")
     text = detail if isinstance(detail, str) else json.dumps(detail) if detail else answer.reason
     return " ".join(str(text).split())[:300]

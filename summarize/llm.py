@@ -7,11 +7,12 @@ configured by ``[summarizer] max_retries``. What comes out is the answer's text,
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 
 import openai
 
+from litmon.core.errors import SourceError
+from litmon.core.redact import redact_text
 from litmon.summarize.settings import SummarizerSettings
 
 __all__ = ["Message", "ModelError", "ChatModel"]
@@ -25,7 +26,7 @@ Message = dict[str, str]
 _NO_KEY = "no-key"
 
 
-class ModelError(Exception):
+class ModelError(SourceError):
     """The model gave no usable answer after the client's retries; one line, key-free."""
 
 
@@ -119,5 +120,5 @@ def _message(exc: openai.APIStatusError) -> str:
         text = str(detail)
     else:
         text = str(exc.message)
-    # an echoed bearer token or key in the server's message goes no further
-    return re.sub(r"(?i)(bearer\s+|key[\s:=]+)\S+", r"\1***", text)[:200]
+    # an echoed bearer token or key=... in the server's message goes no further
+    return redact_text(text)[:200]

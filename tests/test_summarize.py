@@ -480,7 +480,7 @@ def test_drain_works_until_the_queue_is_empty(tmp_path):
         result = invoke("--config", str(write_config(tmp_path, fake)), "summarize", "--drain",
                         "--worker", "night-shift")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert f"candidate {ms}: draft handed in (1 calls)" in result.output
+    assert f"candidate {ms}: draft handed in (1 model call)" in result.output
     assert {state_of(db, ms), state_of(db, ad)} == {"summarized"}
     claimed_by = db.execute("SELECT DISTINCT by FROM candidate_audit WHERE action = 'claim'")
     assert claimed_by.fetchall() == [("night-shift",)]
@@ -558,6 +558,28 @@ def test_the_same_worker_claims_through_the_http_api(tmp_path):
     assert empty.exit_code == 3 and f"nothing to claim at {url}" in empty.output
     assert refused.exit_code == 2 and "the server refused the token (HTTP 401" in refused.output
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_draft_the_servers_guards_refuse_fails_the_candidate_there(tmp_path):
+    """A worker whose own [guards] are looser than the server's: the API's done answers
+    422 with the failed checks, the server has failed the lease, and the worker reports
+    the candidate failed with the server's reason (not a crash, not a retry)."""
+    db_path = tmp_path / "served.db"
+    db = open_db(db_path)
+    candidate = ms_study(db)
+    token = auth.create_token(db, "remote-summarizer")
+    promise = GOOD_MS | {"why_it_matters": "Rim lesions could one day be a cure for worsening."}
+    with serving(create_app(db_path)) as url, FakeLLM(Reply.draft(**promise)).running() as fake:
+        config = tmp_path / "worker.toml"
+        config.write_text(f'[summarizer]\nbase_url = "{fake.url}"\nmax_retries = 0\n'
+                          "[guards]\nbanned_claims = []\n")  # fmt: skip
+        result = invoke("--config", str(config), "summarize", "--once", "--api", url,
+                        env={"LITMON_API_TOKEN": token})  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert f"candidate {candidate}: failed: candidate {candidate}: the draft failed its checks: claims:" in result.output
+    assert len(fake.completions) == 1  # the worker's guards passed it: asked once
+    assert state_of(db, candidate) == "approved" and stored_drafts(db, candidate) == []
+    assert "'cure' in why_it_matters" in last_reason(db, candidate)
 
 
 # -- a worker process stopped mid-call ------------------------------------------------------

@@ -224,7 +224,7 @@ def drafts_edit(
         parts,
         by or default_editor(),
         version=version,
-        settings=app.config.guards,
+        settings=app.config.queue.guards,
         max_attempts=app.config.queue.max_attempts,
     )
     if as_json:

@@ -443,7 +443,7 @@ def queue_done(app: App, candidate: str, token: str, summary_file: str, as_json:
     summary = _read_summary(summary_file)
     config = app.config
     outcome = done(app.database(), _candidate_id(candidate), token, summary,
-                   guards=config.guards, max_attempts=config.queue.max_attempts)  # fmt: skip
+                   guards=config.queue.guards, max_attempts=config.queue.max_attempts)  # fmt: skip
     if as_json:
         output_object(outcome)
     elif not outcome["accepted"]:

@@ -31,19 +31,14 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     # the web stack is imported here, not with the CLI: every cron job starts the CLI
     import uvicorn
 
-    from litmon.web.app import QueueRules, create_app
+    from litmon.web.app import create_app
 
     config = app.config
     settings = config.web
     db = app.database()
     web = create_app(
         config.db_path,
-        rules=QueueRules(
-            config.queue.reject_reasons,
-            config.queue.max_attempts,
-            config.queue.lease_seconds,
-            config.guards,
-        ),
+        queue_settings=config.queue,
         profiles=list(config.profiles.values()),
         secure_cookies=settings.secure_cookies,
         status=lambda db: assess(config, db).as_dict(),
@@ -59,7 +54,11 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     server = uvicorn.Server(
         uvicorn.Config(
             # the app believes forwarded headers from [web] trusted_proxies only
-            web, log_level="warning", proxy_headers=False, server_header=False, lifespan="off"
+            web,
+            log_level="warning",
+            proxy_headers=False,
+            server_header=False,
+            lifespan="off",
         )
     )
     click.echo(f"serving {config.db_path} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)")

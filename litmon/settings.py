@@ -19,6 +19,7 @@ from litmon.crontab import cron_trigger
 from litmon.review.guards import PARTS, GuardSettings
 from litmon.review.leases import DEFAULT_LEASE
 from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
+from litmon.review.settings import QueueSettings
 from litmon.scoring.learn import ModelSettings
 from litmon.scoring.profile import Group, Negative, Profile, Term
 from litmon.summarize.prompt import PromptError, compile_prompt
@@ -27,15 +28,6 @@ from litmon.summarize.settings import SummarizerSettings
 
 class ConfigError(UsageError):
     """A configuration problem, worded for the person who has to fix the file."""
-
-
-@dataclass(frozen=True, slots=True)
-class QueueSettings:
-    """``[queue]``: what the CLI passes to the review API."""
-
-    reject_reasons: tuple[str, ...] = REJECTION_REASONS
-    max_attempts: int = MAX_ATTEMPTS
-    lease_seconds: float = DEFAULT_LEASE  # `queue claim --lease` and `queue extend --lease`
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +82,7 @@ class Config:
     feeds_file: Path | Traversable | None = None
     contact: str = ""  # who to tell about a misbehaving crawler: goes into the User-Agent
     schedule: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULE))
-    queue: QueueSettings = QueueSettings()
-    guards: GuardSettings = GuardSettings()
+    queue: QueueSettings = QueueSettings()  # [queue], with [guards]
     service: ServiceSettings = ServiceSettings()
     log: LogSettings = LogSettings()
     retention_days: int = 90  # crawl_runs rows older than this are pruned
@@ -255,11 +246,11 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
             message = f"must be a crontab line like '15 5 * * *': {exc}"
             raise fail(f"schedule.{job}", message) from None
         schedule[job] = line
-    queue = _queue(_table(data, "queue", fail), fail)
+    guards = _guards(_table(data, "guards", fail), fail)
+    queue = _queue(_table(data, "queue", fail), guards, fail)
     return Config(
         source=source,
         queue=queue,
-        guards=_guards(_table(data, "guards", fail), fail),
         model=_model(_table(data, "model", fail), queue.reject_reasons, fail),
         db_path=Path(db_path),
         lock_wait=float(lock_wait),
@@ -421,8 +412,9 @@ def _notify(table: dict, fail: Any) -> str:
     return command
 
 
-def _queue(table: dict, fail: Any) -> QueueSettings:
-    """``[queue]``: rejection reasons, attempts before a candidate is dead, default lease."""
+def _queue(table: dict, guards: GuardSettings, fail: Any) -> QueueSettings:
+    """``[queue]``: rejection reasons, attempts before a candidate is dead, default lease;
+    with the ``guards`` of ``[guards]``."""
     _only_keys(table, {"reject_reasons", "max_attempts", "lease_seconds"}, "queue.", fail)
     reasons = table.get("reject_reasons", list(REJECTION_REASONS))
     if (
@@ -443,7 +435,7 @@ def _queue(table: dict, fail: Any) -> QueueSettings:
         lambda v: 1 <= v <= 86_400,
         fail,
     )
-    return QueueSettings(tuple(reasons), attempts, float(lease))
+    return QueueSettings(tuple(reasons), attempts, float(lease), guards)
 
 
 def _guards(table: dict, fail: Any) -> GuardSettings:

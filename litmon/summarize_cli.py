@@ -71,7 +71,7 @@ def summarize_command(
         hand_off = HttpHandOff(api_url, api_token)
     else:
         hand_off = LocalHandOff(
-            app.database(), guards=config.guards, max_attempts=config.queue.max_attempts
+            app.database(), guards=config.queue.guards, max_attempts=config.queue.max_attempts
         )
     model = ChatModel(settings, key)
     try:
@@ -81,7 +81,7 @@ def summarize_command(
                 model,
                 template,
                 settings,
-                config.guards,
+                config.queue.guards,
                 name=name or f"summarize@{socket.gethostname()}:{os.getpid()}",
                 lease_seconds=config.queue.lease_seconds,
                 should_stop=should_stop,

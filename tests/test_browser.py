@@ -19,9 +19,10 @@ from litmon.db.schema import open_db
 from litmon.db.store import save_records
 from litmon.health import assess
 from litmon.jobs import demo_job
+from litmon.review.settings import QueueSettings
 from litmon.settings import load_config
 from litmon.web import auth
-from litmon.web.app import QueueRules, create_app
+from litmon.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -68,7 +69,7 @@ def site(tmp_path_factory):
     deployed = replace(config, db_path=path)
     app = create_app(
         path,
-        rules=QueueRules(config.queue.reject_reasons),
+        queue_settings=QueueSettings(config.queue.reject_reasons),
         profiles=list(config.profiles.values()),
         status=lambda conn: assess(deployed, conn).as_dict(),
     )

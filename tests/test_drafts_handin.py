@@ -15,9 +15,10 @@ from litmon import review
 from litmon.cli import cli
 from litmon.db.schema import open_db
 from litmon.review.guards import GuardSettings
+from litmon.review.settings import QueueSettings
 from litmon.settings import ConfigError, load_config
 from litmon.web import auth
-from litmon.web.app import QueueRules, create_app
+from litmon.web.app import create_app
 
 # No numbers (the abstract has only the cohort's), and a caveat: no MeSH says who was studied.
 PARTS = {
@@ -39,8 +40,8 @@ def api(tmp_path):
     review.decide(db, [str(i) for i in candidate_ids], "approve", by="maria")
     token = auth.create_token(db, "summarizer-1")
     auth.add_user(db, "maria", PASSWORD)
-    rules = QueueRules(guards=GuardSettings(max_grade=14))
-    with serving(create_app(path, rules=rules)) as url:
+    settings = QueueSettings(guards=GuardSettings(max_grade=14))
+    with serving(create_app(path, queue_settings=settings)) as url:
         yield url, db, {"Authorization": f"Bearer {token}"}
 
 
@@ -123,7 +124,7 @@ def test_the_guards_table_of_the_config(tmp_path):
         "[guards]\nmax_grade = 8\nbanned_claims = ['\\bbreakthrough\\b']\n"
         "[guards.lengths]\nfinding = [10, 120]\n"
     )
-    guards = load_config(path, env={}).guards
+    guards = load_config(path, env={}).queue.guards
     assert guards.max_grade == 8 and guards.banned == (r"\bbreakthrough\b",)
     assert guards.lengths["finding"] == (10, 120) and guards.lengths["limits"] == (30, 1000)
     for text, key in [

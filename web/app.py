@@ -30,9 +30,7 @@ from litmon.core.version import VERSION
 from litmon.db.schema import BUSY_TIMEOUT, MIGRATIONS, connect, open_db
 from litmon.db.storage import as_error
 from litmon.db.transactions import write_problem
-from litmon.review.guards import GuardSettings
-from litmon.review.leases import DEFAULT_LEASE
-from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
+from litmon.review.settings import QueueSettings
 from litmon.scoring.profile import Profile
 from litmon.web import api, pages
 from litmon.web.access_log import AccessLog
@@ -44,17 +42,7 @@ from litmon.web.security import (
     reader,
 )
 
-__all__ = ["QueueRules", "create_app"]
-
-
-@dataclass(frozen=True, slots=True)
-class QueueRules:
-    """The queue settings the pages and the API pass to the review functions."""
-
-    reject_reasons: tuple[str, ...] = REJECTION_REASONS
-    max_attempts: int = MAX_ATTEMPTS
-    lease_seconds: float = DEFAULT_LEASE
-    guards: GuardSettings = GuardSettings()
+__all__ = ["create_app"]
 
 
 @dataclass
@@ -164,7 +152,7 @@ def _with_bearer(schema: dict) -> dict:
 def create_app(
     db_path: Path,
     *,
-    rules: QueueRules = QueueRules(),
+    queue_settings: QueueSettings | None = None,
     profiles: Sequence[Profile] = (),
     secure_cookies: bool = False,
     status: Callable[[sqlite_utils.Database], dict] | None = None,
@@ -193,7 +181,7 @@ def create_app(
     folder = resources.files("litmon.web")
     app.state.templates = Jinja2Templates(directory=str(folder / "templates"))
     app.state.pool = _Pool(Path(db_path), busy_timeout)
-    app.state.queue_settings = rules
+    app.state.queue_settings = queue_settings or QueueSettings()
     app.state.profiles = tuple(profiles)
     app.state.secure_cookies = secure_cookies
     app.state.status = status

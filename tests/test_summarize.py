@@ -576,7 +576,10 @@ def test_a_draft_the_servers_guards_refuse_fails_the_candidate_there(tmp_path):
         result = invoke("--config", str(config), "summarize", "--once", "--api", url,
                         env={"LITMON_API_TOKEN": token})  # fmt: skip
     assert result.exit_code == 1, result.output
-    assert f"candidate {candidate}: failed: candidate {candidate}: the draft failed its checks: claims:" in result.output
+    assert (
+        f"candidate {candidate}: failed: candidate {candidate}: the draft failed its checks: claims:"
+        in result.output
+    )
     assert len(fake.completions) == 1  # the worker's guards passed it: asked once
     assert state_of(db, candidate) == "approved" and stored_drafts(db, candidate) == []
     assert "'cure' in why_it_matters" in last_reason(db, candidate)

@@ -134,6 +134,13 @@ def awaiting(conn: sqlite3.Connection, limit: int) -> list[dict]:
     )
 
 
+def count_awaiting(conn: sqlite3.Connection) -> int:
+    (count,) = conn.execute(
+        "SELECT count(*) FROM candidates WHERE state = 'summarized' AND merged_into IS NULL"
+    ).fetchone()
+    return int(count)
+
+
 def pending_send_back(conn: sqlite3.Connection, candidate_id: int) -> dict | None:
     """The editor's send-back of the candidate's latest draft (who, when, the note), unless
     a draft was handed in or edited after it."""

@@ -24,6 +24,7 @@ import textstat
 __all__ = [
     "DEFAULT_BANNED",
     "DEFAULT_LENGTHS",
+    "NUMBER",
     "PARTS",
     "Check",
     "GuardSettings",
@@ -166,7 +167,7 @@ def _grade(parts: Mapping[str, str], settings: GuardSettings) -> Check:
 # A number written in digits: 12, 1,234, 3.5, .05 (a p-value), the ends of a range 10–20.
 # Not one glued to letters before it (CD20, T2, IL-17, COVID-19): those are names. Numbers
 # written out in words ("two groups") are not checked: they are small and rarely misquoted.
-_NUMBER = re.compile(
+NUMBER = re.compile(
     r"(?<![A-Za-z\d.,])(?<![A-Za-z]-)(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
 )
 
@@ -175,7 +176,7 @@ def numbers_in(text: str) -> list[tuple[str, Decimal]]:
     """The numbers written in digits in ``text``: each as written and as a value, so that
     "0.05" is ".05", "1,200" is "1200" and "2.0" is "2"."""
     found = []
-    for match in _NUMBER.finditer(text):
+    for match in NUMBER.finditer(text):
         try:
             value = Decimal(match.group(1).replace(",", "")).normalize()
         except InvalidOperation:

@@ -32,7 +32,7 @@ from litmon.db.storage import as_error
 from litmon.db.transactions import write_problem
 from litmon.review.settings import QueueSettings
 from litmon.scoring.profile import Profile
-from litmon.web import api, pages
+from litmon.web import api, drafts_pages, pages
 from litmon.web.access_log import AccessLog
 from litmon.web.security import (
     MAX_BODY,
@@ -200,6 +200,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(drafts_pages.router)
 
     @app.get("/api/openapi.json", include_in_schema=False)
     def openapi(who: Annotated[str, Depends(reader)]) -> dict[str, object]:

@@ -19,6 +19,7 @@ from litmon.core.clock import today_utc
 from litmon.core.errors import Conflict, NotFound, UsageError
 from litmon.core.text import clean
 from litmon.db import candidates as sql
+from litmon.db import drafts as dsql
 from litmon.db import merge, runs
 from litmon.db.feed_state import feed_status
 from litmon.review.queue import is_date_prefix, page_marker
@@ -26,6 +27,7 @@ from litmon.review.states import STATES
 from litmon.web import auth
 from litmon.web.api import CandidateId
 from litmon.web.auth import Session, SignInRefused
+from litmon.web.draft_view import draft_panel
 from litmon.web.security import SESSION_COOKIE, check_csrf, editor, same_origin
 from litmon.web.text import highlight, safe_url
 
@@ -170,6 +172,7 @@ def queue_page(
         backwards=last,
         error=error,
         done=_done_message(request),
+        drafts_waiting=dsql.count_awaiting(request.state.db.conn),
     )
 
 
@@ -184,6 +187,10 @@ _DONE = {
     "retry": "back in the queue, approved, its attempts reset",
     "discard": "discarded",
     "ack_takedown": "takedown of its summary recorded",
+    "publish": "draft published",
+    "edit": "draft saved as a new version, checked again",
+    "send_back": "draft sent back to the summarizers",
+    "unpublish": "taken back to review",
 }
 
 
@@ -241,6 +248,7 @@ def _candidate_context(request: Request, session: Session, candidate_id: int) ->
         {"label": section["label"], "text": highlight(section["text"], spellings)}
         for section in work["abstract_sections"]
     ]
+    sections, draft = draft_panel(db.conn, shown, packet, sections)
     links = {name: safe_url(url) for name, url in work["links"].items()}
     filters = _filters(request)
     duplicates = []
@@ -266,7 +274,7 @@ def _candidate_context(request: Request, session: Session, candidate_id: int) ->
         "error": None,
         "default_until": (today_utc() + timedelta(days=30)).isoformat(),
         "history": shown["history"],
-        "summaries": shown["summaries"],
+        **draft,
     }
 
 

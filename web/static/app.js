@@ -36,6 +36,23 @@ function candidateKeys() {
       case "u": submit("undo-form"); return true;
       case "r": document.getElementById("reason").focus(); return true;
       case "n": document.getElementById("note").focus(); return true;
+      case "p": {
+        const publish = document.getElementById("publish-form");
+        if (publish) publish.requestSubmit();
+        return Boolean(publish);
+      }
+      case "e": {
+        const details = document.getElementById("edit-details");
+        if (!details) return false;
+        details.open = true;
+        document.getElementById("edit-finding").focus();
+        return true;
+      }
+      case "b": {
+        const back = document.getElementById("send-back-note");
+        if (back) back.focus();
+        return Boolean(back);
+      }
       case "j": {
         const next = document.getElementById("next");
         if (next) next.click();
@@ -49,7 +66,7 @@ function candidateKeys() {
 
 document.addEventListener("DOMContentLoaded", () => {
   const list = document.getElementById("queue");
-  const onPage = list ? queueKeys(list) : document.getElementById("approve-form") ? candidateKeys() : null;
+  const onPage = list ? queueKeys(list) : document.getElementById("work-title") ? candidateKeys() : null;
   const note = document.getElementById("note");
   if (note) {
     note.addEventListener("keydown", (event) => {
@@ -57,6 +74,18 @@ document.addEventListener("DOMContentLoaded", () => {
         event.preventDefault();
         document.getElementById("note-form").requestSubmit();
       }
+    });
+  }
+  // Ctrl+Enter in a draft's text saves the edit, or sends the draft back
+  for (const [field, form] of [["#edit-form textarea", "edit-form"],
+                               ["#send-back-note", "send-back-form"]]) {
+    document.querySelectorAll(field).forEach((area) => {
+      area.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+          event.preventDefault();
+          document.getElementById(form).requestSubmit();
+        }
+      });
     });
   }
   const reason = document.getElementById("reason");

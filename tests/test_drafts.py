@@ -261,10 +261,11 @@ def test_a_published_candidate_can_be_withdrawn_and_its_takedown_acknowledged(db
 
 
 def test_summaries_written_before_drafts_become_unchecked_drafts(tmp_path):
-    """A database one migration before drafts, with two summaries of one candidate."""
+    """A database as the migration before drafts left it, with two summaries of one
+    candidate."""
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
-    before = len(MIGRATIONS) - 1
+    before = next(n for n, script in enumerate(MIGRATIONS) if "CREATE TABLE drafts" in script)
     for number, script in enumerate(MIGRATIONS[:before], start=1):
         conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
     at = "2026-01-01T00:00:00Z"

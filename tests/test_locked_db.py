@@ -7,8 +7,10 @@ The busy timeout is configured short (``database.busy_timeout``) so no test wait
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -145,3 +147,36 @@ def test_an_ingest_says_one_line_and_exits_75(cli_db, tmp_path):
     assert db.execute("SELECT count(*) FROM works WHERE pmid = '41000001'").fetchone()[0] == 0
     again = CliRunner().invoke(cli, ["-q", "ingest", "pubmed-xml", str(xml)])
     assert again.exit_code == 0, again.output
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A file system of 32 MiB of its own (a real tmpfs: needs root, skipped otherwise)."""
+    where = tmp_path / "disk"
+    where.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(where)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small file system here (needs root)")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_health_reports_a_full_disk_and_sign_in_never_answers_500(small_disk):
+    path = small_disk / "web.db"
+    db = open_db(path)
+    auth.add_user(db, "maria", PASSWORD)
+    with serving(create_app(path, busy_timeout=WAIT)) as url:
+        assert requests.get(f"{url}/health").status_code == 200
+        stat = os.statvfs(small_disk)
+        (small_disk / "filler").write_bytes(b"\0" * (stat.f_bavail * stat.f_frsize))
+        health = requests.get(f"{url}/health")
+        assert health.status_code == 503 and "full" in health.json()["database"]
+        signing_in = requests.post(f"{url}/login", data={"name": "maria", "password": PASSWORD})
+        # signed in when the write-ahead log still had room, else 503: never a bare 500
+        assert signing_in.ok or (
+            signing_in.status_code == 503 and signing_in.headers["Retry-After"]
+        ), signing_in.text[:300]
+        (small_disk / "filler").unlink()
+        assert requests.get(f"{url}/health").status_code == 200

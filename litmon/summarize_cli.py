@@ -89,7 +89,8 @@ def summarize_command(
             try:
                 tally = worker.run(once=once, drain=drain)
             except Interrupted:
-                click.echo("litmon: stopped; a candidate in hand was given back", err=True)
+                echo("litmon: stopped (a candidate in hand, if any, was failed with a reason)",
+                     err=True)  # fmt: skip
                 sys.exit(exits.LOCKED if once or drain else exits.OK)
     finally:
         model.close()

@@ -611,3 +611,32 @@ def test_sigterm_gives_the_candidate_back_at_once(tmp_path):
     assert "stopped" in err and KEY not in out + err
     assert state_of(db, candidate) == "approved"
     assert last_reason(db, candidate) == "the worker was stopped before the draft was done"
+
+
+def test_without_once_the_worker_keeps_polling_until_sigterm(tmp_path):
+    db = open_db(tmp_path / "litmon.db")
+    first = ms_study(db)
+    with FakeLLM(Reply.draft(**GOOD_MS), Reply.draft(**AD_WITH_CAVEAT)).running() as fake:
+        config = write_config(tmp_path, fake, extra="poll_seconds = 1\n")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "litmon", "--config", str(config), "summarize"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            wait_for(lambda: state_of(db, first) == "summarized")
+            second = ad_study(db)  # approved while the worker waits on an empty queue
+            wait_for(lambda: state_of(db, second) == "summarized")
+            assert process.poll() is None  # still there, polling
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=20)
+        finally:
+            process.kill()
+    assert process.returncode == 0, err
+    assert len(fake.completions) == 2
+
+
+def wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)

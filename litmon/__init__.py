@@ -6,6 +6,13 @@ stages it wires together are its subpackages, one per source folder:
 (sources) and ``litmon.db`` (store) ← ``litmon.pipeline`` (sources into the store, run log).
 """
 
-from litmon.core.version import VERSION as __version__
-
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    # read from the installed metadata only when asked: every command imports this package
+    if name == "__version__":
+        from litmon.core.version import VERSION
+
+        return VERSION
+    raise AttributeError(f"module 'litmon' has no attribute {name!r}")

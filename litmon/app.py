@@ -8,14 +8,17 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import sqlite_utils
 
-from litmon import exits, logs
+from litmon import exits
 from litmon.core.errors import UsageError
-from litmon.db.schema import open_db, open_existing
-from litmon.settings import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from litmon.settings import Config
 
 log = logging.getLogger("litmon")
 
@@ -31,6 +34,11 @@ class App:
     @property
     def config(self) -> Config:
         if self._config is None:
+            # the config (and the database below) are loaded by the commands that use
+            # them, not by `litmon --help`
+            from litmon import logs
+            from litmon.settings import ConfigError, load_config
+
             try:
                 config = load_config(self._config_path)
             except ConfigError as exc:
@@ -66,6 +74,8 @@ class App:
         (crawl, ingest, demo, init, the first ``users add``) pass ``create``; for every
         other one a file that is not there is ``no database at PATH`` (exit 2), and
         nothing is created."""
+        from litmon.db.schema import open_db, open_existing
+
         opener = open_db if create else open_existing
         return opener(self.config.db_path, busy_timeout=self.config.busy_timeout)
 

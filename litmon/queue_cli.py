@@ -7,7 +7,6 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import TextIO
 
 import click
 
@@ -43,7 +42,6 @@ from litmon.review import (
     show,
     undo,
 )
-from litmon.review.export import iter_candidates, write_csv, write_jsonl, write_ris
 from litmon.review.queue import is_date_prefix, page_marker
 
 ACTIONS = ("approve", "reject", "defer", "undo")
@@ -594,24 +592,3 @@ def _defer_until(until: str | None) -> date | None:
         return date.fromisoformat(until)
     except ValueError:
         raise UsageError(f"--until {until}: expected a date YYYY-MM-DD") from None
-
-
-@click.command("candidates")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "ris"]), default="jsonl",
-              show_default=True)  # fmt: skip
-@click.option("--state", type=click.Choice(STATES), help="Only candidates in this state.")
-@click.option(
-    "-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Default: stdout."
-)
-@pass_app
-def export_candidates(app: App, fmt: str, state: str | None, output: TextIO) -> None:
-    """Write the candidates, best first, with their works' bibliographic fields.
-
-    RIS carries the tags Zotero and EndNote import (TY, TI, AU, PY, DA, T2, VL, IS, SP, EP,
-    DO, AN, AB, KW, UR; the state, score and topics in N1). CSV cells that a spreadsheet
-    would run as a formula (starting with = + - @, or a tab or carriage return) are
-    prefixed with an apostrophe.
-    """
-    writer = {"jsonl": write_jsonl, "csv": write_csv, "ris": write_ris}[fmt]
-    count = writer(iter_candidates(app.database(), state), output)
-    echo(plural(count, "candidate"), err=True)

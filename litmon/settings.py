@@ -15,14 +15,12 @@ from typing import Any
 from litmon.core.errors import UsageError
 from litmon.core.version import user_agent
 from litmon.crawler.settings import NCBI_EUTILS_URL, NcbiSettings, Topic
-from litmon.crontab import cron_trigger
 from litmon.review.guards import PARTS, GuardSettings
 from litmon.review.leases import DEFAULT_LEASE
 from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
 from litmon.review.settings import QueueSettings
 from litmon.scoring.learn import ModelSettings
 from litmon.scoring.profile import Group, Negative, Profile, Term
-from litmon.summarize.prompt import PromptError, compile_prompt
 from litmon.summarize.settings import SummarizerSettings
 
 
@@ -241,7 +239,11 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         if not isinstance(line, str):
             raise fail(f"schedule.{job}", f"must be a crontab line like '15 5 * * *', got {line!r}")
         try:
-            cron_trigger(line)
+            if line != DEFAULT_SCHEDULE.get(job):
+                # APScheduler (and asyncio under it) is loaded only for a line of one's own
+                from litmon.crontab import cron_trigger
+
+                cron_trigger(line)
         except (TypeError, ValueError) as exc:
             message = f"must be a crontab line like '15 5 * * *': {exc}"
             raise fail(f"schedule.{job}", message) from None
@@ -397,10 +399,14 @@ def _summarizer(
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise fail("summarizer.prompt_file", f"cannot read {path}: {exc}") from None
-    try:
-        compile_prompt(text, where)
-    except PromptError as exc:
-        raise ConfigError(str(exc)) from None
+    if inline or name:
+        # the shipped template is compiled by its tests; jinja2 is loaded for one's own
+        from litmon.summarize.prompt import PromptError, compile_prompt
+
+        try:
+            compile_prompt(text, where)
+        except PromptError as exc:
+            raise ConfigError(str(exc)) from None
     return SummarizerSettings(**values, prompt=text, prompt_source=where)
 
 

@@ -19,8 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-import textstat
-
 __all__ = [
     "DEFAULT_BANNED",
     "DEFAULT_LENGTHS",
@@ -148,6 +146,10 @@ def _lengths(parts: Mapping[str, str], settings: GuardSettings) -> Check:
 
 
 def _grade(parts: Mapping[str, str], settings: GuardSettings) -> Check:
+    # imported here: textstat loads scikit-learn and nltk (seconds), and every command that
+    # touches the queue imports this module (tests/test_startup.py)
+    import textstat
+
     # A link is not a word a reader reads (the links check sees to it).
     grades = {
         part: textstat.flesch_kincaid_grade(_LINK.sub("", parts[part]))

@@ -2,11 +2,31 @@
 approved candidates, has an OpenAI-compatible model write the four-part lay draft from the
 packet, checks it with the guards of :mod:`litmon.review.guards`, and hands it in."""
 
-from litmon.summarize.hand_off import HandOff, HttpHandOff, LocalHandOff
-from litmon.summarize.llm import ChatModel, ModelError
-from litmon.summarize.prompt import PromptError, compile_prompt, render_prompt
-from litmon.summarize.settings import SummarizerSettings
-from litmon.summarize.worker import Outcome, Tally, Worker
+from importlib import import_module
+
+# name: its module. Loaded on first use: the config imports summarize.settings with every
+# command, and the openai client alone takes seconds to import (tests/test_startup.py).
+_EXPORTS = {
+    "HandOff": "hand_off",
+    "HttpHandOff": "hand_off",
+    "LocalHandOff": "hand_off",
+    "ChatModel": "llm",
+    "ModelError": "llm",
+    "PromptError": "prompt",
+    "compile_prompt": "prompt",
+    "render_prompt": "prompt",
+    "SummarizerSettings": "settings",
+    "Outcome": "worker",
+    "Tally": "worker",
+    "Worker": "worker",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'litmon.summarize' has no attribute {name!r}")
+    return getattr(import_module(f"litmon.summarize.{_EXPORTS[name]}"), name)
+
 
 __all__ = [
     "ChatModel",

@@ -7,6 +7,7 @@ is kept (they carry 256 bits, so a fast hash is enough; passwords get argon2).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -56,9 +57,6 @@ MIN_PASSWORD = 10
 TOUCH_EVERY = timedelta(minutes=1)  # how fresh a token's last_used_at is kept
 
 _hasher = PasswordHasher()
-# verified against when the account does not exist, so that a wrong name costs as much
-# time as a wrong password and does not tell which accounts exist
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
@@ -74,6 +72,14 @@ class Session:
     name: str
     role: str
     csrf: str
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so that a wrong name costs as much
+    time as a wrong password and does not tell which accounts exist. Made at the first
+    sign-in, not at import: every `litmon users ...` command imports this module."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def _digest(secret: str) -> str:
@@ -182,7 +188,7 @@ def sign_in(
 
 def _verify(user: dict | None, password: str) -> bool:
     try:
-        return _hasher.verify(user["password_hash"] if user else _DUMMY_HASH, password) and (
+        return _hasher.verify(user["password_hash"] if user else _dummy_hash(), password) and (
             user is not None
         )
     except (VerificationError, InvalidHashError):

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("litmon.deploy_cli:init", "Write an editable config (and units) for a deployment."),
     "model": ("litmon.model_cli:model_group", "The relevance model: train, status, rollback."),
     "notify": ("litmon.deploy_cli:notify", "Report that a systemd unit failed (OnFailure=)."),
+    "publish": ("litmon.publish_cli:publish_command", "Write the published pieces as a site."),
     "queue": ("litmon.queue_cli:queue", "The candidate queue: list, show, claim, done..."),
     "review": ("litmon.queue_cli:review_command", "Approve, reject, defer or undo candidates."),
     "runs": ("litmon.runs_cli:runs_command", "The last crawl and ingest runs, newest first."),

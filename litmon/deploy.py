@@ -4,6 +4,7 @@ lines, and the deployment's paths in ``litmon.toml``; text only, no files touche
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import sys
 from collections.abc import Mapping
@@ -36,6 +37,8 @@ class Deployment:
     user: str
     state_dir: Path
     log_dir: Path
+    site_dir: Path | None = None  # [publish] dir: the scheduled publish writes there
+    db_path: Path | None = None  # database.path: job locks are files beside it
 
     @property
     def env_file(self) -> Path:
@@ -61,14 +64,28 @@ def litmon_executable() -> Path:
     return Path(found).resolve()
 
 
-def configure(text: str, *, db_path: Path | None, log_file: Path | None) -> str:
-    """The shipped ``litmon.toml`` text with ``database.path`` and ``[log] file`` set,
-    every comment kept."""
+def configure(
+    text: str, *, db_path: Path | None, log_file: Path | None, site_dir: Path | None = None
+) -> str:
+    """The shipped ``litmon.toml`` text with ``database.path``, ``[log] file`` and
+    ``[publish] dir`` set, every comment kept."""
     if db_path is not None:
         text = _set_key(text, "database", "path", str(db_path))
     if log_file is not None:
         text = _set_key(text, "log", "file", str(log_file))
+    if site_dir is not None:
+        text = _set_key(text, "publish", "dir", str(site_dir))
     return text
+
+
+# job of [schedule] -> what it is, the litmon command that runs it, whether it needs the
+# network (the summarizer talks to its model's server, which may be another host)
+JOB_COMMANDS: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    "pubmed": ("crawl pubmed", ("crawl", "pubmed"), True),
+    "feeds": ("crawl feeds", ("crawl", "feeds"), True),
+    "summarize": ("summarize approved candidates", ("summarize", "--once"), True),
+    "publish": ("publish the public site", ("publish",), False),
+}
 
 
 def _set_key(text: str, table: str, key: str, value: str) -> str:
@@ -207,20 +224,21 @@ def systemd_units(deployment: Deployment, schedule: Mapping[str, str]) -> dict[s
     timers = []
     for job, line in schedule.items():
         calendar = on_calendar(line)
+        what, args, network = JOB_COMMANDS[job]
         units[f"litmon-{job}.service"] = _unit(
-            f"litmon: crawl {job} (started by litmon-{job}.timer)",
+            f"litmon: {what} (started by litmon-{job}.timer)",
             deployment,
             [
                 "Type=oneshot",
-                f"ExecStart={deployment.command('crawl', job)}",
+                f"ExecStart={deployment.command(*args)}",
                 "# 75: another run held the lock (it did the work); `litmon check` reports"
                 " a job that keeps missing its window",
                 "SuccessExitStatus=75",
             ],
-            network=True,
+            network=network,
         )
         units[f"litmon-{job}.timer"] = _timer(
-            f"litmon: {job} crawl on the [schedule] line {line!r} (UTC)", calendar
+            f"litmon: {what} on the [schedule] line {line!r} (UTC)", calendar
         )
         timers.append(f"litmon-{job}.timer")
     units["litmon-schedule.service"] = _unit(
@@ -336,10 +354,15 @@ def _account_and_sandbox(deployment: Deployment) -> list[str]:
         deployment.state_dir,
         deployment.log_dir,
     ]
+    writable = [deployment.state_dir, deployment.log_dir]
+    if deployment.site_dir is not None and not any(
+        PurePosixPath(deployment.site_dir).is_relative_to(path) for path in writable
+    ):
+        writable.append(deployment.site_dir)
     lines += [
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
-        f"ReadWritePaths={deployment.state_dir} {deployment.log_dir}",
+        f"ReadWritePaths={' '.join(map(str, writable))}",
     ]
     if _under(used, "/home", "/root", "/run/user"):
         lines += ["# this install lives in a home directory: readable, not writable"]
@@ -372,7 +395,12 @@ def crontab_text(deployment: Deployment, schedule: Mapping[str, str]) -> str:
         on_calendar(line)  # the same lines `init --systemd` accepts, refused the same way
         if len(line.split()) != 5:
             raise UsageError(f"crontab line {line!r}: cron takes 5 fields, with no seconds")
-        command = deployment.command("-q", "crawl", job)
+        command = deployment.command("-q", *JOB_COMMANDS[job][1])
+        if job == "summarize" and deployment.db_path is not None:
+            # two workers may well run at once (leases keep them apart), but two cron runs
+            # of one job must not: the daemon's lock of the job, with its exit code 75
+            lock = shlex.quote(f"{deployment.db_path}.summarize.lock")
+            command = f"flock -n -E 75 {lock} {command}"
         lines.append(f"{line}  {_cron_escape(command)} >/dev/null")
     check = deployment.command("check")
     lines += [

@@ -119,18 +119,22 @@ def init(
         if not config.db_path.is_absolute():
             raise UsageError(f"{config_path}: database.path must be absolute for a service")
         state, logs = config.db_path.parent, config.log.file.parent if config.log.file else LOG_DIR
-        schedule = config.schedule
+        schedule, site, database = config.schedule, config.publish.dir, config.db_path
     else:
         state = _absolute(state_dir, "--state-dir") or (STATE_DIR if service else None)
         logs = _absolute(log_dir, "--log-dir") or (LOG_DIR if service else None)
+        # the site beside the database, where a service may write
+        site = state / "site" if state else None
+        database = state / "litmon.db" if state else None
         files[config_path] = configure(
             shipped_file("litmon.toml").read_text(encoding="utf-8"),
-            db_path=state / "litmon.db" if state else None,
+            db_path=database,
             log_file=logs / "litmon.log" if logs else None,
+            site_dir=site,
         )
         schedule = load_config(None, env={}).schedule  # the config being written: the shipped one
     if service:
-        deployment = Deployment(litmon_executable(), config_path, user, state, logs)
+        deployment = Deployment(litmon_executable(), config_path, user, state, logs, site, database)
         if systemd:
             for name, unit in systemd_units(deployment, schedule).items():
                 files[target / "systemd" / name] = unit

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
@@ -23,6 +25,7 @@ from litmon.pipeline.enrich import enrich_from_pubmed
 from litmon.pipeline.feeds import FeedOutcome, poll_feeds
 from litmon.pipeline.pubmed import Progress, crawl_pubmed
 from litmon.pipeline.run import Run, close_abandoned_runs
+from litmon.publish import PublishResult, SiteSettings, publish
 from litmon.replay.server import serve_demo
 from litmon.review.queue import enqueue_scored
 from litmon.scoring.run import ScoreSummary, score_and_learn
@@ -190,6 +193,49 @@ def _after_crawl(config: Config, db: sqlite_utils.Database) -> None:
             "pruned %d crawl runs that finished before %s", pruned.runs, pruned.cutoff,
             extra={"event": "runs_pruned", "runs": pruned.runs},
         )  # fmt: skip
+
+
+def site_settings(config: Config, base_url: str | None = None) -> SiteSettings:
+    """The public site as [publish] and the topics' titles describe it."""
+    return SiteSettings(
+        title=config.publish.title,
+        description=config.publish.description,
+        base_url=config.publish.base_url if base_url is None else base_url,
+        topic_titles=tuple(
+            (name, topic.title) for name, topic in config.topics.items() if topic.title
+        ),
+    )
+
+
+def publish_job(
+    config: Config, directory: Path | None = None, *, base_url: str | None = None
+) -> PublishResult:
+    """Write the published pieces into ``directory`` (default: [publish] dir) as the
+    public site; a second publish of the same directory at once is refused (exit 75)."""
+    target = directory or config.publish.dir
+    if target is None:
+        where = config.source or "the config"
+        raise UsageError(f"no directory to publish into: name one, or set [publish] dir in {where}")
+    db = open_existing(config.db_path, busy_timeout=config.busy_timeout)
+    return publish(db, Path(target), site_settings(config, base_url))
+
+
+def summarize_job(config: Config, should_stop: StopCheck) -> int:
+    """``litmon summarize --once`` as the daemon runs it: in a process of its own (a model
+    that hangs cannot hang the daemon, and the summarizer's key stays in its environment),
+    under the job's lock (a cron run holds the same one: exit 75 here, as there). Asked to
+    stop, the worker gets SIGTERM and gives its candidate back. Returns its exit code."""
+    with job_lock(config, "summarize"):
+        options = ["--config", str(config.source)] if config.source else []
+        command = [sys.executable, "-m", "litmon", *options, "--db", str(config.db_path),
+                   "summarize", "--once"]  # fmt: skip
+        worker = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        while True:
+            try:
+                return worker.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                if should_stop():
+                    worker.terminate()
 
 
 def queue_line(counts: dict[str, int]) -> str:

@@ -28,7 +28,7 @@ from litmon.crontab import cron_trigger
 from litmon.db.heartbeat import beat
 from litmon.db.schema import open_db
 from litmon.db.storage import as_error
-from litmon.jobs import feeds_job, pubmed_job
+from litmon.jobs import feeds_job, publish_job, pubmed_job, summarize_job
 from litmon.pipeline.run import close_abandoned_runs
 from litmon.settings import Config
 
@@ -61,9 +61,30 @@ def _feeds(config: Config, should_stop: StopCheck) -> tuple[str, dict[str, int]]
     return ("ok" if result.ok else "failed"), counts
 
 
+def _publish(config: Config, should_stop: StopCheck) -> tuple[str, dict[str, int]]:
+    result = publish_job(config)
+    counts = {
+        "listed": result.listed,
+        "written": len(result.written),
+        "unchanged": result.unchanged,
+        "removed": len(result.removed),
+        "taken_down": len(result.taken_down),
+    }
+    return "ok", counts
+
+
+def _summarize(config: Config, should_stop: StopCheck) -> tuple[str, dict[str, int]]:
+    code = summarize_job(config, should_stop)
+    # 3: nothing was waiting; 75: stopped before its draft was done (the candidate given back)
+    status = {0: "ok", 3: "ok", 75: "interrupted"}.get(code, "failed")
+    return status, {"exit_code": code}
+
+
 JOBS: dict[str, tuple[str, Callable[[Config, StopCheck], tuple[str, dict[str, int]]]]] = {
     "pubmed": ("PubMed crawl", _pubmed),
     "feeds": ("feed poll", _feeds),
+    "publish": ("publish", _publish),
+    "summarize": ("summarize", _summarize),
 }
 
 
@@ -130,8 +151,9 @@ def build_scheduler(
             "misfire_grace_time": int(config.service.misfire_grace),
         },
     )
-    for job_id, (name, _) in JOBS.items():
-        trigger = cron_trigger(config.schedule[job_id])
+    for job_id, line in config.schedule.items():
+        name = JOBS[job_id][0]
+        trigger = cron_trigger(line)
         scheduler.add_job(
             run_job, trigger, args=[job_id, config, should_stop, state], id=job_id, name=name
         )

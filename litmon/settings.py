@@ -15,6 +15,7 @@ from typing import Any
 from litmon.core.errors import UsageError
 from litmon.core.version import user_agent
 from litmon.crawler.settings import NCBI_EUTILS_URL, NcbiSettings, Topic
+from litmon.publish.pages import DEFAULT_DESCRIPTION, DEFAULT_TITLE
 from litmon.review.guards import PARTS, GuardSettings
 from litmon.review.leases import DEFAULT_LEASE
 from litmon.review.queue import MAX_ATTEMPTS, REJECTION_REASONS
@@ -65,6 +66,17 @@ class WebSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishSettings:
+    """``[publish]``: where ``litmon publish`` (and its scheduled job) writes the public
+    site, the address it is served from, and what the site calls itself."""
+
+    dir: Path | None = None  # None: `litmon publish DIR` must name it
+    base_url: str = ""  # e.g. "https://example.org/research/"; "" leaves feed links relative
+    title: str = DEFAULT_TITLE
+    description: str = DEFAULT_DESCRIPTION
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     source: Path | None  # the file it came from, None for built-in defaults
     db_path: Path = Path("litmon.db")
@@ -88,6 +100,7 @@ class Config:
     web: WebSettings = WebSettings()
     summarizer: SummarizerSettings = SummarizerSettings()
     model: ModelSettings = ModelSettings()
+    publish: PublishSettings = PublishSettings()
 
     @property
     def user_agent(self) -> str:
@@ -97,6 +110,9 @@ class Config:
 
 # job -> crontab line (minute hour day month weekday), for `litmon schedule`
 DEFAULT_SCHEDULE = {"pubmed": "15 5 * * *", "feeds": "*/30 * * * *"}
+# jobs that run only when [schedule] gives them a line: they need settings of their own
+# (the summarizer's model, the site's directory)
+OPTIONAL_JOBS = ("summarize", "publish")
 
 # key -> (type, check, description of a valid value)
 _NCBI_KEYS: dict[str, tuple[type, Any, str]] = {
@@ -163,6 +179,7 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
             "web",
             "summarizer",
             "model",
+            "publish",
         },
         "",
         fail,
@@ -232,7 +249,8 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         raise fail("contact", "must be an email address or URL")
     schedule = dict(DEFAULT_SCHEDULE)
     schedule_table = _table(data, "schedule", fail)
-    _only_keys(schedule_table, set(DEFAULT_SCHEDULE) | set(_SERVICE_KEYS), "schedule.", fail)
+    jobs = set(DEFAULT_SCHEDULE) | set(OPTIONAL_JOBS)
+    _only_keys(schedule_table, jobs | set(_SERVICE_KEYS), "schedule.", fail)
     for job, line in schedule_table.items():
         if job in _SERVICE_KEYS:
             continue
@@ -250,6 +268,9 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         schedule[job] = line
     guards = _guards(_table(data, "guards", fail), fail)
     queue = _queue(_table(data, "queue", fail), guards, fail)
+    publish = _publish(_table(data, "publish", fail), source, fail)
+    if "publish" in schedule and publish.dir is None:
+        raise fail("schedule.publish", "a scheduled publish needs [publish] dir, where to write")
     return Config(
         source=source,
         queue=queue,
@@ -269,6 +290,7 @@ def _build(data: dict, source: Path | None, env: Mapping[str, str]) -> Config:
         notify_command=_notify(_table(data, "notify", fail), fail),
         web=_web(_table(data, "web", fail), fail),
         summarizer=_summarizer(_table(data, "summarizer", fail), source, env, fail),
+        publish=publish,
     )
 
 
@@ -408,6 +430,29 @@ def _summarizer(
         except PromptError as exc:
             raise ConfigError(str(exc)) from None
     return SummarizerSettings(**values, prompt=text, prompt_source=where)
+
+
+def _publish(table: dict, source: Path | None, fail: Any) -> PublishSettings:
+    """``[publish]``; a relative dir is relative to the config file."""
+    _only_keys(table, {"dir", "base_url", "title", "description"}, "publish.", fail)
+    name = table.get("dir", "")
+    if not isinstance(name, str):
+        raise fail("publish.dir", f'must be a directory path (or "" for none), got {name!r}')
+    base_url = table.get("base_url", "")
+    if not isinstance(base_url, str) or (
+        base_url and not base_url.startswith(("http://", "https://"))
+    ):
+        raise fail("publish.base_url", f'must be an http(s) URL (or ""), got {base_url!r}')
+    texts = {}
+    for key in ("title", "description"):
+        value = table.get(key, getattr(PublishSettings(), key))
+        if not isinstance(value, str) or not value.strip():
+            raise fail(f"publish.{key}", f"must be a non-empty string, got {value!r}")
+        texts[key] = value.strip()
+    folder = None
+    if name:
+        folder = Path(name) if source is None or Path(name).is_absolute() else source.parent / name
+    return PublishSettings(dir=folder, base_url=base_url, **texts)
 
 
 def _notify(table: dict, fail: Any) -> str:

@@ -570,7 +570,9 @@ def _profile(topic: str, table: Any, key: str, fail: Any) -> Profile:
     study types, negative signals (README, "Scoring")."""
     if not isinstance(table, dict):
         raise fail(key, "must be a table (threshold, groups, study_types, negative)")
-    _only_keys(table, {"threshold", "groups", "study_types", "negative"}, f"{key}.", fail)
+    _only_keys(
+        table, {"threshold", "groups", "study_types", "design_terms", "negative"}, f"{key}.", fail
+    )
     if "threshold" not in table:
         raise fail(f"{key}.threshold", "missing: the score at which a work becomes a candidate")
     threshold = _number(table["threshold"], f"{key}.threshold", "a number", None, fail)
@@ -593,6 +595,7 @@ def _profile(topic: str, table: Any, key: str, fail: Any) -> Profile:
     if not groups:
         raise fail(f"{key}.groups", "missing: at least one group of weighted terms")
     study_types = _weights(_sub(table, "study_types", key, fail), f"{key}.study_types", None, fail)
+    design_terms = _terms(_sub(table, "design_terms", key, fail), f"{key}.design_terms", True, fail)
     negative = _sub(table, "negative", key, fail)
     where = f"{key}.negative"
     _only_keys(negative, {"animal_only", "publication_types", "terms"}, f"{where}.", fail)
@@ -604,6 +607,7 @@ def _profile(topic: str, table: Any, key: str, fail: Any) -> Profile:
         threshold=threshold,
         groups=tuple(groups),
         study_types=study_types,
+        design_terms=design_terms,
         negative=Negative(
             publication_types=_weights(
                 _sub(negative, "publication_types", where, fail),

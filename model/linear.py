@@ -4,7 +4,7 @@ stored as plain data (vocabulary, idf, weights), never as a pickle."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,20 +108,45 @@ class Model:
     def explain(self, doc: Doc, k: int = 5) -> list[Contribution]:
         """The ``k`` terms of ``doc`` that pushed it most towards relevant and the ``k``
         that pushed it most away, strongest first within each side."""
-        row = self._matrix([doc])
-        columns, values = row.indices, row.data
-        shares = values * self._weights[columns]
+        return self._explain(self._matrix([doc]), 0, k)
+
+    def predict_explained(
+        self, docs: Sequence[Doc], explain: Collection[int], k: int = 5
+    ) -> tuple[list[float], dict[int, list[Contribution]]]:
+        """:meth:`predict` of every doc and :meth:`explain` of the docs at the positions
+        in ``explain``, from one pass over the text (scoring a stream of works: the text
+        pass is most of the cost)."""
+        if not docs:
+            return [], {}
+        matrix = self._matrix(docs)
+        probabilities = _sigmoid(matrix @ self._weights + self._intercept).tolist()
+        reasons = {index: self._explain(matrix, index, k) for index in sorted(explain)}
+        return probabilities, reasons
+
+    def _explain(self, matrix: sparse.csr_matrix, index: int, k: int) -> list[Contribution]:
+        # the row's slice of the matrix, read without building a matrix of it
+        start, end = matrix.indptr[index], matrix.indptr[index + 1]
+        columns = matrix.indices[start:end]
+        shares = matrix.data[start:end] * self._weights[columns]
+        return self._strongest(columns, shares, k, 1) + self._strongest(columns, shares, k, -1)
+
+    def _strongest(
+        self, columns: np.ndarray, shares: np.ndarray, k: int, sign: int
+    ) -> list[Contribution]:
+        """The ``k`` strongest shares of one sign, named, strongest first (ties by term).
+        Only the shares at or past the k-th strongest are named: a work has hundreds."""
+        signed = shares * sign
+        kept = np.flatnonzero(signed > 0)
+        if len(kept) > k:
+            kth = np.partition(signed[kept], len(kept) - k)[len(kept) - k]
+            kept = kept[signed[kept] >= kth]
         split = len(self._words.vocabulary)
         named = []
-        for column, share in zip(columns.tolist(), shares.tolist(), strict=True):
-            if share == 0:
-                continue
+        for column, share in zip(columns[kept].tolist(), shares[kept].tolist(), strict=True):
             block, local = (self._words, column) if column < split else (self._tags, column - split)
             kind, term = block.term(local)
             named.append(Contribution(kind, term, share))
-        up = sorted((c for c in named if c.weight > 0), key=lambda c: (-c.weight, c.term))
-        down = sorted((c for c in named if c.weight < 0), key=lambda c: (c.weight, c.term))
-        return up[:k] + down[:k]
+        return sorted(named, key=lambda c: (-c.weight * sign, c.term))[:k]
 
     def to_data(self) -> dict:
         """The model as JSON-serialisable plain data."""

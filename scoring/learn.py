@@ -75,16 +75,26 @@ class Learner:
         if not rows:
             return []
         docs = [doc_of(row) for row in rows]
-        found = []
-        for row, doc, probability in zip(rows, docs, self.model.predict(docs), strict=True):
-            why = None
-            if row[0] in explain or probability >= self.settings.let_in:
-                why = [
-                    {"kind": c.kind, "term": c.term, "weight": round(c.weight, 4)}
-                    for c in self.model.explain(doc, k=EXPLAIN_TERMS)
-                ]
-            found.append((row[0], round(probability, 6), why))
-        return found
+        eligible = [index for index, row in enumerate(rows) if row[0] in explain]
+        probabilities, reasons = self.model.predict_explained(docs, eligible)
+        # and the works the model lets in (few): a second pass over their text only
+        let_in = [
+            index
+            for index, p in enumerate(probabilities)
+            if p >= self.settings.let_in and index not in reasons
+        ]
+        _, more = self.model.predict_explained([docs[i] for i in let_in], range(len(let_in)))
+        reasons.update({let_in[position]: found for position, found in more.items()})
+        why = {
+            rows[index][0]: [
+                {"kind": c.kind, "term": c.term, "weight": round(c.weight, 4)} for c in found
+            ]
+            for index, found in reasons.items()
+        }
+        return [
+            (row[0], round(probability, 6), why.get(row[0]))
+            for row, probability in zip(rows, probabilities, strict=True)
+        ]
 
 
 def doc_of(row: WorkRow) -> Doc:

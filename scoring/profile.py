@@ -10,7 +10,11 @@ import orjson
 
 # Bumped when the scoring rules (not the profiles) change, so that the stored hash of every
 # score made by the old rules differs and `litmon score --rescore` shows them as stale.
-RULES_VERSION = 1
+RULES_VERSION = 2
+
+# What a group can add beyond its cap: a profile is written so that a cap plus the best
+# design stays under the threshold by at least this much (settings check it).
+BEYOND_CAP = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +31,9 @@ class Term:
 class Group:
     """A named component of the score: concepts found in the text, MeSH headings found in
     the work's MeSH, and a cap, so that a work piling up synonyms of one concept (every
-    spelling of MS) cannot reach the threshold on that concept alone."""
+    spelling of MS) cannot reach the threshold on that concept alone. Evidence beyond the
+    cap still counts, with diminishing returns and never by :data:`BEYOND_CAP` or more, so
+    that two works over the cap are told apart by how much evidence each has."""
 
     name: str
     cap: float | None  # None: no cap
@@ -54,6 +60,9 @@ class Profile:
     # RCT is also a clinical trial
     study_types: tuple[tuple[str, float], ...]
     negative: Negative
+    # the design said in words ("randomised placebo-controlled trial"), for records that
+    # have no publication type or MeSH yet; it competes with study_types for the best
+    design_terms: tuple[Term, ...] = ()
 
     @property
     def hash(self) -> str:

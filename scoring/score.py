@@ -3,12 +3,13 @@ that made it (term, field, points), computed from title, abstract, keywords and 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from litmon.scoring.match import Matcher
-from litmon.scoring.profile import Profile, Term
+from litmon.scoring.profile import BEYOND_CAP, Profile, Term
 
 if TYPE_CHECKING:
     from litmon.scoring.learn import Learner
@@ -53,13 +54,15 @@ class Scorer:
         self.learner = learner
         self._hashes = [profile.hash for profile in self.profiles]
         spellings = []
-        # a term's key: (profile index, component name, term)
+        # a term's key: (profile index, component name, its place among the component's
+        # terms); plain numbers and strings, hashed cheaply for every term of every text
         for index, profile in enumerate(self.profiles):
-            for group in profile.groups:
-                for term in group.terms:
-                    spellings += [(v, (index, group.name, term)) for v in _spellings(term)]
-            for term in profile.negative.terms:
-                spellings += [(v, (index, "negative", term)) for v in _spellings(term)]
+            components = [(group.name, group.terms) for group in profile.groups]
+            components += [("negative", profile.negative.terms)]
+            components += [("study_type", profile.design_terms)]
+            for name, terms in components:
+                for place, term in enumerate(terms):
+                    spellings += [(v, (index, name, place)) for v in _spellings(term)]
         self._matcher = Matcher(spellings)
 
     def score(self, work: WorkText) -> list[Score]:
@@ -96,12 +99,18 @@ class Scorer:
             total = sum(match["points"] for match in matches)
             component = {"component": group.name, "points": round(float(total), 4)}
             if group.cap is not None and total > group.cap:
-                component.update(points=group.cap, cap=group.cap)
+                component.update(points=round(beyond_cap(total, group.cap), 4), cap=group.cap)
             components.append({**component, "matches": matches})
-        components.append(_study_type(profile, mesh, types))
+        components.append(_study_type(index, profile, found, mesh, types))
         components.append(_negative(index, profile, found, mesh, types))
         score = round(sum(component["points"] for component in components), 4)
         return Score(work_id, profile.topic, score, components, self._hashes[index])
+
+
+def beyond_cap(total: float, cap: float) -> float:
+    """A group's points when its matches add up to more than its cap: the cap, and of the
+    rest a share that shrinks as it grows, less than :data:`BEYOND_CAP` however much."""
+    return cap + BEYOND_CAP * (1 - math.exp(-(total - cap) / cap))
 
 
 def _spellings(term: Term) -> list[str]:
@@ -110,8 +119,8 @@ def _spellings(term: Term) -> list[str]:
 
 def _term_matches(index: int, component: str, terms: Sequence[Term], found: dict) -> list[dict]:
     matches = []
-    for term in terms:
-        key = (index, component, term)
+    for place, term in enumerate(terms):
+        key = (index, component, place)
         for field in TEXT_FIELDS:
             if key in found[field]:
                 points = round(term.weight * FIELD_FACTORS[field], 4)
@@ -119,9 +128,10 @@ def _term_matches(index: int, component: str, terms: Sequence[Term], found: dict
     return matches
 
 
-def _study_type(profile: Profile, mesh: set[str], types: set[str]) -> dict:
-    """Only the best design counts (an RCT is also a clinical trial); the rest add 0."""
-    matches = []
+def _study_type(index: int, profile: Profile, found: dict, mesh: set[str], types: set[str]) -> dict:
+    """Only the best design counts (an RCT is also a clinical trial, and says so in its
+    abstract); the rest add 0."""
+    matches = _term_matches(index, "study_type", profile.design_terms, found)
     for name, weight in profile.study_types:
         key = name.casefold()
         if key in types:

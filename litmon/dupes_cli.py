@@ -10,7 +10,7 @@ import click
 from litmon import exits
 from litmon.app import App, pass_app
 from litmon.db import merge, recheck
-from litmon.output import echo, listing_options, output_object, output_rows, text
+from litmon.output import echo, listing_options, output_rows, text
 
 
 @click.group()
@@ -53,7 +53,7 @@ def dupes_list(app: App, status: str, as_json: bool, nl: bool) -> None:
 def dupes_merge(app: App, kept_id: int, merged_id: int, reason: str) -> None:
     """Merge work MERGED_ID into KEPT_ID (undo with `litmon dupes split`)."""
     merge_id = merge.merge_works(app.database(), kept_id, merged_id, reason)
-    click.echo(f"merged work {merged_id} into {kept_id} (merge #{merge_id})")
+    echo(f"merged work {merged_id} into {kept_id} (merge #{merge_id})")
 
 
 @dupes.command("split")
@@ -64,16 +64,16 @@ def dupes_split(app: App, work_id: int, other_id: int) -> None:
     """Mark two works as different papers; if they were merged, undo the merge."""
     merge_id = merge.split_works(app.database(), work_id, other_id)
     if merge_id is None:
-        click.echo(f"works {work_id} and {other_id} marked as different papers")
+        echo(f"works {work_id} and {other_id} marked as different papers")
     else:
-        click.echo(f"undid merge #{merge_id}: works {work_id} and {other_id} are apart")
+        echo(f"undid merge #{merge_id}: works {work_id} and {other_id} are apart")
 
 
 @dupes.command("recheck")
 @click.option("--dry-run", is_flag=True, help="Report the merges it would undo; undo none.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per merge, one a line.")
+@listing_options
 @pass_app
-def dupes_recheck(app: App, dry_run: bool, as_json: bool) -> None:
+def dupes_recheck(app: App, dry_run: bool, as_json: bool, nl: bool) -> None:
     """Judge the dedup's earlier automatic merges by today's rules; undo those it no longer makes.
 
     After an upgrade that changed the dedup rules (for example: different issue numbers
@@ -84,20 +84,24 @@ def dupes_recheck(app: App, dry_run: bool, as_json: bool) -> None:
     never revisited. Exit 3 when no merge needs undoing, 1 when one could not be undone.
     """
     found = recheck.recheck_merges(app.database(), dry_run=dry_run)
-    for item in found:
-        if as_json:
-            output_object(item.to_dict(), compact=True)
-            continue
-        action = "would undo" if dry_run else "undid" if item.undone else "could not undo"
-        echo(
-            f"{action} merge #{item.merge_id} (work {item.merged_id} into {item.kept_id}):"
-            f" {text(item.why)}{f' ({text(item.note)})' if item.note else ''}"
-        )
-        echo(f"    {item.kept_id}: {text(item.kept_title, width=100)}")
-        echo(f"    {item.merged_id}: {text(item.merged_title, width=100)}")
+    if as_json or nl:
+        output_rows((item.to_dict() for item in found), nl=nl)
+    elif not found:
+        echo("no automatic merge needs undoing")
+    else:
+        for item in found:
+            _print_recheck(item, dry_run)
     if not found:
-        if not as_json:
-            click.echo("no automatic merge needs undoing")
         sys.exit(exits.NOTHING_TO_DO)
     if any(item.note for item in found):
         sys.exit(exits.FAILED)
+
+
+def _print_recheck(item: recheck.Rechecked, dry_run: bool) -> None:
+    action = "would undo" if dry_run else "undid" if item.undone else "could not undo"
+    echo(
+        f"{action} merge #{item.merge_id} (work {item.merged_id} into {item.kept_id}):"
+        f" {text(item.why)}{f' ({text(item.note)})' if item.note else ''}"
+    )
+    echo(f"    {item.kept_id}: {text(item.kept_title, width=100)}")
+    echo(f"    {item.merged_id}: {text(item.merged_title, width=100)}")

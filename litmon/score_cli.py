@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 
 import click
 
 from litmon.app import App, pass_app
 from litmon.jobs import queue_line, score_job
+from litmon.output import output_object
 
 
 @click.command("score")
@@ -27,6 +27,6 @@ def score_command(app: App, rescore: bool, as_json: bool) -> None:
     """
     summary, queued = score_job(app.config, rescore=rescore)
     if as_json:
-        click.echo(json.dumps({**asdict(summary), "queue": queued}))
+        output_object({**asdict(summary), "queue": queued})
     else:
         click.echo(f"{summary.line()}\nqueue: {queue_line(queued)} candidates")

@@ -124,7 +124,9 @@ def test_recheck_dry_run_reports_the_column_merge_and_changes_nothing(litmon):
 
 
 def test_recheck_undoes_the_merge_the_rules_no_longer_make_and_keeps_the_others(litmon):
-    result = litmon("dupes", "recheck", "--json")
+    preview = litmon("dupes", "recheck", "--dry-run", "--json")  # one JSON array
+    assert [row["merge_id"] for row in json.loads(preview.output)] == [1]
+    result = litmon("dupes", "recheck", "--nl")
     assert result.exit_code == 0, result.output
     (undone,) = [json.loads(line) for line in result.output.splitlines()]
     assert (undone["merge_id"], undone["kept_id"], undone["merged_id"]) == (1, 1, 2)

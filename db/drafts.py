@@ -110,7 +110,8 @@ def pieces(conn: sqlite3.Connection) -> list[dict]:
     """Every candidate ever published with its published draft and its work, newest first."""
     return _rows(
         conn.execute(
-            "SELECT p.candidate_id, c.work_id, c.state, c.topics, d.version AS draft_version,"
+            "SELECT p.candidate_id, c.work_id, c.state, c.topics, c.merged_into,"
+            " d.version AS draft_version,"
             " d.finding, d.what_was_done, d.why_it_matters, d.limits,"
             " p.published_at, p.published_by, w.title, w.journal, w.pub_date, w.pmid, w.doi,"
             f" w.deleted_at, {_RETRACTED} AS retracted"

@@ -273,7 +273,8 @@ def awaiting(
 def published_pieces(conn: sqlite3.Connection) -> list[dict]:
     """Every piece ever published, newest first: the candidate, its work, the published
     draft's four parts, when and by whom, the work's citation and topics, and whether it is
-    ``listed`` now (still published; the work neither withdrawn, retracted nor deleted).
+    ``listed`` now (still published; the work neither withdrawn, retracted nor deleted;
+    the candidate not merged into another).
     A piece not listed was taken down or is to be."""
     pieces = []
     for row in dsql.pieces(conn):
@@ -301,9 +302,13 @@ def published_pieces(conn: sqlite3.Connection) -> list[dict]:
                 "withdrawn": row["state"] == "withdrawn",
                 "retracted": bool(row["retracted"]),
                 "deleted": row["deleted_at"] is not None,
+                # merged into another candidate (its work merged into another work): the
+                # surviving candidate's piece stands for both
+                "merged": row["merged_into"] is not None,
                 "listed": row["state"] == "published"
                 and not row["retracted"]
-                and row["deleted_at"] is None,
+                and row["deleted_at"] is None
+                and row["merged_into"] is None,
             }
         )
     return pieces

@@ -14,6 +14,7 @@ from test_queue import candidate, make_works
 from litmon import review
 from litmon.core.errors import Conflict, UsageError
 from litmon.core.records import Link
+from litmon.db import merge
 from litmon.db.schema import MIGRATIONS, open_db
 from litmon.review.states import TRANSITIONS
 
@@ -233,6 +234,21 @@ def test_published_pieces_are_what_litmon_publish_reads(db, summarized):
     (piece,) = review.published_pieces(db.conn)
     assert piece["withdrawn"] is True
     assert review.show(db, str(summarized))["takedown"] == "pending"
+
+
+def test_of_two_published_works_merged_one_piece_stays_listed(db):
+    kept, merged = mesh_works(db, 2)
+    for work_id in (kept, merged):
+        candidate_id = review.enqueue(db, work_id, [("ms_imaging", 7.5)])
+        review.decide(db, [str(candidate_id)], "approve", by="ed")
+        token = review.claim(db, "w1", 60)["lease_token"]
+        review.done(db, candidate_id, token, json.dumps(GOOD))
+        review.publish(db, candidate_id, "alice")
+    merge.merge_works(db, kept, merged, "editor")
+    review.list_candidates(db)  # the queue follows the merge
+    pieces = {piece["work_id"]: piece for piece in review.published_pieces(db.conn)}
+    assert pieces[kept]["listed"] is True
+    assert (pieces[merged]["listed"], pieces[merged]["merged"]) == (False, True)
 
 
 def test_drafts_awaiting_review_are_listed_with_their_checks(db, summarized):

@@ -123,12 +123,15 @@ def audit(
     to_state: str,
     reason: str | None = None,
     note: str | None = None,
+    label: str | None = None,
 ) -> None:
+    """One audit row: ``by`` is who it was (authenticated), ``label`` what a worker called
+    itself."""
     conn.execute(
         "INSERT INTO candidate_audit"
-        " (candidate_id, at, by, action, from_state, to_state, reason, note)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (candidate_id, at, by, action, from_state, to_state, reason, note),
+        " (candidate_id, at, by, action, from_state, to_state, reason, note, label)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (candidate_id, at, by, action, from_state, to_state, reason, note, label),
     )
 
 
@@ -137,7 +140,7 @@ def history(conn: sqlite3.Connection, candidate_ids: list[int]) -> list[dict]:
     marks = ",".join("?" * len(candidate_ids))
     return _rows(
         conn.execute(
-            "SELECT id, candidate_id, at, by, action, from_state, to_state, reason, note"
+            "SELECT id, candidate_id, at, by, label, action, from_state, to_state, reason, note"
             f" FROM candidate_audit WHERE candidate_id IN ({marks}) ORDER BY id",
             candidate_ids,
         )

@@ -505,6 +505,12 @@ ALTER TABLE candidates ADD COLUMN let_in_by_model INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX candidates_uncertain ON candidates(coalesce(abs(model_score - 0.5), 1), id)
 """
 
+_V17_AUDIT_LABELS = """
+-- candidate_audit.by is the authenticated identity (a token's name, a signed-in editor);
+-- the name a worker gave itself in its request, which no one checked, is kept beside it.
+ALTER TABLE candidate_audit ADD COLUMN label TEXT
+"""
+
 
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
@@ -524,6 +530,7 @@ MIGRATIONS: list[str] = [
     _V14_BLOCK_ENTRY_KINDS,
     _V15_DRAFTS_AND_PUBLICATIONS,
     _V16_LEARNING,
+    _V17_AUDIT_LABELS,
 ]
 
 

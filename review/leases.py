@@ -37,11 +37,14 @@ def claim(
     worker: str,
     lease_seconds: float = DEFAULT_LEASE,
     *,
+    label: str | None = None,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> dict | None:
     """Lease the best-ranked approved candidate whose work may be handed out (never a
     retracted or deleted one) to ``worker``, and return its summarization packet; None when
-    nothing is waiting. Taken inside ``BEGIN IMMEDIATE``, so two workers never get the same."""
+    nothing is waiting. Taken inside ``BEGIN IMMEDIATE``, so two workers never get the same.
+    ``worker`` is who claims as far as anyone checked (the API: the token's name; it is
+    recorded in the trail and holds the lease); ``label`` what the worker calls itself."""
     if not worker.strip():
         raise UsageError("a claim needs the worker's name")
     _check_seconds(lease_seconds)
@@ -55,8 +58,8 @@ def claim(
         token = secrets.token_urlsafe(18)
         expires = _later(at, lease_seconds)
         row = sql.get(conn, best["id"])
-        apply(conn, row, "claim", by=worker, at=at, lease_token=token, lease_expires=expires,
-              leased_by=worker, attempts=row["attempts"] + 1)  # fmt: skip
+        apply(conn, row, "claim", by=worker, at=at, label=label, lease_token=token,
+              lease_expires=expires, leased_by=worker, attempts=row["attempts"] + 1)  # fmt: skip
     return build_packet(conn, best["id"]) | {"lease_token": token, "lease_expires": expires}
 
 
@@ -107,13 +110,13 @@ def done(
         if draft is None:
             action = "give_up" if row["attempts"] >= max_attempts else "fail"
             reason = failure_reason(checks)
-            state = apply(conn, row, action, by=row["leased_by"], at=at, reason=reason[:1000])
+            state = apply(conn, row, action, by=writer, at=at, reason=reason[:1000])
             return {"id": candidate_id, "state": state, "repeated": False, "accepted": False,
                     "reason": reason, "checks": checked}  # fmt: skip
         sql.insert_summary(conn, work_id=row["work_id"], candidate_id=candidate_id, token=token,
                            worker=row["leased_by"], summary=summary, at=at)  # fmt: skip
         kind = "checked" if draft["checked"] else "free text, unchecked"
-        apply(conn, row, "done", by=row["leased_by"], at=at,
+        apply(conn, row, "done", by=writer, at=at,
               reason=f"draft v{draft['version']} ({kind})")  # fmt: skip
     return {"id": candidate_id, "state": "summarized", "repeated": False, "accepted": True,
             "draft": {"version": draft["version"], "checked": draft["checked"]},
@@ -126,9 +129,11 @@ def fail(
     token: str,
     error: str,
     *,
+    by: str | None = None,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> dict:
-    """The worker gave up: back to approved for another attempt, or dead after the last."""
+    """The worker gave up: back to approved for another attempt, or dead after the last.
+    ``by``: the authenticated identity (a token's name; default: the lease holder)."""
     if not error.strip():
         raise UsageError("say what failed (--error)")
     conn = db.conn
@@ -136,7 +141,8 @@ def fail(
         at = now()
         row = _held(conn, candidate_id, token, at)
         action = "give_up" if row["attempts"] >= max_attempts else "fail"
-        state = apply(conn, row, action, by=row["leased_by"], at=at, reason=error.strip()[:500])
+        state = apply(conn, row, action, by=by or row["leased_by"], at=at,
+                      reason=error.strip()[:500])  # fmt: skip
     return {"id": candidate_id, "state": state, "attempts": row["attempts"]}
 
 

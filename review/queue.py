@@ -112,6 +112,7 @@ def apply(
     to: str | None = None,
     reason: str | None = None,
     note: str | None = None,
+    label: str | None = None,
     **values: object,
 ) -> str:
     """Move a candidate by ``action`` if the table allows it from its state (else a
@@ -136,6 +137,7 @@ def apply(
         to_state=new_state,
         reason=reason,
         note=note,
+        label=label,
     )
     return new_state
 

@@ -78,6 +78,25 @@ def test_the_lease_rules_hold(api):
     assert stale.status_code == 409  # the lease ended with the failure
 
 
+def test_the_trail_names_the_token_not_the_name_a_worker_gives_itself(api):
+    url, db, bearer = api
+    claimed = requests.post(f"{url}/api/claim", json={"worker": "maria"}, headers=bearer)
+    packet = claimed.json()
+    requests.post(
+        f"{url}/api/candidates/{packet['id']}/fail",
+        json={"token": packet["lease_token"], "error": "model timed out"},
+        headers=bearer,
+    ).raise_for_status()
+    trail = db.execute(
+        "SELECT by, label, action FROM candidate_audit WHERE candidate_id = ? ORDER BY id",
+        (packet["id"],),
+    ).fetchall()
+    # the token (its name summarizer-1) claimed, calling itself maria: never recorded as her
+    assert trail[-2:] == [("summarizer-1", "maria", "claim"), ("summarizer-1", None, "fail")]
+    page = sign_in(url).get(f"{url}/candidates/{packet['id']}").text
+    assert "<td><bdi>summarizer-1</bdi> <span class=\"hint\">(as <bdi>maria</bdi>)</span>" in page
+
+
 def test_an_empty_queue_answers_204(api):
     url, _, bearer = api
     for _ in range(2):

@@ -38,6 +38,8 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 # closed network refuses
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+# an unclosed right-to-left override: without isolation it reverses all that follows it
+OVERRIDE_JOURNAL = "\u202eOverride Journal"
 EVIL_TITLE = "<script>window.__pwned = 1; alert('title')</script> rim lesions in MS"
 
 
@@ -65,6 +67,20 @@ def site(tmp_path_factory):
     )
     work_id = db.execute("SELECT id FROM works WHERE title = ?", (EVIL_TITLE,)).fetchone()[0]
     review.enqueue(db, work_id, [("ms_neuroimaging", 1.0)])
+    save_records(
+        db,
+        [
+            Record(
+                source="feed:bidi",
+                source_id="b1",
+                title="Override in the journal's name",
+                journal=OVERRIDE_JOURNAL,
+                pub_date="2026-11-21",
+            )
+        ],
+    )
+    bidi_id = db.execute("SELECT id FROM works WHERE journal = ?", (OVERRIDE_JOURNAL,))
+    review.enqueue(db, bidi_id.fetchone()[0], [("ms_neuroimaging", 1.5)])
     auth.add_user(db, "maria", PASSWORD)
     deployed = replace(config, db_path=path)
     app = create_app(
@@ -222,3 +238,36 @@ def test_screenshots_in_docs_are_these_pages():
     docs = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
     for name in ("queue.png", "candidate.png", "ops.png"):
         assert (docs / name).stat().st_size > 10_000, name
+
+
+# How far right the last character of ``needle`` is drawn from its first: negative when
+# the text is shown reversed.
+_DRAWN_WIDTH = """([selector, needle]) => {
+  const walker = document.createTreeWalker(document.querySelector(selector), NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const at = node.data.indexOf(needle);
+    if (at < 0) continue;
+    const left = (i) => {
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      return range.getBoundingClientRect().left;
+    };
+    return left(at + needle.length - 1) - left(at);
+  }
+  return null;
+}"""
+
+
+def test_an_override_in_stored_text_does_not_reverse_what_follows(page, site):
+    sign_in(page)
+    page.goto("/?state=all&q=override")
+    row = page.locator("#queue .row")
+    expect(row).to_have_count(1)
+    # the date and the topic's score after the journal read left to right
+    assert page.evaluate(_DRAWN_WIDTH, ["#queue .row .meta", "2026-11-21"]) > 0
+    assert page.evaluate(_DRAWN_WIDTH, ["#queue .row .meta", "1.5"]) > 0
+    row.locator("a.open").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Override in the journal")
+    assert page.evaluate(_DRAWN_WIDTH, ["article .meta + .meta", "2026-11-21"]) > 0

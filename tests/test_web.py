@@ -6,6 +6,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+import jinja2
 import pytest
 import requests
 from web_server import serving
@@ -17,7 +18,7 @@ from litmon.db.schema import open_db
 from litmon.db.store import save_records
 from litmon.health import assess
 from litmon.settings import load_config
-from litmon.web import auth
+from litmon.web import auth, text
 from litmon.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -152,10 +153,10 @@ def test_the_queue_lists_ranked_candidates_and_filters_them(site):
     url, db = site
     browser = sign_in(url)
     page = browser.get(f"{url}/").text
-    titles = re.findall(r'<span class="title">([^<]+)</span>', page)
+    titles = re.findall(r'<span class="title"><bdi>([^<]+)</bdi></span>', page)
     assert titles == [f"Paramagnetic rim lesions in relapsing MS, cohort {n}" for n in range(3)]
     found = browser.get(f"{url}/", params={"q": "cohort 2"}).text
-    assert re.findall(r'<span class="title">([^<]+)</span>', found) == [titles[2]]
+    assert re.findall(r'<span class="title"><bdi>([^<]+)</bdi></span>', found) == [titles[2]]
     bad = browser.get(f"{url}/", params={"since": "yesterday"})
     assert bad.status_code == 400 and "since: not a date like" in bad.text
 
@@ -299,7 +300,7 @@ def test_the_ops_panel_puts_failing_sources_first(tmp_path):
         page = sign_in(url).get(f"{url}/ops").text
     problems = page.index('class="problems"')
     assert page.index("HTTP 503 from esearch") > problems
-    rows = re.findall(r"<td>pubmed (\w+)</td><td>([^<]+)</td>", page)
+    rows = re.findall(r"<td><bdi>pubmed</bdi> <bdi>(\w+)</bdi></td><td>([^<]+)</td>", page)
     assert rows[:2] == [("ms_neuroimaging", "failing (problem)"), ("ms_clinical", "ok")]
 
 
@@ -402,3 +403,20 @@ def test_bad_input_on_the_pages_is_a_short_4xx_and_saves_nothing(site):
     # a superscript two is a digit to str.isdigit but no number to int(): refused, unsaved
     odd = decide(browser, url, 1, "approve", 1, next_id="²")
     assert odd.status_code == 400 and "next_id" in odd.text and state_of(db, 1) == "new"
+
+
+def test_stored_text_is_isolated_and_a_forgotten_filter_still_ends_an_override():
+    environment = jinja2.Environment(autoescape=True)
+    text.install(environment)
+    journal = "\u202eEvil <b>Journal</b>"
+    shown = environment.from_string("{{ j | stored }} · 2026").render(j=journal)
+    assert shown == "<bdi>\u202eEvil &lt;b&gt;Journal&lt;/b&gt;</bdi> · 2026"
+    authors = environment.from_string("{{ a | stored_each }}").render(a=["Smith, J", "Doe, K"])
+    assert authors == "<bdi>Smith, J</bdi>; <bdi>Doe, K</bdi>"
+    # a template that forgot the filter (or puts it in an attribute): the override is
+    # enclosed in FSI..PDI, which ends it; text without bidi controls is left as it is
+    bare = environment.from_string('<i title="{{ j }}">{{ j }}</i> · {{ n }}')
+    assert bare.render(j=journal, n="2026") == (
+        '<i title="\u2068\u202eEvil &lt;b&gt;Journal&lt;/b&gt;\u2069">'
+        "\u2068\u202eEvil &lt;b&gt;Journal&lt;/b&gt;\u2069</i> · 2026"
+    )

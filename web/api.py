@@ -52,7 +52,16 @@ class _Body(BaseModel):
 
 
 class ClaimBody(_Body):
-    worker: Annotated[str, Field(min_length=1, max_length=200, description="Your name."), _Line]
+    worker: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="A label for the worker (a process, a host), kept in the trail beside"
+            " the token's name, which is who claims.",
+        ),
+        _Line,
+    ]
     lease_seconds: _Lease | None = None
 
 
@@ -98,8 +107,9 @@ def claim(
     settings = _queue(request)
     packet = review.claim(
         request.state.db,
-        body.worker,
+        token["name"],  # who claims is the token; the name in the body is only a label
         body.lease_seconds or settings.lease_seconds,
+        label=body.worker,
         max_attempts=settings.max_attempts,
     )
     if packet is None:
@@ -154,7 +164,12 @@ def fail(
 ) -> dict[str, Any]:
     settings = _queue(request)
     return review.fail(
-        request.state.db, candidate_id, body.token, body.error, max_attempts=settings.max_attempts
+        request.state.db,
+        candidate_id,
+        body.token,
+        body.error,
+        by=token["name"],
+        max_attempts=settings.max_attempts,
     )
 
 

@@ -32,7 +32,7 @@ from litmon.db.storage import as_error
 from litmon.db.transactions import write_problem
 from litmon.review.settings import QueueSettings
 from litmon.scoring.profile import Profile
-from litmon.web import api, drafts_pages, pages
+from litmon.web import api, drafts_pages, pages, text
 from litmon.web.access_log import AccessLog
 from litmon.web.security import (
     MAX_BODY,
@@ -180,6 +180,7 @@ def create_app(
     )
     folder = resources.files("litmon.web")
     app.state.templates = Jinja2Templates(directory=str(folder / "templates"))
+    text.install(app.state.templates.env)
     app.state.pool = _Pool(Path(db_path), busy_timeout)
     app.state.queue_settings = queue_settings or QueueSettings()
     app.state.profiles = tuple(profiles)

@@ -2,62 +2,47 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
+from litmon.db.publishing import SEPARATOR, published_pieces
 from litmon.publish.pieces import Piece
-from litmon.review.drafts import published_pieces
+
+# The queue's reason for a withdrawal (review.queue) -> what the notice page says.
+_WITHDRAWN = {"retracted": "retracted", "deleted by NLM": "withdrawn from PubMed"}
 
 
 def load_pieces(conn: sqlite3.Connection) -> list[Piece]:
-    """Every piece ever published (oldest first), those taken down with the reason."""
-    authors = dict(
-        conn.execute(
-            "SELECT p.candidate_id, w.authors FROM publications p"
-            " JOIN candidates c ON c.id = p.candidate_id JOIN works w ON w.id = c.work_id"
-        ).fetchall()
-    )
-    acknowledged = {
-        row[0]
-        for row in conn.execute(
-            "SELECT DISTINCT a.candidate_id FROM candidate_audit a"
-            " JOIN publications p ON p.candidate_id = a.candidate_id"
-            " WHERE a.action = 'ack_takedown'"
-        )
-    }
+    """Every piece ever published (oldest first), those taken down with the reason: the
+    work retracted or deleted (its candidate withdrawn), or the piece taken back to be
+    revised (its candidate no longer published)."""
     pieces = []
-    for item in published_pieces(conn):
-        parts = item["parts"]
+    for row in published_pieces(conn):
+        (candidate_id, finding, done, matters, limits, published_at, title, journal, pub_date,
+         pmid, doi, authors, topics, state, because, acknowledged) = row  # fmt: skip
+        withdrawn = state == "withdrawn"
+        taken_down = None
+        if withdrawn:
+            taken_down = _WITHDRAWN.get(because or "", "withdrawn")
+        elif state != "published":
+            taken_down = "unpublished"
         pieces.append(
             Piece(
-                candidate_id=item["candidate_id"],
-                finding=parts["finding"] or "",
-                what_was_done=parts["what_was_done"] or "",
-                why_it_matters=parts["why_it_matters"] or "",
-                limits=parts["limits"] or "",
-                published_at=item["published_at"],
-                title=item["title"],
-                journal=item["journal"],
-                pub_date=item["date"],
-                pmid=item["pmid"],
-                doi=item["doi"],
-                authors=tuple(json.loads(authors.get(item["candidate_id"]) or "[]")),
-                topics=tuple(item["topics"]),
-                taken_down=None if item["listed"] else _reason(item),
-                withdrawn=item["withdrawn"],
-                acknowledged=item["candidate_id"] in acknowledged,
+                candidate_id=candidate_id,
+                finding=finding or "",
+                what_was_done=done or "",
+                why_it_matters=matters or "",
+                limits=limits or "",
+                published_at=published_at,
+                title=title,
+                journal=journal,
+                pub_date=pub_date,
+                pmid=pmid,
+                doi=doi,
+                authors=tuple(authors.split(SEPARATOR)) if authors else (),
+                topics=tuple(topics.split(SEPARATOR)) if topics else (),
+                taken_down=taken_down,
+                withdrawn=withdrawn,
+                acknowledged=bool(acknowledged),
             )
         )
-    pieces.reverse()
     return pieces
-
-
-def _reason(item: dict) -> str:
-    """Why a piece is not listed, as its notice page says it."""
-    if item["retracted"]:
-        return "retracted"
-    if item["deleted"]:
-        return "withdrawn from PubMed"
-    if item["withdrawn"]:
-        return "withdrawn"
-    return "unpublished"

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from litmon import review
 from litmon.cli import cli
 from litmon.core.locks import file_lock
-from litmon.core.records import Link, Record
-from litmon.db.store import save_records
+from litmon.core.records import Deletion, Link, Record
+from litmon.db.store import delete_works, save_records
 from litmon.publish import CAVEAT, SiteSettings, publish
 from litmon.review import drafts
 
@@ -71,6 +71,11 @@ def publish_piece(db, n: int, topics=("ms_neuroimaging",), **overrides) -> int:
 def retract(db, n: int) -> None:
     """PubMed's record of work n comes again, now with a RetractionIn link."""
     make_work(db, n, links=[Link(type="RetractionIn", pmid="41000000")])
+
+
+def delete(db, n: int) -> None:
+    """NLM deletes work n (a DeleteCitation in an update file)."""
+    delete_works(db, Deletion("pubmed", (str(40_000_000 + n),)))
 
 
 def files(site: Path) -> dict[str, tuple[int, int]]:
@@ -157,19 +162,22 @@ def test_one_new_piece_rewrites_only_the_pages_it_is_on(db, tmp_path):
     assert "archive/1.html" not in changed and "topics/ms-neuroimaging/index.html" not in changed
 
 
-def test_a_retraction_takes_the_piece_down_at_the_next_publish(db, tmp_path):
+@pytest.mark.parametrize(
+    ("change", "why"), [(retract, "retracted"), (delete, "withdrawn from PubMed")]
+)
+def test_a_retraction_takes_the_piece_down_at_the_next_publish(db, tmp_path, change, why):
     kept = publish_piece(db, 1)
     gone = publish_piece(db, 2)
     site = tmp_path / "site"
     publish(db, site, SETTINGS)
-    retract(db, 2)
+    change(db, 2)
     result = publish(db, site, SETTINGS)
     assert result.taken_down == [gone]
     for listing in ("index.html", "topics/ms-neuroimaging/index.html", "archive/1.html"):
         text = (site / listing).read_text()
         assert "study 2." not in text and "study 1." in text, listing
     notice = page_of(site, gone).read_text()
-    assert "This summary has been withdrawn" in notice and "retracted" in notice
+    assert "This summary has been withdrawn" in notice and f"was {why} after" in notice
     assert "Researchers scanned" not in notice  # the parts are gone, the citation stays
     atom = feedparser.parse((site / "feed.atom").read_bytes())
     assert [entry.title for entry in atom.entries] == [parts(1)["finding"]]

@@ -593,7 +593,7 @@ class _Handler(BaseHTTPRequestHandler):
         endpoint = url.path.removeprefix(_PREFIX).removesuffix(".fcgi")
         eutils = self.server.eutils
         fault = eutils._arrive(Request(time.monotonic(), endpoint, method, params))
-        eutils._pause(eutils._delay)
+        eutils._slow_down()
         if fault is None or fault.kind in _CONTENT_FAULTS:
             self._send(eutils._respond(url.path, endpoint, params, fault and fault.kind))
         elif fault.kind == "reset":
@@ -675,6 +675,7 @@ class EutilsServer:
         self._delay = delay
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._delay_changed = threading.Condition()
         self._entries: dict[int, _Entry] = {}
         self._sorted: dict[str, list[_Entry]] = {}
         self._faults: dict[str, deque[Fault | None]] = {}  # None: answer normally
@@ -764,8 +765,11 @@ class EutilsServer:
             self._faults.setdefault(endpoint, deque()).extend([None] * after + list(faults))
 
     def set_delay(self, seconds: float) -> None:
-        """Make every response wait this long (a slow server)."""
-        self._delay = seconds
+        """Make every response wait this long (a slow server). Requests already waiting
+        follow the change: a long delay holds them until a shorter one lets them go."""
+        with self._delay_changed:
+            self._delay = seconds
+            self._delay_changed.notify_all()
 
     def _add(self, entries: list[_Entry]) -> None:
         with self._lock:
@@ -779,6 +783,16 @@ class EutilsServer:
             self.requests.append(request)
             queue = self._faults.get(request.endpoint)
             return queue.popleft() if queue else None
+
+    def _slow_down(self) -> None:
+        """Wait out the server's delay, as it is now and as set_delay changes it."""
+        arrived = time.monotonic()
+        with self._delay_changed:
+            while not self._stopping.is_set():
+                remaining = arrived + self._delay - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._delay_changed.wait(min(remaining, 0.5))  # 0.5: notice a stop
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:

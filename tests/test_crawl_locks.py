@@ -27,15 +27,17 @@ def feed_server():
         yield server
 
 
-def deployment(tmp_path, eutils, feed_url=None, *, lock_wait=600, name="litmon.toml", extra=""):
+def deployment(
+    tmp_path, eutils, feed_url=None, *, lock_wait=600, name="litmon.toml", extra="", timeout=5
+):
     """A config (and feeds file) for subprocesses, and the environment to run them in;
-    ``extra`` is appended to the config."""
+    ``extra`` is appended to the config, ``timeout`` is the NCBI client's."""
     feeds = f'[[feed]]\nname = "msj"\nurl = "{feed_url}"\n' if feed_url else "# none\n"
     (tmp_path / "feeds.toml").write_text(feeds)
     config = tmp_path / name
     config.write_text(
         f"[database]\nlock_wait = {lock_wait}\n"
-        '[ncbi]\nbatch_size = 20\napi_key = "k"\ntimeout = 5\n[feeds]\nfile = "feeds.toml"\n'
+        f'[ncbi]\nbatch_size = 20\napi_key = "k"\ntimeout = {timeout}\n[feeds]\nfile = "feeds.toml"\n'
         '[topics.ms]\nquery = "multiple sclerosis[tiab]"\n' + extra
     )
     return {
@@ -91,9 +93,10 @@ def test_crawl_all_runs_feeds_when_pubmed_is_locked_and_exits_with_the_worse(tmp
 
 
 def test_a_second_start_exits_75_at_once_and_another_job_gives_up_after_lock_wait(eutils, tmp_path):
-    env = deployment(tmp_path, eutils)  # lock_wait 600: waiting would hang the test
+    # lock_wait 600: waiting would hang the test; the first's client waits out the hold
+    env = deployment(tmp_path, eutils, timeout=300)
     first, db = crawling(eutils, env)
-    eutils.set_delay(2)  # the first stays busy for a while whatever the load
+    eutils.set_delay(300)  # the first stays busy until released, whatever the load
 
     second = litmon(["crawl", "pubmed"], env)
     out, err = second.communicate(timeout=60)

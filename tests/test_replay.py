@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import threading
 import time
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
@@ -303,6 +304,19 @@ def test_set_delay_slows_every_response(server):
     esearch(server)  # sent once the first answer came
     first, second = server.requests
     assert second.at - first.at >= 0.3
+
+
+def test_a_long_delay_holds_requests_until_a_shorter_one_lets_them_go(server):
+    server.set_delay(600)
+    answered = []
+    waiting = threading.Thread(target=lambda: answered.append(esearch(server).status_code))
+    waiting.start()
+    while not server.requests:  # it arrived and is held
+        time.sleep(0.01)
+    assert waiting.is_alive() and answered == []
+    server.set_delay(0)
+    waiting.join(timeout=30)
+    assert answered == [200]
 
 
 def test_shift_dates_moves_full_and_month_dates_and_keeps_format():

@@ -146,16 +146,21 @@ def test_the_daemons_publish_writes_the_site_and_is_skipped_while_locked(tmp_pat
     assert (site / "index.html").is_file() and (site / "feed.atom").is_file()
 
 
-def test_the_daemons_summarize_is_skipped_while_a_cron_run_holds_its_lock(tmp_path, caplog):
+def test_the_daemons_summarize_runs_the_worker_once_unless_cron_holds_its_lock(tmp_path, caplog):
+    """`litmon summarize --once` in a process of its own: nothing approved, it exits 3 and
+    the job is ok; while cron's flock holds the job's lock, the job is skipped."""
     path = tmp_path / "litmon.toml"
     path.write_text(
         f'[database]\npath = "{tmp_path / "litmon.db"}"\n[schedule]\nsummarize = "*/10 * * * *"\n'
     )
     config = load_config(path, env={})
+    open_db(config.db_path)
     assert {job.id for job in build_scheduler(config, BackgroundScheduler()).get_jobs()} == {
         "pubmed", "feeds", "summarize"
     }  # fmt: skip
     with file_lock(Path(f"{config.db_path}.summarize.lock"), holder="flock (cron)"):
         run_job("summarize", config, lambda: False, lambda state: None)
-    (skipped,) = finished(caplog)
+    run_job("summarize", config, lambda: False, lambda state: None)
+    skipped, ran = finished(caplog)
     assert skipped.status == "skipped" and "held by flock (cron)" in skipped.error
+    assert (ran.status, ran.counts) == ("ok", {"exit_code": 3})  # nothing to claim

@@ -416,6 +416,15 @@ def list_candidates(
     return Page(items, next_after)
 
 
+def order_key(item: dict, order: str) -> float:
+    """Where a candidate (as :func:`view` shows it) stands in ``order``: the first half of
+    the marker :func:`list_candidates` pages by (the SQL of ``ORDERS``, in Python)."""
+    if order == "uncertain":
+        probability = item["model_score"]
+        return 1.0 if probability is None else abs(probability - 0.5)
+    return item["score"]
+
+
 def page_marker(text: str) -> tuple[float, int]:
     """The (score, id) a page of :func:`list_candidates` ends with, written "SCORE,ID"
     (as ``queue list`` prints it and the review page links it)."""

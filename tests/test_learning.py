@@ -337,3 +337,38 @@ def test_a_bad_model_setting_is_one_line_naming_the_key(tmp_path, line, named):
     result = CliRunner().invoke(cli, ["--config", str(config), "model", "status"])
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and named in result.output
+
+
+def test_the_candidate_page_shows_what_moved_the_model_and_the_queue_orders_by_doubt(litmon):
+    """Real HTTP: the queue page in the model's least-sure order, and a candidate page with
+    the model's probability and the terms that moved it up and down."""
+    import re
+
+    import requests
+    from web_server import serving
+
+    from litmon.web import auth
+    from litmon.web.app import create_app
+
+    mixed = repair("310", "hippocampal")  # half of each family: the model is least sure
+    mixed.abstract += " " + costs("311", "hippocampal").abstract
+    save_records(open_db(litmon.db_path), [mixed])
+    teach(litmon, approve=REPAIR[:4], reject=COSTS[:4])
+    auth.add_user(open_db(litmon.db_path), "maria", "a long enough password")
+    item = by_pmid(litmon)["106"]
+    doubt = [i["id"] for i in queue(litmon, "--state", "new", "--order", "uncertain")]
+    rank = [i["id"] for i in queue(litmon, "--state", "new")]
+    with serving(create_app(litmon.db_path)) as url:
+        browser = requests.Session()
+        browser.post(
+            f"{url}/login",
+            data={"name": "maria", "password": "a long enough password", "next": "/"},
+        )
+        page = browser.get(f"{url}/candidates/{item['id']}").text
+        model = page.split('id="model-title"', 1)[1]
+        assert f"{item['model_score']:.2f}" in model.split("</h3>", 1)[0]
+        up = model.split('class="model-up"', 1)[1].split("</p>", 1)[0]
+        assert "remyelination" in up or "repair" in up or "myelin" in up
+        listed = browser.get(f"{url}/", params={"order": "uncertain"}).text
+        ids = [int(i) for i in re.findall(r'<li class="row[^"]*" data-id="(\d+)"', listed)]
+        assert ids == doubt and ids != rank

@@ -22,7 +22,7 @@ from litmon.db import candidates as sql
 from litmon.db import drafts as dsql
 from litmon.db import merge, runs
 from litmon.db.feed_state import feed_status
-from litmon.review.queue import is_date_prefix, page_marker
+from litmon.review.queue import is_date_prefix, order_key, page_marker
 from litmon.review.states import STATES
 from litmon.web import auth
 from litmon.web.api import CandidateId
@@ -33,7 +33,7 @@ from litmon.web.text import highlight, safe_url
 
 router = APIRouter(include_in_schema=False)
 
-_FILTERS = ("state", "topic", "min_score", "journal", "since", "until", "q")
+_FILTERS = ("state", "topic", "min_score", "journal", "since", "until", "q", "order")
 _ID = re.compile(r"[1-9][0-9]{0,18}")  # a candidate id as a form or a link writes it (ASCII)
 
 
@@ -134,6 +134,7 @@ def _page(request: Request, filters: dict[str, str], **paging: Any) -> review.Pa
         search=filters.get("q"),
         journal=filters.get("journal"),
         published=(filters.get("since"), filters.get("until")),
+        order=filters.get("order", "rank"),
         max_attempts=request.app.state.queue_settings.max_attempts,
         **paging,
     )
@@ -231,7 +232,8 @@ def _spellings(request: Request, topics: list[dict]) -> set[str]:
 def _neighbour(request: Request, filters: dict[str, str], row: dict) -> int | None:
     """The candidate after this one in the queue as filtered, for j / next."""
     try:
-        page = _page(request, filters, after=(row["score"], row["id"]), limit=1)
+        marker = (order_key(row, filters.get("order", "rank")), row["id"])
+        page = _page(request, filters, after=marker, limit=1)
     except UsageError:
         return None
     return page.items[0]["id"] if page.items else None
@@ -264,6 +266,7 @@ def _candidate_context(request: Request, session: Session, candidate_id: int) ->
         "links": links,
         "facts": packet["facts"],
         "topics": packet["topics"],
+        "model": packet["model"],
         "sources": sql.sightings(db.conn, shown["work_id"]),
         "duplicates": duplicates,
         "reasons": settings.reject_reasons,

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from litmon import exits
 from litmon.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -35,15 +34,12 @@ class App:
     def config(self) -> Config:
         if self._config is None:
             # the config (and the database below) are loaded by the commands that use
-            # them, not by `litmon --help`
+            # them, not by `litmon --help`; a ConfigError goes to the command line's one
+            # table of errors: one line, exit 2
             from litmon import logs
             from litmon.settings import ConfigError, load_config
 
-            try:
-                config = load_config(self._config_path)
-            except ConfigError as exc:
-                click.echo(f"litmon: config error: {exc}", err=True)
-                sys.exit(exits.USAGE)
+            config = load_config(self._config_path)
             if self._db_path:
                 config = replace(config, db_path=Path(self._db_path))
             self._config = config
@@ -51,12 +47,9 @@ class App:
                 logs.apply_settings(config.log, secrets=[config.ncbi.api_key])
             except OSError as exc:
                 where = f" in {config.source}" if config.source else ""
-                click.echo(
-                    f"litmon: config error: log.file{where}: cannot write"
-                    f" {config.log.file}: {exc.strerror or exc}",
-                    err=True,
-                )
-                sys.exit(exits.USAGE)
+                raise ConfigError(
+                    f"log.file{where}: cannot write {config.log.file}: {exc.strerror or exc}"
+                ) from None
         return self._config
 
     @property

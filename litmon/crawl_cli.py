@@ -20,6 +20,7 @@ from litmon.db.storage import as_error
 from litmon.jobs import feeds_job, pubmed_job
 from litmon.report import parse_date, print_reports
 from litmon.scheduler import Daemon
+from litmon.settings import ConfigError
 
 
 @click.group()
@@ -154,6 +155,8 @@ def crawl_all_command(app: App) -> None:
     for job in (_pubmed, _feeds):
         try:
             codes.append(job(app))
+        except ConfigError:  # no job can run: said once, by the command line
+            raise
         except click.UsageError as exc:  # e.g. no topics configured: the feeds still run
             click.echo(f"litmon: {exc.format_message()}", err=True)
             codes.append(exits.USAGE)

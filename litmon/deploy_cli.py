@@ -31,7 +31,7 @@ from litmon.deploy import (
     systemd_units,
 )
 from litmon.health import assess
-from litmon.settings import Config, load_config, shipped_file, write_deployment
+from litmon.settings import Config, ConfigError, load_config, shipped_file, write_deployment
 
 # how long `litmon notify` lets the configured command run before killing it
 NOTIFY_TIMEOUT = 60
@@ -187,7 +187,8 @@ def notify(app: App, unit: str) -> None:
     """
     try:
         config = app.config
-    except SystemExit:  # the config is unreadable; App.config has said why in one line
+    except ConfigError as exc:  # unreadable: said in one line, the failure still reported
+        click.echo(f"litmon: {exc.line()}", err=True)
         config = None
     found = _reason(config, unit) if config is not None else None
     # the log's redactor knows the config's and the environment's API key by now

@@ -28,6 +28,8 @@ from litmon.summarize.settings import SummarizerSettings
 class ConfigError(UsageError):
     """A configuration problem, worded for the person who has to fix the file."""
 
+    kind = "config error"
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceSettings:

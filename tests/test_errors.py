@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from litmon.cli import cli
 from litmon.core import errors
 from litmon.core.errors import (
     Conflict,
@@ -75,3 +77,16 @@ def test_the_readme_documents_every_exit_code_of_the_table():
     documented = {int(code) for code in re.findall(r"^\| (\d+) \|", section, re.M)}
     codes = {code for code, _ in EXPECTED.values()} | {errors.OK, errors.NOTHING_TO_DO}
     assert codes <= documented
+
+
+def test_a_config_error_is_one_line_and_exit_2_through_the_table(tmp_path):
+    """The shell's config loading raises into the same table: `crawl all` (two jobs) says
+    it once, `notify` still reports the failed unit."""
+    missing = tmp_path / "nope.toml"
+    result = CliRunner().invoke(cli, ["--config", str(missing), "crawl", "all"])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"litmon: config error: config file not found: {missing}"
+    notified = CliRunner().invoke(cli, ["--config", str(missing), "notify", "litmon-x.service"])
+    assert notified.exit_code == 2
+    assert f"litmon: config error: config file not found: {missing}" in notified.output
+    assert "litmon-x.service failed" in notified.output

@@ -372,3 +372,12 @@ def test_the_candidate_page_shows_what_moved_the_model_and_the_queue_orders_by_d
         listed = browser.get(f"{url}/", params={"order": "uncertain"}).text
         ids = [int(i) for i in re.findall(r'<li class="row[^"]*" data-id="(\d+)"', listed)]
         assert ids == doubt and ids != rank
+
+
+def test_a_decision_on_merged_candidates_counts_once(litmon):
+    decide(litmon, REPAIR[:2], "approve")
+    assert status(litmon)["labels"]["relevant"] == 2
+    works = {pmid: item["work_id"] for pmid, item in by_pmid(litmon).items()}
+    litmon("dupes", "merge", str(works[REPAIR[0]]), str(works[REPAIR[1]]))
+    litmon("queue", "list")  # the queue follows the merge
+    assert status(litmon)["labels"]["relevant"] == 1

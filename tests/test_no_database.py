@@ -28,6 +28,11 @@ READERS = [
     ("score",),
     ("status",),
     ("db", "prune"),
+    ("drafts", "list"),
+    ("model", "status"),
+    ("model", "train"),
+    ("publish", "site"),
+    ("summarize", "--once"),
 ]
 
 

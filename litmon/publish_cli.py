@@ -13,7 +13,9 @@ from litmon.publish import PublishResult
 
 
 @click.command("publish")
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument(
+    "directory", metavar="[DIR]", required=False, type=click.Path(file_okay=False, path_type=Path)
+)
 @click.option(
     "--base-url",
     help="The address the site is served from, for the feeds' links (default: [publish] base_url).",
@@ -36,6 +38,7 @@ def publish_command(app: App, directory: Path | None, base_url: str | None, as_j
     once: the second exits 75.
 
     \b
+    Exit codes: 0 done · 2 no DIR, or a DIR of other files · 75 a publish of DIR is running.
     Example:  litmon publish ./site && xdg-open ./site/index.html
     """
     if base_url is not None and base_url and not base_url.startswith(("http://", "https://")):

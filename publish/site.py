@@ -61,6 +61,7 @@ def write_site(directory: Path, pieces: Iterable[Piece], settings: SiteSettings)
     """Bring the files in ``directory`` to the site of ``pieces``: only pages whose inputs
     changed are made and written, pages no longer on the site are removed. No lock, no
     database: :func:`publish` is the command's whole job."""
+    at = now()
     check_directory(directory)
     directory.mkdir(parents=True, exist_ok=True)
     old = read_manifest(directory)
@@ -72,7 +73,7 @@ def write_site(directory: Path, pieces: Iterable[Piece], settings: SiteSettings)
     pieces_listed = sum(1 for page in plan.pages.values() if page.kind == "piece.html")
     return PublishResult(
         directory=str(directory),
-        at=now(),
+        at=at,
         written=counts.written,
         unchanged=counts.unchanged,
         removed=counts.removed,
@@ -98,7 +99,7 @@ def publish(
         pending = [
             piece.candidate_id for piece in pieces if piece.withdrawn and not piece.acknowledged
         ]
-        note = f"page taken down by the publish of {directory} at {result.at}"
+        note = f"page taken down by the publish of {directory.absolute()} at {result.at}"
         for candidate_id in pending:
             ack_takedown(db, str(candidate_id), by=by, note=note)
         result.taken_down = pending

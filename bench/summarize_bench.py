@@ -100,11 +100,12 @@ def make_worker(path: str, url: str, name: str) -> Worker:
     )
 
 
-def work(path: str, url: str, name: str, go, results) -> None:
+def work(path: str, url: str, name: str, ready, go, results) -> None:
     worker = make_worker(path, url, name)
     # textstat reads its syllable dictionary at its first use (seconds, once a process):
     # a start-up cost of the process, not a cost per draft
     check_draft(json.loads(DRAFT), {}, GuardSettings())
+    ready.put(name)
     go.wait()
     cpu = time.process_time()
     tally = worker.run(drain=True)
@@ -116,14 +117,15 @@ def throughput(folder: Path, drafts: int) -> tuple[float, bool]:
     make_queue(path, drafts)
     with FakeLLM(responder=lambda body: Reply(DRAFT, delay=MODEL_SECONDS)).running() as fake:
         context = multiprocessing.get_context("spawn")
-        go, results = context.Event(), context.Queue()
+        ready, go, results = context.Queue(), context.Event(), context.Queue()
         processes = [
-            context.Process(target=work, args=(str(path), fake.url, f"w{n}", go, results))
+            context.Process(target=work, args=(str(path), fake.url, f"w{n}", ready, go, results))
             for n in range(WORKERS)
         ]
         for process in processes:
             process.start()
-        time.sleep(3)  # every worker imported and opened the database before the clock starts
+        for _ in processes:  # every worker imported, warmed up and opened the database
+            ready.get(timeout=600)
         started = time.perf_counter()
         go.set()
         per_worker = [results.get(timeout=900) for _ in processes]

@@ -7,6 +7,7 @@ serious accessibility problem. The screenshots in docs/ are made here
 Skipped with the reason on a machine without /usr/bin/chromium; never skipped in CI."""
 
 import functools
+import os
 import re
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
-from test_browser import CHROMIUM, FLAGS, screenshot  # skips this module without Chromium
+from test_browser import CHROMIUM, FLAGS  # skips this module without Chromium
 from test_publish import SETTINGS, publish_piece
 
 from litmon.publish import publish
@@ -133,6 +134,15 @@ def test_axe_finds_no_serious_accessibility_problem(browser, site):
         for name, result in found.items()
     }  # fmt: skip
     assert serious == {name: [] for name in found}
+
+
+def screenshot(page, name: str) -> None:
+    """The whole page (the piece's citation and caveat are below a phone's fold), into
+    $LITMON_SCREENSHOTS when set."""
+    target = os.environ.get("LITMON_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(target) / name), full_page=True)
 
 
 class _Quiet(SimpleHTTPRequestHandler):

@@ -310,3 +310,17 @@ def test_a_base_url_must_be_http(tmp_path, value):
         "--db", str(tmp_path / "litmon.db"), "publish", str(tmp_path), "--base-url", value
     )
     assert result.exit_code == 2
+
+
+def test_a_page_deleted_by_hand_comes_back_and_a_new_title_remakes_every_page(db, tmp_path):
+    candidate_id = publish_piece(db, 1)
+    site = tmp_path / "site"
+    publish(db, site, SETTINGS)
+    page = page_of(site, candidate_id)
+    page.unlink()
+    again = publish(db, site, SETTINGS)
+    assert again.written == [str(page.relative_to(site))] and page.is_file()
+    retitled = publish(db, site, replace(SETTINGS, title="Research news for people with MS"))
+    pages = {str(path.relative_to(site)) for path in site.rglob("*.html")}
+    assert pages <= set(retitled.written)  # the title is on every page
+    assert "Research news for people with MS" in page.read_text()

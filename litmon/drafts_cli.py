@@ -242,10 +242,13 @@ def drafts_edit(
 @drafts.command("return")
 @click.argument("candidate")
 @click.option("--note", required=True, help="What to change: the next summarizer sees it.")
+@_VERSION
 @_BY
 @_JSON
 @pass_app
-def drafts_return(app: App, candidate: str, note: str, by: str | None, as_json: bool) -> None:
+def drafts_return(
+    app: App, candidate: str, note: str, version: int | None, by: str | None, as_json: bool
+) -> None:
     """Send a draft back to the summarizers with a note: the candidate is approved again,
     and the next worker's packet carries the note and this draft."""
     outcome = send_back(
@@ -253,6 +256,7 @@ def drafts_return(app: App, candidate: str, note: str, by: str | None, as_json: 
         _id(candidate),
         note,
         by or default_editor(),
+        version=version,
         max_attempts=app.config.queue.max_attempts,
     )
     _done(outcome, as_json, f"candidate {outcome['id']}: sent back (approved)")

@@ -228,15 +228,17 @@ def send_back(
     note: str,
     by: str,
     *,
+    version: int | None = None,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> dict:
     """Return a summarized candidate to the summarizers (approved, attempts reset) with a
-    note; the next worker's packet carries the note and the draft it replaces."""
+    note; the next worker's packet carries the note and the draft it replaces.
+    ``version``: the draft version the editor read; a newer one is a Conflict."""
     if not note or not note.strip():
         raise UsageError("sending a draft back needs a note saying what to change (--note)")
     with _acting_on(db, str(candidate_id), max_attempts) as (row, at):
         target("send_back", row["state"])
-        draft = _latest_of(db.conn, row, None)
+        draft = _latest_of(db.conn, row, version)
         apply(db.conn, row, "send_back", by=by, at=at, reason=f"draft v{draft['version']}",
               note=note.strip(), attempts=0)  # fmt: skip
         return view(sql.get(db.conn, row["id"]))

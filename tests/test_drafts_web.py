@@ -81,7 +81,11 @@ def test_publish_edit_and_send_back_through_the_forms(site):
     assert published.status_code == 200 and "draft published" in published.text
     trail = [(r["action"], r["by"]) for r in review.history(db, "1")]
     assert trail[-2:] == [("edit", "maria"), ("publish", "maria")]
-    back = post(browser, url, 2, action="send_back", draft_version=1, note="Use the four parts.")
+    edit = GOOD | {"finding": "Rims are common in MS."}
+    review.edit(db, 2, edit, "jo")  # meanwhile, another editor made version 2
+    stale = post(browser, url, 2, action="send_back", draft_version=1, note="Use the parts.")
+    assert stale.status_code == 409 and review.show(db, "2")["state"] == "summarized"
+    back = post(browser, url, 2, action="send_back", draft_version=2, note="Use the four parts.")
     assert back.status_code == 200 and "sent back" in back.text
     assert review.show(db, "2")["state"] == "approved"
 

@@ -63,7 +63,7 @@ def draft_action(
                         settings=settings.guards, max_attempts=settings.max_attempts)  # fmt: skip
         elif action == "send_back":
             text = clean(note or "", lines=True)
-            review.send_back(db, candidate_id, text, session.name,
+            review.send_back(db, candidate_id, text, session.name, version=draft_version,
                              max_attempts=settings.max_attempts)  # fmt: skip
         elif action == "unpublish":
             review.unpublish(db, candidate_id, session.name, max_attempts=settings.max_attempts)

@@ -5,7 +5,7 @@ them (``work_model_scores``). A model is kept as JSON text and read back as plai
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
@@ -19,7 +19,6 @@ __all__ = [
     "activate",
     "add_version",
     "drop_probabilities",
-    "probabilities",
     "store_probabilities",
     "trained_labels",
     "unscored_works",
@@ -174,20 +173,3 @@ def unscored_works(conn: sqlite3.Connection, model_id: int, after: int, limit: i
         (after, model_id, limit),
     ).fetchall()
     return [row[0] for row in rows]
-
-
-def probabilities(
-    conn: sqlite3.Connection, work_ids: Sequence[int]
-) -> dict[int, tuple[float, list | None]]:
-    """work id -> (probability, explanation or None) by the active model."""
-    ids = orjson.dumps(list(work_ids)).decode()
-    rows = conn.execute(
-        "SELECT m.work_id, m.probability, m.explanation FROM work_model_scores m"
-        " JOIN model_versions v ON v.id = m.model_id AND v.active = 1"
-        " WHERE m.work_id IN (SELECT value FROM json_each(?))",
-        (ids,),
-    ).fetchall()
-    return {
-        work_id: (probability, None if why is None else orjson.loads(why))
-        for work_id, probability, why in rows
-    }

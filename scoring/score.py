@@ -118,13 +118,19 @@ def _spellings(term: Term) -> list[str]:
 
 
 def _term_matches(index: int, component: str, terms: Sequence[Term], found: dict) -> list[dict]:
+    """The matches of a component's terms, in the order of its terms, then of the fields.
+    Read from what was found (a few keys a field), not by asking for every term."""
+    places: dict[int, list[str]] = {}
+    for field in TEXT_FIELDS:
+        for key in found[field]:
+            if key[0] == index and key[1] == component:
+                places.setdefault(key[2], []).append(field)
     matches = []
-    for place, term in enumerate(terms):
-        key = (index, component, place)
-        for field in TEXT_FIELDS:
-            if key in found[field]:
-                points = round(term.weight * FIELD_FACTORS[field], 4)
-                matches.append({"term": term.name, "field": field, "points": points})
+    for place in sorted(places):
+        term = terms[place]
+        for field in places[place]:
+            points = round(term.weight * FIELD_FACTORS[field], 4)
+            matches.append({"term": term.name, "field": field, "points": points})
     return matches
 
 

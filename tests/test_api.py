@@ -94,7 +94,7 @@ def test_the_trail_names_the_token_not_the_name_a_worker_gives_itself(api):
     # the token (its name summarizer-1) claimed, calling itself maria: never recorded as her
     assert trail[-2:] == [("summarizer-1", "maria", "claim"), ("summarizer-1", None, "fail")]
     page = sign_in(url).get(f"{url}/candidates/{packet['id']}").text
-    assert "<td><bdi>summarizer-1</bdi> <span class=\"hint\">(as <bdi>maria</bdi>)</span>" in page
+    assert '<td><bdi>summarizer-1</bdi> <span class="hint">(as <bdi>maria</bdi>)</span>' in page
 
 
 def test_an_empty_queue_answers_204(api):

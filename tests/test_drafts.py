@@ -62,7 +62,7 @@ def test_four_parts_that_pass_the_guards_are_a_checked_draft_awaiting_review(db,
     assert draft["by"] == "token-w1" and draft["origin"] == "worker"
     assert "Limits of the study\n" + GOOD["limits"] in draft["text"]
     assert candidate(db, candidate_id)["state"] == "summarized"
-    assert actions(db, candidate_id)[-1] == ("done", "w1", "draft v1 (checked)")
+    assert actions(db, candidate_id)[-1] == ("done", "token-w1", "draft v1 (checked)")
     # a repeated done (the answer was lost) changes nothing
     assert review.done(db, candidate_id, token, json.dumps(GOOD))["repeated"] is True
     assert len(review.drafts_of(db.conn, candidate_id)) == 1

@@ -190,28 +190,18 @@ def best_approved(conn: sqlite3.Connection) -> dict | None:
     )
 
 
-def page(
+def _where(
     conn: sqlite3.Connection,
     *,
     state: str | None,
     topic: str | None,
     min_score: float | None,
-    after: tuple[float, int] | None,
-    from_end: bool,
-    limit: int,
-    match: str | None = None,
-    journal: str | None = None,
-    published: tuple[str | None, str | None] = (None, None),
-    order: str = "rank",
-) -> list[dict]:
-    """One page of the list in ``order`` (one of :data:`ORDERS`; then by id), keyset-paged:
-    ``after`` is the (sort key, id) of the last row of the previous page (each row's
-    ``sort_key``); ``from_end`` reads the order backwards from its end (the last page
-    first), still through the index.
-
-    ``match`` is an FTS5 query over title and abstract (quoted by the caller), ``journal``
-    a journal title or abbreviation (case-insensitive), ``published`` a range of
-    publication dates (ISO prefixes, either end open)."""
+    match: str | None,
+    journal: str | None,
+    published: tuple[str | None, str | None],
+) -> tuple[list[str], list[object]]:
+    """The conditions (and their parameters) of the list's filters: one copy for a page
+    and for the count of everything that matches."""
     where = ["c.merged_into IS NULL"]
     params: list[object] = []
     if state is not None:
@@ -240,6 +230,55 @@ def page(
         # a date of the last day, or a shorter prefix, covers everything that starts with it
         where.append("w.pub_date < ? || '~'")
         params.append(end)
+    return where, params
+
+
+def count(
+    conn: sqlite3.Connection,
+    *,
+    state: str | None,
+    topic: str | None,
+    min_score: float | None,
+    match: str | None = None,
+    journal: str | None = None,
+    published: tuple[str | None, str | None] = (None, None),
+) -> int:
+    """How many candidates the filters of :func:`page` match, on every page together."""
+    where, params = _where(
+        conn, state=state, topic=topic, min_score=min_score, match=match, journal=journal,
+        published=published,
+    )  # fmt: skip
+    return conn.execute(
+        f"SELECT count(*) {_CANDIDATE_FROM}WHERE {' AND '.join(where)}", params
+    ).fetchone()[0]
+
+
+def page(
+    conn: sqlite3.Connection,
+    *,
+    state: str | None,
+    topic: str | None,
+    min_score: float | None,
+    after: tuple[float, int] | None,
+    from_end: bool,
+    limit: int,
+    match: str | None = None,
+    journal: str | None = None,
+    published: tuple[str | None, str | None] = (None, None),
+    order: str = "rank",
+) -> list[dict]:
+    """One page of the list in ``order`` (one of :data:`ORDERS`; then by id), keyset-paged:
+    ``after`` is the (sort key, id) of the last row of the previous page (each row's
+    ``sort_key``); ``from_end`` reads the order backwards from its end (the last page
+    first), still through the index.
+
+    ``match`` is an FTS5 query over title and abstract (quoted by the caller), ``journal``
+    a journal title or abbreviation (case-insensitive), ``published`` a range of
+    publication dates (ISO prefixes, either end open)."""
+    where, params = _where(
+        conn, state=state, topic=topic, min_score=min_score, match=match, journal=journal,
+        published=published,
+    )  # fmt: skip
     key, descending = ORDERS[order]
     if after is not None:
         # Written as a range on the key plus a tie-break, so SQLite seeks the index to the

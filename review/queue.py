@@ -425,6 +425,30 @@ def order_key(item: dict, order: str) -> float:
     return item["score"]
 
 
+def count_candidates(
+    db: sqlite_utils.Database,
+    *,
+    state: str | None = None,
+    topic: str | None = None,
+    min_score: float | None = None,
+    search: str | None = None,
+    journal: str | None = None,
+    published: tuple[str | None, str | None] = (None, None),
+) -> int:
+    """How many candidates :func:`list_candidates` with these filters lists in all."""
+    if state is not None and state not in STATES:
+        raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
+    return sql.count(
+        db.conn,
+        state=state,
+        topic=topic,
+        min_score=min_score,
+        match=fts_query(search) if search and search.strip() else None,
+        journal=journal,
+        published=published,
+    )
+
+
 def page_marker(text: str) -> tuple[float, int]:
     """The (score, id) a page of :func:`list_candidates` ends with, written "SCORE,ID"
     (as ``queue list`` prints it and the review page links it)."""

@@ -6,6 +6,7 @@ The screenshots in docs/ are made here (LITMON_SCREENSHOTS=docs/screenshots).
 Skipped with the reason on a machine without /usr/bin/chromium; never skipped in CI."""
 
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -168,9 +169,11 @@ def test_an_editor_works_the_queue_with_the_keyboard(page, site):
     page.keyboard.press("a")
     expect(page.get_by_role("status")).to_have_text(f"Candidate {first_id}: approved.")
     assert audit(db, first_id)[-1] == ("maria", "approve", None)
-
-    page.goto(f"/candidates/{first_id}")
+    # on the next candidate now; u undoes the decision just made, from the notice
+    next_id = int(re.search(r"/candidates/(\d+)\?", page.url).group(1))
+    assert next_id != first_id
     page.keyboard.press("u")
+    expect(page).to_have_url(re.compile(rf"/candidates/{first_id}\?did=undo&id={first_id}"))
     expect(page.get_by_role("status")).to_have_text(f"Candidate {first_id}: decision undone.")
     assert (
         db.execute("SELECT state FROM candidates WHERE id = ?", (first_id,)).fetchone()[0] == "new"

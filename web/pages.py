@@ -3,6 +3,8 @@ ops panel. Server-rendered; every change is a POSTed form carrying the CSRF toke
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import re
 from collections.abc import Callable
@@ -23,7 +25,7 @@ from litmon.db import drafts as dsql
 from litmon.db import merge, runs
 from litmon.db.feed_state import feed_status
 from litmon.review.queue import is_date_prefix, order_key, page_marker
-from litmon.review.states import STATES
+from litmon.review.states import DECISIONS, STATES, TRANSITIONS
 from litmon.web import auth
 from litmon.web.api import CandidateId
 from litmon.web.auth import Session, SignInRefused
@@ -111,7 +113,9 @@ def _filters(request: Request) -> dict[str, str]:
     return chosen
 
 
-def _page(request: Request, filters: dict[str, str], **paging: Any) -> review.Page:
+def _criteria(filters: dict[str, str]) -> dict[str, Any]:
+    """The filters as the queue's list and count take them (a UsageError naming the field
+    at fault, never echoing it)."""
     for key in ("since", "until"):
         if key in filters and not is_date_prefix(filters[key]):
             raise UsageError(f"{key}: not a date like 2026, 2026-03 or 2026-03-31")
@@ -126,14 +130,20 @@ def _page(request: Request, filters: dict[str, str], **paging: Any) -> review.Pa
     state = filters.get("state")
     if state is not None and state not in STATES:
         raise UsageError("state: not one of the states listed")
+    return {
+        "state": state,
+        "topic": filters.get("topic"),
+        "min_score": min_score,
+        "search": filters.get("q"),
+        "journal": filters.get("journal"),
+        "published": (filters.get("since"), filters.get("until")),
+    }
+
+
+def _page(request: Request, filters: dict[str, str], **paging: Any) -> review.Page:
     return review.list_candidates(
         request.state.db,
-        state=state,
-        topic=filters.get("topic"),
-        min_score=min_score,
-        search=filters.get("q"),
-        journal=filters.get("journal"),
-        published=(filters.get("since"), filters.get("until")),
+        **_criteria(filters),
         order=filters.get("order", "rank"),
         max_attempts=request.app.state.queue_settings.max_attempts,
         **paging,
@@ -152,9 +162,9 @@ def queue_page(
         page = _page(
             request, filters, after=page_marker(after) if after else None, from_end=last, limit=50
         )
-        error = None
+        total, error = review.count_candidates(request.state.db, **_criteria(filters)), None
     except UsageError as exc:
-        page, error = review.Page([], None), str(exc)
+        page, total, error = review.Page([], None), 0, str(exc)
     query = urlencode(filters)
     more = None
     if page.next_after is not None:
@@ -171,8 +181,9 @@ def queue_page(
         query=query,
         more=more,
         backwards=last,
+        total=total,
         error=error,
-        done=_done_message(request),
+        **_done_notice(request),
         drafts_waiting=dsql.count_awaiting(request.state.db.conn),
     )
 
@@ -195,13 +206,42 @@ _DONE = {
 }
 
 
-def _done_message(request: Request) -> str | None:
-    """What the last POST did, from a fixed list (never text echoed from the URL)."""
+def _done_notice(request: Request) -> dict[str, Any]:
+    """What the last POST did, from a fixed list (never text echoed from the URL), and,
+    after a decision, the candidate it decided as it is now, to undo it from the notice
+    (``undo_last``: its id and version, when its state can be undone)."""
     action = request.query_params.get("did")
     ident = request.query_params.get("id", "")
     if action not in _DONE or not _ID.fullmatch(ident):
+        return {"done": None, "undo_last": None}
+    undo_last = None
+    if action in DECISIONS:
+        row = sql.get(request.state.db.conn, int(ident))
+        if row is not None and row["state"] in TRANSITIONS["undo"]:
+            undo_last = {"id": row["id"], "version": row["version"]}
+    return {"done": f"Candidate {ident}: {_DONE[action]}.", "undo_last": undo_last}
+
+
+def _allowed(state: str) -> frozenset[str]:
+    """The editor's actions the transition table allows from ``state``: the page offers
+    these and no others."""
+    return frozenset(
+        action for action in (*DECISIONS, "undo", "note") if state in TRANSITIONS[action]
+    )
+
+
+def _signature(session: Session, text: str) -> str:
+    return hmac.new(session.csrf.encode(), text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _refused_message(request: Request, session: Session) -> str | None:
+    """Why the last change was refused, carried by the redirect after it: shown only when
+    signed with this session's secret (a link from elsewhere cannot put words here)."""
+    text = request.query_params.get("refused", "")
+    signature = request.query_params.get("sig", "")
+    if not text or not hmac.compare_digest(signature, _signature(session, text)):
         return None
-    return f"Candidate {ident}: {_DONE[action]}."
+    return f"Not saved: {text}"
 
 
 # -- one candidate ---------------------------------------------------------------------------
@@ -273,8 +313,9 @@ def _candidate_context(request: Request, session: Session, candidate_id: int) ->
         "filters": filters,
         "query": urlencode(filters),
         "next_id": _neighbour(request, filters, shown),
-        "done": _done_message(request),
-        "error": None,
+        **_done_notice(request),
+        "allowed": _allowed(shown["state"]),
+        "error": _refused_message(request, session),
         "default_until": (today_utc() + timedelta(days=30)).isoformat(),
         "history": shown["history"],
         **draft,
@@ -332,7 +373,7 @@ def decision(
         else:
             raise UsageError(f"unknown action {action!r}")
 
-    if (refused := _refused_change(request, session, candidate_id, change)) is not None:
+    if (refused := _refused_change(request, session, candidate_id, change, query)) is not None:
         return refused
     # after a decision, on to the next candidate of the queue; after undo or a note, stay
     moving = action in ("approve", "reject", "defer") and next_id
@@ -354,16 +395,22 @@ def _until(text: str | None) -> date:
 
 
 def _refused_change(
-    request: Request, session: Session, candidate_id: int, change: Callable[[], object]
+    request: Request,
+    session: Session,
+    candidate_id: int,
+    change: Callable[[], object],
+    query: str = "",
 ) -> Response | None:
-    """Make ``change``; when the queue refuses it, the candidate as it is now with why
-    (409 when it changed meanwhile, 400 when the change cannot be made as asked)."""
+    """Make ``change``; when the queue refuses it (it changed meanwhile, or the change
+    cannot be made as asked), back to the candidate's own page (303), as it is now, with
+    why: a reload then shows the page, never re-posts the form."""
     try:
         change()
     except (Conflict, UsageError) as exc:
-        context = _candidate_context(request, session, candidate_id)
-        context["error"] = f"Not saved: {exc}"
-        return _render(request, "candidate.html", exc.http_status, **context)
+        text = str(exc)[:300]
+        params = urlencode({"refused": text, "sig": _signature(session, text)})
+        filters = f"{query}&" if _plain(query) else ""  # the queue it was reached from
+        return RedirectResponse(f"/candidates/{candidate_id}?{filters}{params}", 303)
     return None
 
 

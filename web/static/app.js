@@ -19,6 +19,7 @@ function queueKeys(list) {
   return function (event) {
     if (event.key === "j") { select(current + 1); return true; }
     if (event.key === "k") { select(current - 1); return true; }
+    if (event.key === "u") return undo();
     if ((event.key === "o" || event.key === "Enter") && current >= 0) {
       rows[current].querySelector("a.open").click();
       return true;
@@ -27,20 +28,31 @@ function queueKeys(list) {
   };
 }
 
+// A form that is on the page (the page offers only what the candidate's state allows).
+function submit(id) {
+  const form = document.getElementById(id);
+  if (form) form.requestSubmit();
+  return Boolean(form);
+}
+
+// u: the decision just made (the notice's Undo), else this candidate's last decision.
+function undo() {
+  return submit("undo-last") || submit("undo-form");
+}
+
 function candidateKeys() {
-  const submit = (id) => document.getElementById(id).requestSubmit();
   return function (event) {
     switch (event.key) {
-      case "a": submit("approve-form"); return true;
-      case "d": submit("defer-form"); return true;
-      case "u": submit("undo-form"); return true;
-      case "r": document.getElementById("reason").focus(); return true;
-      case "n": document.getElementById("note").focus(); return true;
-      case "p": {
-        const publish = document.getElementById("publish-form");
-        if (publish) publish.requestSubmit();
-        return Boolean(publish);
+      case "a": return submit("approve-form");
+      case "d": return submit("defer-form");
+      case "u": return undo();
+      case "r": {
+        const reason = document.getElementById("reason");
+        if (reason) reason.focus();
+        return Boolean(reason);
       }
+      case "n": document.getElementById("note").focus(); return true;
+      case "p": return submit("publish-form");
       case "e": {
         const details = document.getElementById("edit-details");
         if (!details) return false;

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from jinja2 import Template
 
@@ -27,6 +28,8 @@ from litmon.summarize.settings import SummarizerSettings
 __all__ = ["Outcome", "Tally", "Worker"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # How often a waiting worker looks at its stop flag and its lease (seconds).
 _TICK = 0.2
@@ -67,7 +70,10 @@ class _Lease:
         self.candidate_id = int(packet["id"])
         self.token = str(packet["lease_token"])
         self._seconds = seconds
-        self._renew_at = time.monotonic() + seconds / 2
+        # at half-life; the queue keeps times to the second, so a lease can end up to a
+        # second early: a short lease is renewed with that second to spare
+        self._interval = min(seconds / 2, max(seconds - 1.5, seconds / 4))
+        self._renew_at = time.monotonic() + self._interval
 
     def seconds_to_renewal(self) -> float:
         return self._renew_at - time.monotonic()
@@ -88,7 +94,7 @@ class _Lease:
             )
             self._renew_at = time.monotonic() + min(5.0, self._seconds / 10)
             return
-        self._renew_at = time.monotonic() + self._seconds / 2
+        self._renew_at = time.monotonic() + self._interval
         log.debug("candidate %d: lease extended", self.candidate_id)
 
 
@@ -209,7 +215,7 @@ class Worker:
             {"role": "user", "content": render_prompt(self._template, packet, self._settings)}
         ]
         draft = self._ask_for_draft(messages, lease, calls)
-        refused = failed(check_draft(draft, packet, self._guards))
+        refused = self._check(draft, packet, lease)
         if not refused:
             return draft
         log.info(
@@ -220,7 +226,7 @@ class Worker:
         )
         messages.append({"role": "user", "content": _fix_checks(refused)})
         draft = self._ask_for_draft(messages, lease, calls)
-        refused = failed(check_draft(draft, packet, self._guards))
+        refused = self._check(draft, packet, lease)
         if refused:
             listed = "; ".join(f"{check.name}: {check.reason}" for check in refused)
             raise _GiveUp(f"the draft failed the guards twice: {listed}")
@@ -244,32 +250,39 @@ class Worker:
             + _glimpse(answer)
         )
 
+    def _check(self, draft: Mapping[str, str], packet: Mapping, lease: _Lease) -> list[Check]:
+        """The guards' failed checks (textstat's first use in a process takes seconds)."""
+        return failed(self._keeping(lease, check_draft, draft, packet, self._guards))
+
     def _ask(self, messages: Sequence[Message], lease: _Lease, calls: list[int]) -> str:
-        """The model's answer, asked in a thread while this one keeps the lease alive and
-        watches for a stop."""
         calls[0] += 1
+        try:
+            return self._keeping(lease, self._model.complete, list(messages))
+        except ModelError as exc:
+            raise _GiveUp(f"model: {exc}") from None
+
+    def _keeping(self, lease: _Lease, step: Callable[..., T], *args: object) -> T:
+        """``step(*args)`` run in a thread while this one keeps the lease alive and watches
+        for a stop; its result, or its exception raised here."""
         result: dict[str, object] = {}
         finished = threading.Event()
 
-        def call() -> None:
+        def run() -> None:
             try:
-                result["answer"] = self._model.complete(list(messages))
+                result["value"] = step(*args)
             except BaseException as exc:  # handed to the waiting thread
                 result["error"] = exc
             finally:
                 finished.set()
 
         # a daemon thread: a worker stopped mid-call exits without waiting for the model
-        threading.Thread(target=call, name="litmon-model-call", daemon=True).start()
+        threading.Thread(target=run, name="litmon-summarize-step", daemon=True).start()
         while not finished.wait(min(_TICK, max(0.01, lease.seconds_to_renewal()))):
             stop_if_asked(self._should_stop)
             lease.keep()
-        error = result.get("error")
-        if isinstance(error, ModelError):
-            raise _GiveUp(f"model: {error}")
-        if error is not None:
-            raise error  # type: ignore[misc]
-        return str(result["answer"])
+        if "error" in result:
+            raise result["error"]  # type: ignore[misc]
+        return result["value"]  # type: ignore[return-value]
 
     def _idle(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -30,6 +30,7 @@ from litmon.review.guards import GuardSettings
 from litmon.settings import load_config
 from litmon.summarize import (
     ChatModel,
+    HttpHandOff,
     LocalHandOff,
     PromptError,
     SummarizerSettings,
@@ -560,6 +561,40 @@ def test_the_same_worker_claims_through_the_http_api(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
+def test_over_http_the_lease_is_extended_while_a_slow_model_works(tmp_path):
+    db_path = tmp_path / "served.db"
+    db = open_db(db_path)
+    candidate = ms_study(db)
+    token = auth.create_token(db, "remote-summarizer")
+    slow = Reply(json.dumps(GOOD_MS), delay=3.5)
+    with serving(create_app(db_path)) as url, FakeLLM(slow).running() as fake:
+        settings = settings_for(fake, timeout=10)
+        worker = Worker(
+            HttpHandOff(url, token),
+            ChatModel(settings, KEY),
+            compile_prompt(settings.prompt, settings.prompt_source),
+            settings,
+            GuardSettings(),
+            name="remote",
+            lease_seconds=2.0,
+        )
+        outcome = worker.work_one()
+    assert outcome.state == "summarized" and state_of(db, candidate) == "summarized"
+    assert stored_drafts(db, candidate) == [GOOD_MS]
+
+
+def test_a_server_that_is_not_there_is_one_line_and_exit_1(tmp_path):
+    with FakeLLM().running() as fake:
+        config = write_config(tmp_path, fake)
+        result = invoke("--config", str(config), "summarize", "--once",
+                        "--api", "http://127.0.0.1:9", env={"LITMON_API_TOKEN": "lm_x"})  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "litmon: http://127.0.0.1:9/api/claim: no answer: ConnectionError"
+    )
+    assert fake.received == []
+
+
 def test_a_draft_the_servers_guards_refuse_fails_the_candidate_there(tmp_path):
     """A worker whose own [guards] are looser than the server's: the API's done answers
     422 with the failed checks, the server has failed the lease, and the worker reports
@@ -588,7 +623,8 @@ def test_a_draft_the_servers_guards_refuse_fails_the_candidate_there(tmp_path):
 # -- a worker process stopped mid-call ------------------------------------------------------
 
 
-def test_sigterm_gives_the_candidate_back_at_once(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_gives_the_candidate_back_at_once(tmp_path, stop):
     db = open_db(tmp_path / "litmon.db")
     candidate = ms_study(db)
     with FakeLLM(Reply(json.dumps(GOOD_MS), delay=30)).running() as fake:
@@ -603,7 +639,7 @@ def test_sigterm_gives_the_candidate_back_at_once(tmp_path):
             time.sleep(0.05)
         assert fake.completions, "the worker never asked the model"
         stopped_at = time.monotonic()
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop)
         out, err = process.communicate(timeout=20)
         took = time.monotonic() - stopped_at
     assert process.returncode == 75, err

@@ -139,7 +139,9 @@ def test_a_deployment_crawls_the_replay_server_the_install_starts(tmp_path, repl
 def test_a_database_path_that_cannot_be_used_is_a_one_line_error(tmp_path, setup, message):
     setup(tmp_path)
     target = tmp_path / "junk.db" if "junk" in message else tmp_path / "afile" / "x.db"
-    result = CliRunner().invoke(cli, ["--db", str(target), "score"])
+    export = tmp_path / "export.xml"  # ingest is a command that may create the database
+    export.write_text("<PubmedArticleSet></PubmedArticleSet>\n")
+    result = CliRunner().invoke(cli, ["--db", str(target), "ingest", "pubmed-xml", str(export)])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
 

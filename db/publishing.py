@@ -12,7 +12,10 @@ from collections.abc import Iterator
 SEPARATOR = "\x1f"
 
 _PIECES = """
-SELECT c.id, d.finding, d.what_was_done, d.why_it_matters, d.limits, p.published_at,
+SELECT c.id, d.finding, d.what_was_done, d.why_it_matters, d.limits,
+       coalesce((SELECT min(a.at) FROM candidate_audit a WHERE a.candidate_id = c.id
+                 AND a.action = 'publish'), p.published_at) AS first_published,
+       p.published_at,
        w.title, w.journal, w.pub_date, w.pmid, w.doi,
        (SELECT group_concat(value, char(31)) FROM
            (SELECT value FROM json_each(w.authors) LIMIT 4)) AS authors,
@@ -27,14 +30,15 @@ FROM publications p
 JOIN candidates c ON c.id = p.candidate_id
 JOIN drafts d ON d.id = p.draft_id
 JOIN works w ON w.id = c.work_id
-ORDER BY p.published_at, p.candidate_id
+ORDER BY first_published, p.candidate_id
 """
 
 
 def published_pieces(conn: sqlite3.Connection) -> Iterator[tuple]:
-    """Every candidate ever published, oldest publication first: id, the published draft's
-    four parts, published_at, the work's title, journal, pub_date, pmid, doi, its first
-    four authors and the candidate's topics (each joined by :data:`SEPARATOR`), the
-    candidate's state, the reason it was withdrawn (if it was) and whether the takedown of
-    its piece is recorded (``ack_takedown``)."""
+    """Every candidate ever published, first published first (a piece taken back and
+    published again keeps its place): id, the published draft's four parts, when it was
+    first published and when its current version was, the work's title, journal,
+    pub_date, pmid, doi, its first four authors and the candidate's topics (each joined by
+    :data:`SEPARATOR`), the candidate's state, the reason it was withdrawn (if it was)
+    and whether the takedown of its piece is recorded (``ack_takedown``)."""
     yield from conn.execute(_PIECES)

@@ -116,8 +116,8 @@ def _shown(piece: Piece) -> tuple:
     """What of a piece its pages show: a change to any of it remakes them."""
     return (
         piece.candidate_id, piece.finding, piece.what_was_done, piece.why_it_matters,
-        piece.limits, piece.published_at, piece.title, piece.journal, piece.pub_date,
-        piece.pmid, piece.doi, piece.authors, piece.topics, piece.taken_down,
+        piece.limits, piece.published_at, piece.revised_at, piece.title, piece.journal,
+        piece.pub_date, piece.pmid, piece.doi, piece.authors, piece.topics, piece.taken_down,
     )  # fmt: skip
 
 
@@ -166,6 +166,8 @@ def _piece(piece: Piece, path: str, titles: dict[str, str]) -> dict:
         "limits": _paragraphs(piece.limits),
         "published": piece.published_at,
         "published_text": _date(piece.published_at),
+        "revised": piece.revised_at,
+        "revised_text": _date(piece.revised_at) if piece.revised_at else None,
         "citation": _citation(piece),
         "topics": [
             {"title": titles.get(t, t), "url": f"{root}topics/{topic_slug(t)}/index.html"}
@@ -263,6 +265,7 @@ def _entry(piece: Piece, path: str, titles: dict[str, str]) -> dict:
             ["The study's limits", piece.limits],
         ],
         "published": piece.published_at,
+        "updated": piece.revised_at or piece.published_at,
         "topics": [titles.get(t, t) for t in piece.topics],
         "citation": _citation(piece),
     }

@@ -19,7 +19,7 @@ class Piece:
     what_was_done: str
     why_it_matters: str
     limits: str
-    published_at: str  # UTC, ISO 8601
+    published_at: str  # first published: UTC, ISO 8601
     title: str  # the study's
     journal: str | None = None
     pub_date: str | None = None
@@ -27,13 +27,14 @@ class Piece:
     doi: str | None = None
     authors: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
+    revised_at: str | None = None  # published again (a revised draft), if it was
     taken_down: str | None = None
     withdrawn: bool = False
     acknowledged: bool = False
 
     @property
     def order(self) -> tuple[str, int]:
-        """Oldest first; the index lists the reverse."""
+        """Oldest first (by first publication); the index lists the reverse."""
         return self.published_at, self.candidate_id
 
 

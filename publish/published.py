@@ -17,8 +17,8 @@ def load_pieces(conn: sqlite3.Connection) -> list[Piece]:
     revised (its candidate no longer published)."""
     pieces = []
     for row in published_pieces(conn):
-        (candidate_id, finding, done, matters, limits, published_at, title, journal, pub_date,
-         pmid, doi, authors, topics, state, because, acknowledged) = row  # fmt: skip
+        (candidate_id, finding, done, matters, limits, first, latest, title, journal,
+         pub_date, pmid, doi, authors, topics, state, because, acknowledged) = row  # fmt: skip
         withdrawn = state == "withdrawn"
         taken_down = None
         if withdrawn:
@@ -32,7 +32,8 @@ def load_pieces(conn: sqlite3.Connection) -> list[Piece]:
                 what_was_done=done or "",
                 why_it_matters=matters or "",
                 limits=limits or "",
-                published_at=published_at,
+                published_at=first,
+                revised_at=latest if latest != first else None,
                 title=title,
                 journal=journal,
                 pub_date=pub_date,

@@ -59,14 +59,15 @@ class Renderer:
         feed.link(href=self._url("index.html"), rel="alternate")
         feed.link(href=self._url("feed.atom"), rel="self")
         # the newest entry's time, not the clock's: the same pieces make the same bytes
-        feed.updated(entries[0]["published"] if entries else "1970-01-01T00:00:00Z")
+        latest = max((entry["updated"] for entry in entries), default="1970-01-01T00:00:00Z")
+        feed.updated(latest)
         for entry in entries:
             item = feed.add_entry(order="append")
             item.id(self._entry_id(entry))
             item.title(entry["finding"])
             item.link(href=self._url(entry["path"]), rel="alternate")
             item.published(entry["published"])
-            item.updated(entry["published"])
+            item.updated(entry["updated"])
             item.summary(entry["summary"])
             item.content(_plain_text(entry), type="text")
             for topic in entry["topics"]:
@@ -91,6 +92,7 @@ class Renderer:
                 "summary": entry["summary"],
                 "content_text": _plain_text(entry),
                 "date_published": entry["published"],
+                "date_modified": entry["updated"],
                 "tags": entry["topics"],
                 **(
                     {"external_url": entry["citation"]["pubmed"]}

@@ -6,6 +6,7 @@ trail, hostile text staying text, and the feeds parsing as feeds."""
 
 import json
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -240,15 +241,37 @@ def test_the_json_feed_has_the_shape_of_version_1_1(db, tmp_path):
     assert item["external_url"] == "https://pubmed.ncbi.nlm.nih.gov/40000001/"
 
 
-def test_an_unpublished_piece_leaves_the_lists(db, tmp_path):
-    candidate_id = publish_piece(db, 1)
+def test_a_piece_taken_back_leaves_the_lists_and_published_again_keeps_its_place(db, tmp_path):
+    first = publish_piece(db, 1)
+    second = publish_piece(db, 2)
+    third = publish_piece(db, 3)
     site = tmp_path / "site"
-    publish(db, site, SETTINGS)
-    drafts.unpublish(db, candidate_id, "editor", note="a number is wrong")
-    result = publish(db, site, SETTINGS)
-    assert "study 1." not in (site / "index.html").read_text()
-    assert "being revised" in page_of(site, candidate_id).read_text()
+    one_a_page = replace(SETTINGS, per_page=1)
+    publish(db, site, one_a_page)
+    drafts.unpublish(db, second, "editor", note="a number is wrong")
+    result = publish(db, site, one_a_page)
+    assert "study 2." not in (site / "index.html").read_text()
+    assert "being revised" in page_of(site, second).read_text()
     assert result.taken_down == []  # not withdrawn: no takedown to record
+    drafts.edit(
+        db, second, parts(2, limits="A small study at one hospital, now said plainly."), "editor"
+    )
+    time.sleep(1.1)  # times are stored to the second: the revision is published later
+    drafts.publish(db, second, "editor", force=True)
+    before = files(site)
+    again = publish(db, site, one_a_page)
+    # one piece a page: the front page still shows the third, the second is back on page 2
+    assert "study 3." in (site / "index.html").read_text()
+    assert "study 2." in (site / "archive/2.html").read_text()
+    page = page_of(site, second).read_text()
+    assert "now said plainly" in page and "revised <time" in page
+    assert "archive/2.html" in again.written and "index.html" not in again.written
+    assert before["archive/1.html"] == files(site)["archive/1.html"]
+    assert before["archive/3.html"] == files(site)["archive/3.html"]
+    assert {first, third}.isdisjoint(again.taken_down)
+    atom = feedparser.parse((site / "feed.atom").read_bytes())
+    revised = next(entry for entry in atom.entries if "study 2." in entry.title)
+    assert revised.updated_parsed > revised.published_parsed
 
 
 def litmon(*args: str):

@@ -27,7 +27,8 @@ def site(tmp_path):
     for n, work_id in enumerate(mesh_works(db, 2)):
         review.enqueue(db, work_id, [("ms_imaging", 9.0 - n)])
     review.decide(db, ["1", "2"], "approve", by="ed")
-    for text in (json.dumps(GOOD), "<script>alert(1)</script> A summary with 77 in it."):
+    free = "<script>alert(1)</script> A summary with 77 in it. \u202eredro ni ton"
+    for text in (json.dumps(GOOD), free):
         packet = review.claim(db, "w1", 60)
         review.done(db, packet["id"], packet["lease_token"], text)
     auth.add_user(db, "maria", PASSWORD)
@@ -64,6 +65,8 @@ def test_free_text_is_marked_unchecked_and_shown_as_text(site):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
     assert '<mark class="number missing" title="not in the abstract">77</mark>' in page
     assert re.search(r"<button type=\"submit\" disabled[^>]*>Publish v1", page)
+    # an override in a draft ends with it: the text is isolated from the page around it
+    assert '<blockquote id="draft-text"><bdi>&lt;script&gt;' in page
 
 
 def test_publish_edit_and_send_back_through_the_forms(site):

@@ -425,7 +425,6 @@ def test_stored_text_is_isolated_and_a_forgotten_filter_still_ends_an_override()
     )
 
 
-
 def test_the_notice_after_a_decision_undoes_that_candidate_not_the_next(site):
     url, db = site
     browser = sign_in(url)

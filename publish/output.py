@@ -49,11 +49,12 @@ def state_dir(directory: Path) -> Path:
 
 def check_directory(directory: Path) -> None:
     """Refuse a directory with other files in it and no manifest: it is not a site this
-    command wrote, and its files would be overwritten."""
-    if not directory.exists() or (state_dir(directory) / _MANIFEST).exists():
+    command wrote, and its files would be overwritten. A path through a file is refused too."""
+    existing = next(path for path in (directory, *directory.absolute().parents) if path.exists())
+    if not existing.is_dir():
+        raise UsageError(f"cannot publish into {directory}: {existing} is not a directory")
+    if existing != directory or (state_dir(directory) / _MANIFEST).exists():
         return
-    if not directory.is_dir():
-        raise UsageError(f"{directory} is not a directory")
     if any(path.name != STATE_DIR for path in directory.iterdir()):
         raise UsageError(
             f"{directory} is not empty and no site was published there (no"

@@ -18,6 +18,7 @@ from litmon import review
 from litmon.cli import cli
 from litmon.core.locks import file_lock
 from litmon.core.records import Deletion, Link, Record
+from litmon.db.schema import open_db
 from litmon.db.store import delete_works, save_records
 from litmon.publish import CAVEAT, SiteSettings, publish
 from litmon.review import drafts
@@ -279,8 +280,6 @@ def litmon(*args: str):
 
 
 def test_the_command_prints_its_counts_and_json(tmp_path):
-    from litmon.db.schema import open_db
-
     path = tmp_path / "litmon.db"
     db = open_db(path)
     publish_piece(db, 1)
@@ -295,8 +294,6 @@ def test_the_command_prints_its_counts_and_json(tmp_path):
 
 
 def test_a_second_publish_of_one_directory_exits_75(tmp_path):
-    from litmon.db.schema import open_db
-
     path = tmp_path / "litmon.db"
     open_db(path)
     site = tmp_path / "site"
@@ -308,8 +305,6 @@ def test_a_second_publish_of_one_directory_exits_75(tmp_path):
 
 
 def test_a_directory_of_other_files_is_refused(tmp_path):
-    from litmon.db.schema import open_db
-
     path = tmp_path / "litmon.db"
     open_db(path)
     home = tmp_path / "home"
@@ -319,6 +314,18 @@ def test_a_directory_of_other_files_is_refused(tmp_path):
     assert result.exit_code == 2
     assert f"{home} is not empty and no site was published there" in result.output
     assert os.listdir(home) == ["notes.txt"]  # nothing written there
+
+
+def test_a_directory_through_a_file_is_one_line_exit_2(tmp_path):
+    path = tmp_path / "litmon.db"
+    open_db(path)
+    (tmp_path / "afile").write_text("")
+    result = litmon("--db", str(path), "publish", str(tmp_path / "afile" / "site"))
+    assert result.exit_code == 2
+    assert result.output == (
+        f"litmon: cannot publish into {tmp_path / 'afile' / 'site'}: {tmp_path / 'afile'}"
+        " is not a directory\n"
+    )
 
 
 def test_without_a_directory_it_says_where_to_set_one(tmp_path):

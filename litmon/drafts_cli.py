@@ -43,7 +43,8 @@ def _id(value: str) -> int:
     return int(value)
 
 
-def _checked(draft: dict | None) -> str:
+def draft_status(draft: dict | None) -> str:
+    """A draft's checks in a few words: passed, which failed, or never ran (free text)."""
     if draft is None:
         return "no draft"
     if not draft["checked"]:
@@ -73,7 +74,7 @@ def drafts() -> None:
 _COLUMNS = (
     Column("ID", lambda row: row["id"], right=True),
     Column("DRAFT", lambda row: f"v{row['draft']['version']}" if row["draft"] else "-"),
-    Column("CHECKS", lambda row: _checked(row["draft"]), width=40),
+    Column("CHECKS", lambda row: draft_status(row["draft"]), width=40),
     Column("TITLE", lambda row: row["title"], width=80),
 )
 
@@ -130,7 +131,7 @@ def drafts_show(app: App, candidate: str, as_text: bool, as_json: bool) -> None:
     echo(f"candidate {shown['id']} ({shown['state']}): {text(shown['title'])}")
     echo(
         f"draft v{latest['version']} by {text(latest['by'])} ({latest['origin']}),"
-        f" {latest['created_at']}: {_checked(latest)}"
+        f" {latest['created_at']}: {draft_status(latest)}"
     )
     echo()
     if latest["parts"] is None:
@@ -155,7 +156,7 @@ def drafts_show(app: App, candidate: str, as_text: bool, as_json: bool) -> None:
         for draft in versions:
             echo(
                 f"v{draft['version']}  {draft['created_at']}  {text(draft['by'])}"
-                f" ({draft['origin']})  {_checked(draft)}"
+                f" ({draft['origin']})  {draft_status(draft)}"
             )
 
 
@@ -233,7 +234,7 @@ def drafts_edit(
     if draft["unchanged"]:
         echo(f"candidate {candidate}: draft v{draft['version']} already says this; nothing changed")
         return
-    echo(f"candidate {candidate}: draft v{draft['version']}, {_checked(draft)}")
+    echo(f"candidate {candidate}: draft v{draft['version']}, {draft_status(draft)}")
     for check in draft["checks"]:
         if not check["ok"]:
             echo(f"FAIL {check['name']}: {text(check['reason'])}")

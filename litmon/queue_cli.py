@@ -13,6 +13,7 @@ import click
 from litmon import exits
 from litmon.app import App, pass_app
 from litmon.core.errors import UsageError
+from litmon.drafts_cli import draft_status
 from litmon.output import (
     Column,
     echo,
@@ -274,7 +275,7 @@ def _published(value: str | None, option: str) -> str | None:
 @pass_app
 def queue_show(app: App, ref: str, as_json: bool) -> None:
     """One candidate (ID, pmid:N or doi:…): the paper (title, authors, journal, date,
-    links, abstract), its scores, trail, summaries, possible duplicates and notices."""
+    links, abstract), its scores, trail, latest draft, possible duplicates and notices."""
     db = app.database()
     item = show(db, ref, max_attempts=app.config.queue.max_attempts)
     work = build_packet(db.conn, item["id"])["work"]
@@ -293,9 +294,12 @@ def queue_show(app: App, ref: str, as_json: bool) -> None:
     if item["history"]:
         echo("trail:")
         _print_trail(item["history"])
-    for summary in item["summaries"]:
-        echo(f"summary by {text(summary['worker'])} at {summary['created_at']}:")
-        echo(text(summary["summary"], lines=True))
+    if item["drafts"]:
+        latest = item["drafts"][-1]
+        echo(
+            f"draft v{latest['version']} by {text(latest['by'])} at {latest['created_at']}:"
+            f" {draft_status(latest)} (litmon drafts show {item['id']})"
+        )
 
 
 _SHOWN_AUTHORS = 12

@@ -59,6 +59,9 @@ def test_show_prints_the_parts_and_each_check(setup):
     assert "ok   numbers: every number written in digits is in the source" in shown
     free = run("drafts", "show", "3").output
     assert "UNCHECKED free text, as received:\nA lay summary as free text." in free
+    queue_show = run("queue", "show", "3").output
+    assert "draft v1 by w1 at " in queue_show
+    assert "UNCHECKED (free text) (litmon drafts show 3)" in queue_show
     as_json = json.loads(run("drafts", "show", "1", "--json").output)
     assert as_json["draft"]["parts"] == GOOD and as_json["candidate"]["state"] == "summarized"
 

@@ -39,6 +39,10 @@ class _GiveUp(Exception):
     """This candidate fails; the message is the one-line reason editors see."""
 
 
+class _ModelDown(_GiveUp):
+    """The model gave no answer: not the candidate's fault, so the worker pauses."""
+
+
 class _LeaseLost(Exception):
     """The lease is no longer this worker's (revoked by an editor, or expired)."""
 
@@ -52,6 +56,7 @@ class Outcome:
     state: str
     reason: str | None = None
     model_calls: int = 0
+    model_down: bool = False  # failed because the model gave no answer
 
 
 @dataclass(slots=True)
@@ -125,15 +130,22 @@ class Worker:
     def run(self, *, once: bool = False, drain: bool = False) -> Tally:
         """Work until stopped: with ``once`` one candidate at most, with ``drain`` until
         nothing is waiting; otherwise an empty queue is looked at again every
-        ``poll_seconds``. A stop request raises :class:`Interrupted` (any lease failed)."""
+        ``poll_seconds``. A model that gives no answer stops a drain, and pauses a worker
+        that keeps going (doubling up to an hour), rather than using up every waiting
+        candidate's attempts. A stop request raises :class:`Interrupted` (any lease
+        failed)."""
         tally = Tally()
+        outages = 0
         while True:
             stop_if_asked(self._should_stop)
             outcome = self.work_one()
             if outcome is not None:
                 tally.outcomes.append(outcome)
-                if once:
+                outages = outages + 1 if outcome.model_down else 0
+                if once or (drain and outages):
                     return tally
+                if outages:
+                    self._idle(min(self._settings.poll_seconds * 2 ** (outages - 1), 3600))
                 continue
             if once or drain:
                 return tally
@@ -151,7 +163,7 @@ class Worker:
             draft = self._write(packet, lease, calls)
             answer = self._hand_off.done(lease.candidate_id, lease.token, draft)
         except _GiveUp as exc:
-            return self._give_up(lease, str(exc), calls[0])
+            return self._give_up(lease, str(exc), calls[0], isinstance(exc, _ModelDown))
         except (_LeaseLost, Conflict) as exc:
             log.warning(
                 "candidate %d: the lease ended while it was worked on: %s",
@@ -189,7 +201,7 @@ class Worker:
         )
         return Outcome(lease.candidate_id, "summarized", None, calls[0])
 
-    def _give_up(self, lease: _Lease, reason: str, calls: int) -> Outcome:
+    def _give_up(self, lease: _Lease, reason: str, calls: int, model_down: bool = False) -> Outcome:
         reason = " ".join(reason.split())[:500]
         try:
             self._hand_off.fail(lease.candidate_id, lease.token, reason)
@@ -207,7 +219,7 @@ class Worker:
             reason,
             extra={"event": "summarize_failed", "candidate": lease.candidate_id},
         )
-        return Outcome(lease.candidate_id, "failed", reason, calls)
+        return Outcome(lease.candidate_id, "failed", reason, calls, model_down)
 
     def _write(self, packet: Mapping, lease: _Lease, calls: list[int]) -> dict[str, str]:
         """A draft that passed the guards, or _GiveUp with the reason."""
@@ -259,7 +271,7 @@ class Worker:
         try:
             return self._keeping(lease, self._model.complete, list(messages))
         except ModelError as exc:
-            raise _GiveUp(f"model: {exc}") from None
+            raise _ModelDown(f"model: {exc}") from None
 
     def _keeping(self, lease: _Lease, step: Callable[..., T], *args: object) -> T:
         """``step(*args)`` run in a thread while this one keeps the lease alive and watches

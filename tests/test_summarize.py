@@ -487,6 +487,23 @@ def test_drain_works_until_the_queue_is_empty(tmp_path):
     assert claimed_by.fetchall() == [("night-shift",)]
 
 
+def test_a_model_that_gives_no_answer_stops_a_drain(tmp_path):
+    """The model's outage is not the candidates' fault: the drain stops after the first
+    failure instead of using up every waiting candidate's attempts."""
+    db = open_db(tmp_path / "litmon.db")
+    ad, ms = ad_study(db), ms_study(db)
+    with FakeLLM(*[Reply.error(503)] * 4).running() as fake:
+        result = invoke("--config", str(write_config(tmp_path, fake)), "summarize", "--drain")
+    assert result.exit_code == 1
+    assert len(fake.completions) == 1  # max_retries = 0: one call, then the drain stopped
+    assert (
+        f"candidate {ad}: failed: model: {fake.url} (model fake-model): HTTP 503" in result.output
+    )
+    assert state_of(db, ms) == "approved"
+    untouched = db.execute("SELECT attempts FROM candidates WHERE id = ?", (ms,)).fetchone()
+    assert untouched == (0,)
+
+
 def test_llm_url_in_the_environment_overrides_the_config(tmp_path):
     db = open_db(tmp_path / "litmon.db")
     candidate = ms_study(db)

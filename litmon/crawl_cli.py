@@ -18,6 +18,7 @@ from litmon.core.clock import today_utc
 from litmon.core.errors import Interrupted, StopCheck
 from litmon.db.storage import as_error
 from litmon.jobs import feeds_job, pubmed_job
+from litmon.output import echo, text
 from litmon.report import parse_date, print_reports
 from litmon.scheduler import Daemon
 from litmon.settings import ConfigError
@@ -131,13 +132,13 @@ def _feeds(app: App, only: str | None = None, force: bool = False) -> int:
             app.config, only=only, force=force or only is not None, should_stop=should_stop
         )
     for outcome in result.outcomes:
-        click.echo(outcome.summary())
+        echo(text(outcome.summary()))
     enriched = result.enrichment
     if enriched is not None:
         counts = enriched.counts
-        click.echo(
+        echo(
             f"PubMed lookup by DOI: {counts.fetched} found, {counts.updated} works enriched"
-            + (f" (error: {enriched.error})" if enriched.error else "")
+            + (f" (error: {text(enriched.error)})" if enriched.error else "")
         )
     return exits.OK if result.ok else exits.FAILED
 

@@ -9,7 +9,7 @@ from datetime import date
 import click
 
 from litmon import exits
-from litmon.output import plural
+from litmon.output import echo, plural, text
 from litmon.pipeline.run import Run
 
 
@@ -32,21 +32,21 @@ def exit_for(reports: Iterable[Run]) -> None:
 def print_warnings(run: Run, shown: int = 20) -> None:
     """A run's warnings (skipped or refused entries), the first ``shown`` of them."""
     for warning in run.warnings[:shown]:
-        click.echo(f"  warning: {warning}", err=True)
+        echo(f"  warning: {text(warning)}", err=True)
     if len(run.warnings) > shown:
         more = len(run.warnings) - shown
-        click.echo(f"  ... and {more} more warnings: litmon runs", err=True)
+        echo(f"  ... and {plural(more, 'more warning')}: litmon runs", err=True)
 
 
 def print_reports(reports: Iterable[Run]) -> None:
     for report in reports:
         counts = report.counts
         start, end = report.window
-        click.echo(
-            f"{report.topic}: {report.status} ({start}..{end}) - {counts.new} new,"
+        echo(
+            f"{text(report.topic)}: {report.status} ({start}..{end}) - {counts.new} new,"
             f" {counts.updated} updated, {counts.unchanged} unchanged;"
             f" {counts.fetched} fetched in {plural(counts.requests, 'request')}"
         )
         print_warnings(report)
         if report.error:
-            click.echo(f"  error: {report.error}", err=True)
+            echo(f"  error: {text(report.error)}", err=True)

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from litmon.core.text import clean
+
 __all__ = [
     "DEFAULT_BANNED",
     "DEFAULT_LENGTHS",
@@ -98,7 +100,12 @@ def parse_parts(text: str) -> dict[str, str] | None:
         return None
     if not isinstance(value, dict) or not any(part in value for part in PARTS):
         return None
-    return {part: value[part] if isinstance(value.get(part), str) else "" for part in PARTS}
+    # a model's text: JSON escapes (\u001b) can carry control characters past the API's
+    # cleaning of the body, so each part is cleaned once parsed
+    return {
+        part: clean(value[part], lines=True) if isinstance(value.get(part), str) else ""
+        for part in PARTS
+    }
 
 
 def failed(checks: Sequence[Check]) -> list[Check]:

@@ -16,6 +16,7 @@ from litmon.cli import cli
 from litmon.core.records import Record
 from litmon.core.text import clean, visible
 from litmon.db.schema import open_db
+from litmon.review.guards import parse_parts
 from litmon.web import auth
 from litmon.web.app import create_app
 
@@ -142,3 +143,12 @@ def test_api_bodies_lose_their_controls(tmp_path):
     )
     assert "bot [2J[Hlitmon: all good]0;pwned" in stored and "second line" in stored
     assert not any(char in stored for char in ("\x1b", "\x07", "\x9b"))
+
+
+def test_a_model_s_draft_parts_lose_their_controls():
+    # JSON escapes carry controls past the cleaning of the body's text: each part is cleaned
+    hand_in = json.dumps({"finding": f"Rims {ATTACK}", "limits": "one\ntwo\x1b[2J"})
+    parts = parse_parts(hand_in)
+    assert parts["finding"].startswith("Rims [2J[Hlitmon: all good]0;pwned")
+    assert parts["limits"] == "one\ntwo[2J"
+    assert not any(char in "".join(parts.values()) for char in ("\x1b", "\x07", "\x9b"))

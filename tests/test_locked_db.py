@@ -7,6 +7,7 @@ The busy timeout is configured short (``database.busy_timeout``) so no test wait
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
@@ -25,7 +26,10 @@ from web_server import serving
 
 from litmon import review
 from litmon.cli import cli
+from litmon.crawler.settings import NcbiSettings, Topic
 from litmon.db.schema import open_db
+from litmon.scheduler import run_job
+from litmon.settings import Config
 from litmon.web import auth
 from litmon.web.app import create_app
 
@@ -180,3 +184,19 @@ def test_health_reports_a_full_disk_and_sign_in_never_answers_500(small_disk):
         ), signing_in.text[:300]
         (small_disk / "filler").unlink()
         assert requests.get(f"{url}/health").status_code == 200
+
+
+def test_a_scheduled_job_that_meets_a_held_write_lock_fails_in_one_line(tmp_path, caplog):
+    """The daemon maps the busy database through the same table: the job ends 'failed' with
+    the one-line reason (not 'internal error' with a traceback), and the daemon goes on."""
+    path = tmp_path / "daemon.db"
+    open_db(path)
+    ncbi = NcbiSettings(eutils_url="http://127.0.0.1:9/", timeout=1, max_retries=0)
+    topic = Topic(name="ms", query="multiple sclerosis[tiab]")
+    config = Config(source=None, db_path=path, ncbi=ncbi, topics={"ms": topic}, busy_timeout=WAIT)
+    caplog.set_level(logging.INFO, "litmon.scheduler")
+    with write_lock_held(path):
+        run_job("pubmed", config, lambda: False, lambda state: None)
+    (finished,) = [r for r in caplog.records if getattr(r, "event", None) == "job_finished"]
+    assert finished.status == "failed"
+    assert "locked" in finished.error and "internal error" not in finished.error

@@ -227,7 +227,8 @@ def queue_list(
         )
 
     marker = page_marker(after) if after is not None else None
-    rows = row_limit(limit, _PAGE, as_json, nl)
+    # --last is a page, counted from the end: as JSON too
+    rows = row_limit(limit, _PAGE, as_json and not from_end, nl and not from_end)
     if rows is None:
         output_rows(_every(page, marker), nl=nl)
         return

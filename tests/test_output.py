@@ -51,6 +51,8 @@ def test_json_lists_every_row_unless_n_is_given(db_path):
     assert len(json.loads(run("queue", "list", "--json").output)) == 60
     assert len(run("queue", "list", "--nl").output.splitlines()) == 60
     assert len(json.loads(run("queue", "list", "--json", "-n", "7").output)) == 7
+    last = json.loads(run("queue", "list", "--json", "--last").output)  # the last page
+    assert [item["score"] for item in last] == [float(n) for n in range(50, 0, -1)]
     assert len(json.loads(run("runs", "--json").output)) == 25
     assert len(run("runs", "--nl").output.splitlines()) == 25
     assert len(json.loads(run("runs", "--json", "-n", "3").output)) == 3

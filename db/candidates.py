@@ -60,7 +60,12 @@ _CANDIDATE = _CANDIDATE_COLUMNS + _CANDIDATE_FROM
 ORDERS: dict[str, tuple[str, bool]] = {
     "rank": ("c.score", True),
     "uncertain": ("coalesce(abs(c.model_score - 0.5), 1)", False),
+    # newest first, undated last; journals A-Z (SQLite's lower(): ASCII only), none last
+    "date": ("coalesce(w.pub_date, '')", True),
+    "journal": ("coalesce(lower(w.journal), '~')", False),
 }
+# The orders whose key is text, not a number (a page marker keeps it as it is).
+TEXT_ORDERS = frozenset({"date", "journal"})
 
 
 def get(conn: sqlite3.Connection, candidate_id: int) -> dict | None:
@@ -253,13 +258,23 @@ def count(
     ).fetchone()[0]
 
 
+def decided_since(conn: sqlite3.Connection, since: str, actions: tuple[str, ...]) -> int:
+    """How many candidates had one of ``actions`` recorded at or after ``since``."""
+    marks = ",".join("?" * len(actions))
+    return conn.execute(
+        "SELECT count(DISTINCT candidate_id) FROM candidate_audit"
+        f" WHERE at >= ? AND action IN ({marks})",
+        (since, *actions),
+    ).fetchone()[0]
+
+
 def page(
     conn: sqlite3.Connection,
     *,
     state: str | None,
     topic: str | None,
     min_score: float | None,
-    after: tuple[float, int] | None,
+    after: tuple[float | str, int] | None,
     from_end: bool,
     limit: int,
     match: str | None = None,

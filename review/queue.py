@@ -62,7 +62,7 @@ class Page:
     """One page of the ranked list; ``next_after`` continues it (None: this was the last)."""
 
     items: list[dict]
-    next_after: tuple[float, int] | None
+    next_after: tuple[float | str, int] | None
 
 
 def view(row: dict) -> dict:
@@ -365,7 +365,7 @@ def list_candidates(
     search: str | None = None,
     journal: str | None = None,
     published: tuple[str | None, str | None] = (None, None),
-    after: tuple[float, int] | None = None,
+    after: tuple[float | str, int] | None = None,
     from_end: bool = False,
     limit: int = 50,
     explain: bool = False,
@@ -416,12 +416,17 @@ def list_candidates(
     return Page(items, next_after)
 
 
-def order_key(item: dict, order: str) -> float:
+def order_key(item: dict, order: str) -> float | str:
     """Where a candidate (as :func:`view` shows it) stands in ``order``: the first half of
     the marker :func:`list_candidates` pages by (the SQL of ``ORDERS``, in Python)."""
     if order == "uncertain":
         probability = item["model_score"]
         return 1.0 if probability is None else abs(probability - 0.5)
+    if order == "date":
+        return item["pub_date"] or ""
+    if order == "journal":
+        journal = item["journal"]
+        return "~" if journal is None else "".join(c.lower() if c.isascii() else c for c in journal)
     return item["score"]
 
 
@@ -449,17 +454,34 @@ def count_candidates(
     )
 
 
-def page_marker(text: str) -> tuple[float, int]:
-    """The (score, id) a page of :func:`list_candidates` ends with, written "SCORE,ID"
-    (as ``queue list`` prints it and the review page links it)."""
-    score, _, ident = text.partition(",")
+def progress(db: sqlite_utils.Database) -> dict[str, int]:
+    """The editors' day: how many candidates were decided (approved, rejected or deferred)
+    since midnight UTC, and how many new ones wait for a decision."""
+    since = f"{today_utc().isoformat()}T00:00:00Z"
+    return {
+        "decided_today": sql.decided_since(db.conn, since, DECISIONS),
+        "waiting": sql.count(db.conn, state="new", topic=None, min_score=None),
+    }
+
+
+def page_marker(text: str, order: str = "rank") -> tuple[float | str, int]:
+    """The (key, id) a page of :func:`list_candidates` in ``order`` ends with, written
+    "KEY,ID" (as ``queue list`` prints it and the review page links it): a number, or for
+    the text orders (date, journal) the text, commas and all."""
+    key, _, ident = text.rpartition(",")
+    wrong = UsageError("the page marker is not SCORE,ID, the marker a page ends with")
     try:
-        marker = float(score), int(ident)
+        number = int(ident)
+        score = math.nan if order in sql.TEXT_ORDERS else float(key)
     except ValueError:
-        marker = (math.nan, -1)
-    if not math.isfinite(marker[0]) or not 0 <= marker[1] < 2**63:  # SQLite's integers
-        raise UsageError("the page marker is not SCORE,ID, the marker a page ends with")
-    return marker
+        raise wrong from None
+    if not 0 <= number < 2**63:  # SQLite's integers
+        raise wrong
+    if order in sql.TEXT_ORDERS:
+        return key, number
+    if not math.isfinite(score):
+        raise wrong
+    return score, number
 
 
 def is_date_prefix(text: str) -> bool:

@@ -274,3 +274,43 @@ def test_an_override_in_stored_text_does_not_reverse_what_follows(page, site):
     row.locator("a.open").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Override in the journal")
     assert page.evaluate(_DRAWN_WIDTH, ["article .meta + .meta", "2026-11-21"]) > 0
+
+
+def _journals_and_dates(page: Page) -> list[tuple[str, str]]:
+    """Each row's journal and date as the queue shows them."""
+    metas = page.locator("#queue .row .meta").all_inner_texts()
+    return [tuple(part.strip() for part in meta.split(" · ")[:2]) for meta in metas]
+
+
+def test_the_queue_sorts_by_date_and_by_journal(page, site):
+    sign_in(page)
+    page.get_by_label("State").select_option("all")
+    page.get_by_label("Order").select_option("date")
+    page.get_by_role("button", name="Filter").click()
+    dates = [date for _, date in _journals_and_dates(page) if date != "no date"]
+    assert len(dates) > 10 and dates == sorted(dates, reverse=True)  # newest first
+    page.get_by_label("Order").select_option("journal")
+    page.get_by_role("button", name="Filter").click()
+    journals = [journal for journal, _ in _journals_and_dates(page)]
+    named = [journal for journal in journals if journal != "no journal"]
+    assert named == sorted(named, key=str.lower) and len(set(named)) > 3
+    expect(page.get_by_label("Order")).to_have_value("journal")  # the choice is kept
+
+
+def test_several_candidates_are_decided_at_once_from_the_keyboard(page, site):
+    url, db, _ = site
+    sign_in(page)
+    rows = page.locator("#queue .row")
+    chosen = [int(rows.nth(n).get_attribute("data-id")) for n in (0, 1)]
+    page.locator("body").click(position={"x": 5, "y": 400})
+    for key in ("j", "x", "j", "x"):
+        page.keyboard.press(key)
+    expect(page.locator("#selected-count")).to_have_text("2")
+    screenshot(page, "queue-bulk.png")
+    page.get_by_role("button", name="Decide selected").click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"Candidates {chosen[0]}, {chosen[1]}: approved."
+    )
+    for candidate_id in chosen:
+        assert audit(db, candidate_id)[-1] == ("maria", "approve", None)
+    expect(page.locator("#progress")).to_contain_text("decided today")

@@ -499,3 +499,63 @@ def test_authors_are_told_apart(site):
     db.conn.commit()
     page = sign_in(url).get(f"{url}/candidates/1").text
     assert '<p class="authors"><bdi>Smith, J</bdi>; <bdi>Doe, K</bdi></p>' in page
+
+
+def _bulk(browser, url, action, refs, **fields):
+    page = browser.get(f"{url}/").text
+    data = {"csrf_token": csrf(page), "action": action, "ref": refs} | fields
+    return browser.post(f"{url}/decisions", data=data)
+
+
+def test_several_candidates_are_decided_at_once_all_or_none(site):
+    url, db = site
+    browser = sign_in(url)
+    answer = _bulk(browser, url, "approve", ["1@1", "2@1"])
+    assert answer.url.startswith(f"{url}/?") and "Candidates 1, 2: approved." in answer.text
+    assert (state_of(db, 1), state_of(db, 2), state_of(db, 3)) == ("approved", "approved", "new")
+    trail = db.execute(
+        "SELECT candidate_id, by FROM candidate_audit WHERE action = 'approve' ORDER BY id"
+    ).fetchall()
+    assert trail == [(1, "maria"), (2, "maria")]
+    assert "2 decided today, 1 waiting for a decision." in answer.text
+    # one stale version (candidate 1 is at version 2 now): nothing is decided
+    stale = _bulk(browser, url, "reject", ["3@1", "1@1"], reason="off-topic")
+    assert "Not saved: " in stale.text and "changed since version 1" in stale.text
+    assert (state_of(db, 1), state_of(db, 3)) == ("approved", "new")
+    # rejecting needs a reason, for all of them
+    unexplained = _bulk(browser, url, "reject", ["3@1"])
+    assert "a rejection needs a reason" in unexplained.text and state_of(db, 3) == "new"
+
+
+def test_a_bulk_decision_needs_the_csrf_token_and_well_formed_refs(site):
+    url, db = site
+    browser = sign_in(url)
+    forged = browser.post(f"{url}/decisions", data={"action": "approve", "ref": ["1@1"]})
+    assert forged.status_code == 403 and state_of(db, 1) == "new"
+    odd = _bulk(browser, url, "approve", ["1@1", "²@1"])
+    assert odd.status_code == 400 and "ref: not a candidate&#39;s ID@VERSION" in odd.text
+    assert state_of(db, 1) == "new"
+
+
+def test_the_queue_sorts_by_date_and_journal_and_pages_in_that_order(site):
+    url, db = site
+    browser = sign_in(url)
+    dates = {1: "2026-03", 2: "2026-11-02", 3: None}
+    journals = {1: "neurology", 2: None, 3: "Brain, a journal"}
+    for work_id in dates:
+        db.execute(
+            "UPDATE works SET pub_date = ?, journal = ? WHERE id = ?",
+            (dates[work_id], journals[work_id], work_id),
+        )
+    db.conn.commit()
+
+    def ids(order: str, **params) -> list[str]:
+        page = browser.get(f"{url}/", params={"order": order, **params}).text
+        return re.findall(r'<li class="row[^"]*" data-id="(\d+)"', page)
+
+    assert ids("date") == ["2", "1", "3"]  # newest first, undated last
+    assert ids("journal") == ["3", "1", "2"]  # A-Z whatever the case, none last
+    assert ids("rank") == ["1", "2", "3"]
+    # a page boundary inside the journal order, its marker holding the journal's comma
+    assert ids("journal", after="brain, a journal,3") == ["1", "2"]
+    assert browser.get(f"{url}/", params={"order": "sideways"}).status_code == 400

@@ -140,7 +140,25 @@ def _criteria(filters: dict[str, str]) -> dict[str, Any]:
     }
 
 
+# The orders the queue page offers, in the order its menu lists them (each one of
+# db/candidates.ORDERS); the default first.
+ORDERS = (
+    ("rank", "best first"),
+    ("date", "newest first"),
+    ("journal", "journal A–Z"),
+    ("uncertain", "the model least sure first"),
+)
+
+
+def _order(filters: dict[str, str]) -> str:
+    order = filters.get("order", ORDERS[0][0])
+    if order not in dict(ORDERS):
+        raise UsageError("order: not one of the orders listed")
+    return order
+
+
 def _page(request: Request, filters: dict[str, str], **paging: Any) -> review.Page:
+    _order(filters)
     return review.list_candidates(
         request.state.db,
         **_criteria(filters),
@@ -159,17 +177,17 @@ def queue_page(
 ) -> Response:
     filters = _filters(request)
     try:
-        page = _page(
-            request, filters, after=page_marker(after) if after else None, from_end=last, limit=50
-        )
+        marker = page_marker(after, _order(filters)) if after else None
+        page = _page(request, filters, after=marker, from_end=last, limit=50)
         total, error = review.count_candidates(request.state.db, **_criteria(filters)), None
     except UsageError as exc:
         page, total, error = review.Page([], None), 0, str(exc)
     query = urlencode(filters)
     more = None
     if page.next_after is not None:
-        marker = f"{page.next_after[0]!r},{page.next_after[1]}"
-        more = f"/?{urlencode(filters | {'after': marker} | ({'last': '1'} if last else {}))}"
+        key, ident = page.next_after
+        following = f"{key if isinstance(key, str) else repr(key)},{ident}"
+        more = f"/?{urlencode(filters | {'after': following} | ({'last': '1'} if last else {}))}"
     return _render(
         request,
         "queue.html",
@@ -182,10 +200,57 @@ def queue_page(
         more=more,
         backwards=last,
         total=total,
-        error=error,
+        orders=ORDERS,
+        progress=review.progress(request.state.db),
+        reasons=request.app.state.queue_settings.reject_reasons,
+        default_until=(today_utc() + timedelta(days=30)).isoformat(),
         **_done_notice(request),
+        error=error or _refused_message(request, session),
         drafts_waiting=dsql.count_awaiting(request.state.db.conn),
     )
+
+
+_REF = re.compile(r"[1-9][0-9]{0,18}@[0-9]{1,9}")  # ID@VERSION, as the queue page writes it
+
+
+@router.post("/decisions")
+def decisions(
+    request: Request,
+    session: Annotated[Session, Depends(editor)],
+    action: Annotated[str, Form(max_length=20)],
+    csrf_token: Annotated[str | None, Form()] = None,
+    ref: Annotated[list[str] | None, Form(max_length=500)] = None,
+    reason: Annotated[str | None, Form(max_length=200)] = None,
+    until: Annotated[str | None, Form(max_length=20)] = None,
+    query: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Several candidates of the queue page decided at once, all or none (as
+    ``litmon review ID... approve``): each ``ref`` is ID@VERSION, the version the editor
+    saw; one refused or changed meanwhile changes none, and the queue says why."""
+    check_csrf(request, session, csrf_token)
+    ref = ref or []
+    if not all(_REF.fullmatch(one) for one in ref):
+        raise UsageError("ref: not a candidate's ID@VERSION")
+    settings = request.app.state.queue_settings
+    back = f"/?{query}&" if _plain(query) else "/?"
+    try:
+        review.decide(
+            request.state.db,
+            ref,
+            action,
+            by=session.name,
+            reason=(reason or None) if action == "reject" else None,
+            until=_until(until) if action == "defer" else None,
+            reasons=settings.reject_reasons,
+            max_attempts=settings.max_attempts,
+        )
+    except (Conflict, UsageError) as exc:
+        text = str(exc)[:300]
+        return RedirectResponse(
+            back + urlencode({"refused": text, "sig": _signature(session, text)}), 303
+        )
+    ids = ",".join(one.partition("@")[0] for one in ref)
+    return RedirectResponse(back + urlencode({"did": action, "ids": ids}), 303)
 
 
 _DONE = {
@@ -212,6 +277,12 @@ def _done_notice(request: Request) -> dict[str, Any]:
     (``undo_last``: its id and version, when its state can be undone)."""
     action = request.query_params.get("did")
     ident = request.query_params.get("id", "")
+    several = request.query_params.get("ids", "").split(",")
+    if action in DECISIONS and len(several) > 1 and all(map(_ID.fullmatch, several)):
+        shown = ", ".join(several[:20]) + (" and more" if len(several) > 20 else "")
+        return {"done": f"Candidates {shown}: {_DONE[action]}.", "undo_last": None}
+    if action in DECISIONS and len(several) == 1 and _ID.fullmatch(several[0]):
+        ident = several[0]
     if action not in _DONE or not _ID.fullmatch(ident):
         return {"done": None, "undo_last": None}
     undo_last = None
@@ -272,7 +343,7 @@ def _spellings(request: Request, topics: list[dict]) -> set[str]:
 def _neighbour(request: Request, filters: dict[str, str], row: dict) -> int | None:
     """The candidate after this one in the queue as filtered, for j / next."""
     try:
-        marker = (order_key(row, filters.get("order", "rank")), row["id"])
+        marker = (order_key(row, _order(filters)), row["id"])
         page = _page(request, filters, after=marker, limit=1)
     except UsageError:
         return None

@@ -4,7 +4,8 @@
 
 function typing(event) {
   const tag = event.target.tagName;
-  return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || event.target.isContentEditable;
+  const box = tag === "INPUT" && event.target.type === "checkbox";  // keys still move the list
+  return (tag === "INPUT" && !box) || tag === "TEXTAREA" || tag === "SELECT" || event.target.isContentEditable;
 }
 
 function queueKeys(list) {
@@ -20,6 +21,12 @@ function queueKeys(list) {
     if (event.key === "j") { select(current + 1); return true; }
     if (event.key === "k") { select(current - 1); return true; }
     if (event.key === "u") return undo();
+    if (event.key === "x" && current >= 0) {
+      const pick = rows[current].querySelector("input.pick");
+      pick.checked = !pick.checked;
+      pick.dispatchEvent(new Event("change", { bubbles: true }));
+      return true;
+    }
     if ((event.key === "o" || event.key === "Enter") && current >= 0) {
       rows[current].querySelector("a.open").click();
       return true;
@@ -76,8 +83,20 @@ function candidateKeys() {
   };
 }
 
+// How many rows are selected for the bulk decision, beside its button.
+function countSelected(list) {
+  const shown = document.getElementById("selected-count");
+  if (!shown) return;
+  const update = () => {
+    shown.textContent = String(list.querySelectorAll("input.pick:checked").length);
+  };
+  list.addEventListener("change", update);
+  update();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const list = document.getElementById("queue");
+  if (list) countSelected(list);
   const onPage = list ? queueKeys(list) : document.getElementById("work-title") ? candidateKeys() : null;
   const note = document.getElementById("note");
   if (note) {

@@ -28,6 +28,7 @@ from litmon import review
 from litmon.cli import cli
 from litmon.crawler.settings import NcbiSettings, Topic
 from litmon.db.schema import open_db
+from litmon.db.transactions import write_problem
 from litmon.scheduler import run_job
 from litmon.settings import Config
 from litmon.web import auth
@@ -200,3 +201,16 @@ def test_a_scheduled_job_that_meets_a_held_write_lock_fails_in_one_line(tmp_path
     (finished,) = [r for r in caplog.records if getattr(r, "event", None) == "job_finished"]
     assert finished.status == "failed"
     assert "locked" in finished.error and "internal error" not in finished.error
+
+
+def test_the_write_probe_reports_a_read_only_file_system(small_disk):
+    """/health's probe on a database whose file system was remounted read-only (what the
+    kernel does after disk errors): 'read-only', never 'ok'."""
+    path = small_disk / "ro.db"
+    open_db(path).conn.close()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        assert write_problem(reader, path) == "the database is read-only"
+    finally:
+        reader.close()

@@ -86,6 +86,13 @@ def test_publish_edit_and_send_back_through_the_forms(site):
     assert published.status_code == 200 and "draft published" in published.text
     trail = [(r["action"], r["by"]) for r in review.history(db, "1")]
     assert trail[-2:] == [("edit", "maria"), ("publish", "maria")]
+    assert (
+        "Published v2 by <bdi>maria</bdi>" in published.text
+        and 'id="publish-form"' not in published.text
+    )
+    back_to_review = post(browser, url, 1, action="unpublish", draft_version=2)
+    assert "taken back to review" in back_to_review.text
+    assert review.show(db, "1")["state"] == "summarized"
     edit = GOOD | {"finding": "Rims are common in MS."}
     review.edit(db, 2, edit, "jo")  # meanwhile, another editor made version 2
     stale = post(browser, url, 2, action="send_back", draft_version=1, note="Use the parts.")

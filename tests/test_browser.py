@@ -314,3 +314,47 @@ def test_several_candidates_are_decided_at_once_from_the_keyboard(page, site):
     for candidate_id in chosen:
         assert audit(db, candidate_id)[-1] == ("maria", "approve", None)
     expect(page.locator("#progress")).to_contain_text("decided today")
+
+
+def test_the_candidate_page_shows_what_moved_the_model(browser, tmp_path):
+    """A queue the model ranks (invented papers in two families, decided by the editors):
+    the candidate page names the model's probability and the terms that moved it, and the
+    queue's "least sure first" order puts the paper of both families first."""
+    from click.testing import CliRunner
+    from test_learning import CONFIG, COSTS, PLACES, REPAIR, costs, repair
+
+    from litmon.cli import cli
+
+    path = tmp_path / "model.db"
+    config = tmp_path / "litmon.toml"
+    config.write_text(CONFIG)
+    mixed = repair("310", "hippocampal")
+    mixed.abstract += " " + costs("311", "hippocampal").abstract
+    papers = [repair(str(100 + i), p) for i, p in enumerate(PLACES)]
+    papers += [costs(str(200 + i), p) for i, p in enumerate(PLACES)] + [mixed]
+    db = open_db(path)
+    save_records(db, papers)
+    auth.add_user(db, "maria", PASSWORD)
+
+    def run(*args):
+        result = CliRunner().invoke(cli, ["--config", str(config), "--db", str(path), *args])
+        assert result.exit_code == 0, result.output
+
+    run("score")
+    ids = dict(db.execute("SELECT w.pmid, c.id FROM candidates c JOIN works w ON w.id = c.work_id"))
+    run("review", *(str(ids[p]) for p in REPAIR[:4]), "approve")
+    run("review", *(str(ids[p]) for p in COSTS[:4]), "reject", "--reason", "off-topic")
+    run("score")
+    with serving(create_app(path)) as url:
+        context = browser.new_context(base_url=url)
+        page = context.new_page()
+        sign_in(page)
+        page.get_by_label("Order").select_option("uncertain")
+        page.get_by_role("button", name="Filter").click()
+        first = page.locator("#queue li").first
+        expect(first.locator(".title")).to_contain_text("hippocampal")
+        page.goto(f"/candidates/{ids['106']}")
+        expect(page.locator("#model-title")).to_contain_text("The model: 0.")
+        expect(page.locator(".model-up")).to_contain_text("remyelination")
+        expect(page.locator(".model-down")).to_be_visible()
+        context.close()

@@ -188,6 +188,20 @@ def test_no_cure_guarantee_or_dosing_advice(claim):
     assert verdicts(twin)["claims"] is True
 
 
+@pytest.mark.parametrize(
+    ("made", "denied"),
+    [
+        ("This scan could cure MS.", "This scan is not a cure for MS."),
+        ("The drug is proven to slow MS.", "The drug has not been proven to slow MS."),
+        ("Stop your treatment if rims appear.", "Do not stop your treatment without your doctor."),
+        ("It is not small, and it could cure MS.", "It could not cure MS."),
+    ],
+)
+def test_a_claim_denied_is_not_a_claim_made(made, denied):
+    assert verdicts(GOOD | {"limits": GOOD["limits"] + " " + made})["claims"] is False
+    assert verdicts(GOOD | {"limits": GOOD["limits"] + " " + denied})["claims"] is True
+
+
 def test_the_banned_claims_are_configurable():
     settings = {"banned": (r"\bbreakthrough\b",)}
     assert (

@@ -44,6 +44,7 @@ def model_group() -> None:
 def train_command(app: App, as_json: bool) -> None:
     """Train a model on every label now, store it as the active version and rank the queue
     with it. Exit 3 when there are too few labels of a kind."""
+    _thresholds(app)
     db = app.database()
     try:
         version = learn.train(db, app.config.model)
@@ -93,6 +94,7 @@ def status_command(app: App, as_json: bool) -> None:
 def rollback_command(app: App) -> None:
     """Make the version trained before the active one the active one, and rank the queue
     with it. Exit 3 when there is none."""
+    _thresholds(app)
     db = app.database()
     version = learn.rollback(db)
     if version is None:
@@ -170,14 +172,18 @@ def _record(source: str, row: LabelledRow) -> Record:
     return record
 
 
-def _rank_again(app: App, db: sqlite_utils.Database) -> dict[str, int]:
-    """After the active model changed: every live work gets its probability, the queue
-    lets in and ranks by it."""
+def _thresholds(app: App) -> dict[str, float]:
+    """Each profiled topic's threshold; none is a usage error, before anything changes."""
     profiles = list(app.config.profiles.values())
     if not profiles:
         raise UsageError(f"no topic in {app.config.source or 'the config'} has a profile to rank")
-    thresholds = {profile.topic: profile.threshold for profile in profiles}
-    learn.catch_up(db, learn.load(db, app.config.model), thresholds)
+    return {profile.topic: profile.threshold for profile in profiles}
+
+
+def _rank_again(app: App, db: sqlite_utils.Database) -> dict[str, int]:
+    """After the active model changed: every live work gets its probability, the queue
+    lets in and ranks by it."""
+    learn.catch_up(db, learn.load(db, app.config.model), _thresholds(app))
     return queue_scored(app.config, db)
 
 

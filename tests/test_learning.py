@@ -381,3 +381,13 @@ def test_a_decision_on_merged_candidates_counts_once(litmon):
     litmon("dupes", "merge", str(works[REPAIR[0]]), str(works[REPAIR[1]]))
     litmon("queue", "list")  # the queue follows the merge
     assert status(litmon)["labels"]["relevant"] == 1
+
+
+def test_training_without_a_profile_to_rank_by_changes_nothing(litmon, tmp_path):
+    decide(litmon, REPAIR[:4], "approve")
+    decide(litmon, COSTS[:4], "reject", "--reason", "off-topic")
+    bare = tmp_path / "bare.toml"
+    bare.write_text('[topics.imaging]\nquery = "ms"\n')
+    result = CliRunner().invoke(cli, ["--config", str(bare), "model", "train"])
+    assert result.exit_code == 2 and "has a profile" in result.output
+    assert status(litmon)["versions"] == []

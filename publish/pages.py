@@ -145,7 +145,10 @@ def _citation(piece: Piece) -> dict:
     authors = "; ".join(piece.authors[:3]) + ("; et al" if len(piece.authors) > 3 else "")
     pmid = piece.pmid if piece.pmid and piece.pmid.isdigit() else None
     return {
-        "title": piece.title,
+        # PubMed titles end with a full stop, which the citation puts in itself
+        "title": piece.title.rstrip(". "),
+        "title_end": "" if piece.title.rstrip().endswith(("?", "!")) else ".",
+        "where": ", ".join(part for part in (piece.journal, piece.pub_date) if part),
         "authors": authors,
         "journal": piece.journal or "",
         "pub_date": piece.pub_date or "",

@@ -116,9 +116,11 @@ def _plain_text(entry: dict) -> str:
     citation = entry["citation"]
     parts = [entry["finding"]]
     parts += [f"{heading}\n{text}" for heading, text in entry["parts"]]
-    study = ". ".join(
-        part for part in (citation["authors"], citation["title"], citation["journal"],
-                          citation["pub_date"]) if part
+    study = " ".join(
+        part for part in (citation["authors"] and citation["authors"] + ".",
+                          citation["title"] + citation["title_end"],
+                          citation["where"] and citation["where"] + ".")
+        if part
     )  # fmt: skip
     links = [link for link in (citation["pubmed"], citation["doi_url"]) if link]
     parts.append("The study\n" + study + ("\n" + "\n".join(links) if links else ""))

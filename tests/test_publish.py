@@ -122,6 +122,10 @@ def test_a_publish_writes_the_list_the_pieces_topics_and_feeds(db, tmp_path):
     ):
         assert text in page, text
     assert '<html lang="en">' in page and 'name="viewport"' in page and "<script" not in page
+    assert (
+        "<cite>Quantitative susceptibility mapping of rim lesions in multiple sclerosis 1.</cite>"
+        " Multiple Sclerosis Journal, 2026-10." in page
+    )
     imaging = (site / "topics/ms-neuroimaging/index.html").read_text()
     assert '<h1><span class="kicker">Topic</span> MS imaging</h1>' in imaging
     assert "study 1." in imaging and "study 2." in imaging
@@ -340,6 +344,22 @@ def test_a_base_url_must_be_http(tmp_path, value):
         "--db", str(tmp_path / "litmon.db"), "publish", str(tmp_path), "--base-url", value
     )
     assert result.exit_code == 2
+
+
+def test_a_title_with_its_own_full_stop_is_cited_with_one(db, tmp_path):
+    candidate_id = publish_piece(db, 1)
+    make_work(db, 1, title="Rim lesions in MS: a review.")  # PubMed's titles end so
+    site = tmp_path / "site"
+    publish(db, site, SETTINGS)
+    assert (
+        "<cite>Rim lesions in MS: a review.</cite> Multiple"
+        in page_of(site, candidate_id).read_text()
+    )
+    atom = feedparser.parse((site / "feed.atom").read_bytes())
+    assert (
+        "Rim lesions in MS: a review. Multiple Sclerosis Journal, 2026-10."
+        in atom.entries[0].content[0].value
+    )
 
 
 def test_a_page_deleted_by_hand_comes_back_and_a_new_title_remakes_every_page(db, tmp_path):

@@ -115,13 +115,22 @@ class Matcher:
     def find(self, text: str) -> set[object]:
         found: set[object] = set()
         by_word = self._by_word
-        tried: set[re.Pattern] = set()
+        lowered = text.lower()
+        # a spelling starts with its entry word, so its search starts where that word
+        # first occurs (as a substring: never later); only where lower() kept the length
+        aligned = len(lowered) == len(text)
+        starts = {regex: 0 for regex, _ in self._always}
         candidates = list(self._always)
-        for word in set(_TOKENS.findall(text.lower())) & by_word.keys():
-            candidates += by_word[word]
+        for word in set(_TOKENS.findall(lowered)) & by_word.keys():
+            at = lowered.find(word) if aligned else 0
+            for compiled in by_word[word]:
+                regex = compiled[0]
+                if regex not in starts:
+                    candidates.append(compiled)
+                    starts[regex] = at
+                elif at < starts[regex]:
+                    starts[regex] = at
         for regex, keys in candidates:
-            if regex not in tried:
-                tried.add(regex)
-                if not keys <= found and regex.search(text):
-                    found |= keys
+            if not keys <= found and regex.search(text, starts[regex]):
+                found |= keys
         return found

@@ -48,7 +48,8 @@ def summarize_command(
 
     Without --once or --drain the worker keeps going, looking for work every
     [summarizer] poll_seconds, until SIGTERM or Ctrl-C (a candidate in hand is then failed
-    with a reason, not left leased).
+    with a reason, not left leased). A model that gives no answer stops --drain and pauses
+    a running worker, so an outage does not use up the candidates' attempts.
 
     \b
     Exit codes: 0 drafts handed in · 1 a candidate failed · 2 config or usage ·

@@ -57,10 +57,11 @@ def test_editors_work_while_a_crawl_writes(tmp_path):
                     f"{url}/candidates/2/decision",
                     data={"csrf_token": csrf(page.text), "action": action, "version": version},
                 )
-                # 409: the crawl's scoring changed the candidate meanwhile, and the editor
-                # is told so; anything else is a failure
-                told = answer.status_code == 409 and "changed since version" in answer.text
-                if answer.status_code == 200:
+                # refused: the crawl's scoring changed the candidate meanwhile, and the
+                # editor is told so on its page; anything else is a failure
+                refused = "Not saved: " in answer.text
+                told = refused and "changed since version" in answer.text
+                if answer.status_code == 200 and not refused:
                     decided.append(action)
                 elif not told or "locked" in answer.text:
                     alert = re.search(r"role=\"alert\">([^<]*)", answer.text)

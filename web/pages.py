@@ -293,12 +293,10 @@ def _done_notice(request: Request) -> dict[str, Any]:
     return {"done": f"Candidate {ident}: {_DONE[action]}.", "undo_last": undo_last}
 
 
-def _allowed(state: str) -> frozenset[str]:
-    """The editor's actions the transition table allows from ``state``: the page offers
-    these and no others."""
-    return frozenset(
-        action for action in (*DECISIONS, "undo", "note") if state in TRANSITIONS[action]
-    )
+def _allowed(state: str, actions: tuple[str, ...] = (*DECISIONS, "undo", "note")) -> frozenset[str]:
+    """The ``actions`` (an editor's; or an admin's) the transition table allows from
+    ``state``: the page offers these and no others."""
+    return frozenset(action for action in actions if state in TRANSITIONS[action])
 
 
 def _signature(session: Session, text: str) -> str:
@@ -386,6 +384,7 @@ def _candidate_context(request: Request, session: Session, candidate_id: int) ->
         "next_id": _neighbour(request, filters, shown),
         **_done_notice(request),
         "allowed": _allowed(shown["state"]),
+        "admin_allowed": _allowed(shown["state"], tuple(_ADMIN_ACTIONS)),
         "error": _refused_message(request, session),
         "default_until": (today_utc() + timedelta(days=30)).isoformat(),
         "history": shown["history"],

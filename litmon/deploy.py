@@ -86,6 +86,9 @@ JOB_COMMANDS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "summarize": ("summarize approved candidates", ("summarize", "--once"), True),
     "publish": ("publish the public site", ("publish",), False),
 }
+# exit codes of a scheduled job that are no failure: 75, another run held the lock; and for
+# the summarizer 3, nothing was waiting to be summarized
+QUIET_EXITS = {"summarize": (3, 75)}
 
 
 def _set_key(text: str, table: str, key: str, value: str) -> str:
@@ -232,8 +235,9 @@ def systemd_units(deployment: Deployment, schedule: Mapping[str, str]) -> dict[s
                 "Type=oneshot",
                 f"ExecStart={deployment.command(*args)}",
                 "# 75: another run held the lock (it did the work); `litmon check` reports"
-                " a job that keeps missing its window",
-                "SuccessExitStatus=75",
+                " a job that keeps missing its window"
+                + ("; 3: nothing was waiting" if job == "summarize" else ""),
+                f"SuccessExitStatus={' '.join(map(str, QUIET_EXITS.get(job, (75,))))}",
             ],
             network=network,
         )
@@ -396,11 +400,19 @@ def crontab_text(deployment: Deployment, schedule: Mapping[str, str]) -> str:
         if len(line.split()) != 5:
             raise UsageError(f"crontab line {line!r}: cron takes 5 fields, with no seconds")
         command = deployment.command("-q", *JOB_COMMANDS[job][1])
-        if job == "summarize" and deployment.db_path is not None:
-            # two workers may well run at once (leases keep them apart), but two cron runs
-            # of one job must not: the daemon's lock of the job, with its exit code 75
-            lock = shlex.quote(f"{deployment.db_path}.summarize.lock")
-            command = f"flock -n -E 75 {lock} {command}"
+        if job == "summarize":
+            if deployment.db_path is not None:
+                # two workers may well run at once (leases keep them apart), but two cron
+                # runs of one job must not: the daemon's lock of the job, exit code 75
+                lock = shlex.quote(f"{deployment.db_path}.summarize.lock")
+                command = f"flock -n -E 75 {lock} {command}"
+            # mailed only when it failed: not for nothing to claim (3) or a run still on (75)
+            quiet = "|".join(map(str, QUIET_EXITS[job]))
+            lines.append(
+                f"{line}  out=$({_cron_escape(command)} 2>&1)"
+                f' || case $? in {quiet}) ;; *) echo "$out" ;; esac'
+            )
+            continue
         lines.append(f"{line}  {_cron_escape(command)} >/dev/null")
     check = deployment.command("check")
     lines += [

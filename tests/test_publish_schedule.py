@@ -49,14 +49,15 @@ def test_a_publish_line_becomes_a_unit_and_timer_systemd_verifies(tmp_path):
     units = tmp_path / "systemd"
     publish = (units / "litmon-publish.service").read_text()
     assert re.search(r"^ExecStart=\S+/litmon --config \S+/litmon.toml publish$", publish, re.M)
-    assert "Type=oneshot" in publish and "SuccessExitStatus=75" in publish
+    assert "Type=oneshot" in publish and "SuccessExitStatus=75\n" in publish
     assert "network-online" not in publish  # it only reads the database and writes files
     assert "ReadWritePaths=/var/lib/litmon /var/log/litmon\n" in publish  # the site is in it
     timer = (units / "litmon-publish.timer").read_text()
     assert "OnCalendar=*-*-* *:05:00 UTC" in timer
     summarize = (units / "litmon-summarize.service").read_text()
     assert re.search(r"^ExecStart=\S+ --config \S+ summarize --once$", summarize, re.M)
-    assert "After=network-online.target" in summarize and "SuccessExitStatus=75" in summarize
+    assert "After=network-online.target" in summarize
+    assert "SuccessExitStatus=3 75\n" in summarize  # nothing to claim is no failure
     assert "OnCalendar=*-*-* *:00/10:00 UTC" in (units / "litmon-summarize.timer").read_text()
     daemon = (units / "litmon-schedule.service").read_text()
     assert "litmon-publish.timer" in daemon and "litmon-summarize.timer" in daemon  # Conflicts=
@@ -82,25 +83,39 @@ def test_the_crontab_runs_publish_and_summarize_on_their_lines(tmp_path):
     assert publish.startswith("5 * * * *  /") and f"--config {config.resolve()}" in publish
     (summarize,) = [line for line in lines if " summarize --once" in line]
     assert summarize.startswith(
-        "*/10 * * * *  flock -n -E 75 /var/lib/litmon/litmon.db.summarize.lock /"
+        "*/10 * * * *  out=$(flock -n -E 75 /var/lib/litmon/litmon.db.summarize.lock /"
     )
 
 
-def test_a_cron_summarize_while_one_runs_exits_75_doing_nothing(tmp_path):
+def cron_runs(line: str, command: str) -> subprocess.CompletedProcess:
+    """What cron runs for ``line`` (through /bin/sh), with ``sh -c COMMAND`` for litmon."""
+    mock = f"sh -c '{command}'"
+    shell = re.sub(r"\S+/litmon --config \S+ -q summarize --once", mock, line.split(None, 5)[5])
+    return subprocess.run(["/bin/sh", "-c", shell], capture_output=True, text=True, timeout=60)
+
+
+def test_a_cron_summarize_while_one_runs_exits_75_and_cron_mails_only_failures(tmp_path):
     """Two cron runs of the summarizer never overlap: the second exits 75 at once, on the
-    lock the daemon's summarize job takes too."""
+    lock the daemon's summarize job takes too. Cron mails what a line prints: nothing when
+    there was nothing to claim (3) or a run was still on (75), the output when it failed."""
     state = tmp_path / "state"
     scheduled_deployment(tmp_path, None, "--state-dir", state, "--log-dir", tmp_path / "log")
     (line,) = [
         e for e in (tmp_path / "crontab").read_text().splitlines() if "summarize --once" in e
     ]
-    command = line.split(None, 5)[5].replace("summarize --once", "--version")  # no model here
+    flock = re.search(r"out=\$\((flock .*?) 2>&1\)", line).group(1)
+    locked = flock.replace("summarize --once", "--version")  # no model here
     with file_lock(state / "litmon.db.summarize.lock", holder="the summarize job"):
-        held = subprocess.run(["/bin/sh", "-c", command], capture_output=True, timeout=60)
+        held = subprocess.run(["/bin/sh", "-c", locked], capture_output=True, timeout=60)
+        quiet_when_held = cron_runs(line, "echo busy; exit 1")
     assert held.returncode == 75
-    free = subprocess.run(["/bin/sh", "-c", command.replace(">/dev/null", "")],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert quiet_when_held.stdout == ""  # flock refused before the command: 75, no mail
+    free = subprocess.run(["/bin/sh", "-c", locked], capture_output=True, text=True, timeout=60)
     assert free.returncode == 0 and free.stdout.startswith("litmon, version")
+    assert cron_runs(line, "echo nothing to claim >&2; exit 3").stdout == ""
+    assert cron_runs(line, "echo handed in; exit 0").stdout == ""
+    failed = cron_runs(line, "echo the model server refused >&2; exit 1")
+    assert failed.stdout == "the model server refused\n"
 
 
 def test_a_scheduled_publish_needs_a_directory(tmp_path):

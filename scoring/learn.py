@@ -50,7 +50,7 @@ class ModelSettings:
     """``[model]`` in the config."""
 
     min_labels: int = 10  # of each kind before a model is trained and ranks
-    retrain_after: int = 20  # decisions, undos and imported labels since the last training
+    retrain_after: int = 20  # labels gained, lost or changed since the last training
     irrelevant_reasons: tuple[str, ...] = IRRELEVANT_REASONS
     let_in: float = 0.5  # probability at which a work under every threshold is queued
     weight: float = 6.0  # rank points between a probability of 0 and one of 1
@@ -70,8 +70,8 @@ class Learner:
     settings: ModelSettings
 
     def score(self, rows: Sequence[WorkRow], explain: set[int]) -> list[tuple[int, float, list]]:
-        """(work id, probability, explanation or None) per row; explained only for the works
-        in ``explain``."""
+        """(work id, probability, explanation or None) per row; explained for the works in
+        ``explain`` and those the model lets in."""
         if not rows:
             return []
         docs = [doc_of(row) for row in rows]

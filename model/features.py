@@ -2,9 +2,10 @@
 and TF-IDF of its tags (author keywords, MeSH headings, publication types, journal).
 
 Two blocks, each normalised to unit length, so a work with twenty keywords does not drown
-its words and a work without an abstract is still a point of the same length. The blocks
-are learnt from the labelled works only (vocabulary and document frequencies), so what a
-stored model knows is what its training set showed it.
+its words and a work without an abstract is still a point of the same length; tags weigh
+less than words (linear.DEFAULT_CONFIG). The blocks are learnt from the labelled works only
+(vocabulary and document frequencies), so what a stored model knows is what its training
+set showed it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import CountVectorizer
 
 # the prefixes of tag features; an explanation names the kind of evidence by them
 TAG_KINDS = ("keyword", "mesh", "type", "journal")
@@ -55,73 +56,93 @@ def doc_text(doc: Doc) -> str:
     return f"{doc.title}\n{doc.abstract}"
 
 
-def word_counter(vocabulary: Sequence[str] | None = None) -> CountVectorizer:
-    """Word 1-2-grams without English stop words, accents folded, lower-cased; numbers of
-    one character and punctuation are not words."""
+def word_counter() -> CountVectorizer:
+    """Word 1-2-grams, accents folded, lower-cased; tokens of one character and punctuation
+    are not words. Stop words stay: idf weighs them down, and in a pair they carry meaning
+    ("switch from", "add on")."""
     return CountVectorizer(
         ngram_range=(1, 2),
-        stop_words="english",
         strip_accents="unicode",
         lowercase=True,
         dtype=np.float64,
-        vocabulary=list(vocabulary) if vocabulary is not None else None,
     )
 
 
-def tag_counter(vocabulary: Sequence[str] | None = None) -> CountVectorizer:
-    return CountVectorizer(
-        analyzer=doc_tags,
-        lowercase=False,
-        dtype=np.float64,
-        vocabulary=list(vocabulary) if vocabulary is not None else None,
-    )
-
-
-def tfidf(idf: np.ndarray | None = None) -> TfidfTransformer:
-    """Sublinear term frequency (a word said ten times is not ten times the evidence),
-    smoothed idf, unit length."""
-    transformer = TfidfTransformer(sublinear_tf=True, smooth_idf=True, norm="l2")
-    if idf is not None:
-        transformer.idf_ = idf
-    return transformer
+def tag_counter() -> CountVectorizer:
+    return CountVectorizer(analyzer=doc_tags, lowercase=False, dtype=np.float64)
 
 
 def _inputs(kind: str, docs: Sequence[Doc]) -> Iterable:
     return [doc_text(d) for d in docs] if kind == "words" else docs
 
 
+def count(kind: str, docs: Sequence[Doc]) -> tuple[list[str], sparse.csr_matrix]:
+    """Every term of ``docs`` (sorted) and their counts; no terms at all is no columns."""
+    counter = word_counter() if kind == "words" else tag_counter()
+    try:
+        counts = counter.fit_transform(_inputs(kind, docs))
+    except ValueError:  # no word (or no tag) in any of the docs
+        return [], sparse.csr_matrix((len(docs), 0))
+    return counter.get_feature_names_out().tolist(), counts.tocsr()
+
+
+def sublinear(counts: sparse.spmatrix) -> sparse.csr_matrix:
+    """1 + log(count) of each non-zero count: a word said ten times is not ten times the
+    evidence."""
+    tf = sparse.csr_matrix(counts, dtype=np.float64, copy=True)
+    np.log(tf.data, out=tf.data)
+    tf.data += 1
+    return tf
+
+
+def smooth_idf(documents: int, df: np.ndarray) -> np.ndarray:
+    """scikit-learn's smoothed idf; a term no training work has (df 0) gets the highest."""
+    return np.log((1 + documents) / (1 + df)) + 1
+
+
+def unit_rows(x: sparse.csr_matrix, scale: float) -> sparse.csr_matrix:
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return (sparse.diags(scale / norms) @ x).tocsr()
+
+
 @dataclass
 class Block:
-    """One fitted block: its vocabulary (column order), idf and scale."""
+    """One fitted block: its vocabulary (column order), idf, the number of works the idf
+    was counted on, and its scale.
+
+    A work's length counts every term it has, the ones the training works never had too
+    (at the idf of a term none of them had): a work that shares two words with the
+    relevant ones and says a hundred others is not made of those two words.
+    """
 
     kind: str  # "words" | "tags"
     vocabulary: list[str]
     idf: np.ndarray
+    documents: int
     scale: float
 
     @cached_property
-    def _counter(self) -> CountVectorizer:
-        counter = (
-            word_counter(self.vocabulary) if self.kind == "words" else tag_counter(self.vocabulary)
-        )
-        return counter.fit([])  # with a vocabulary given, fit only builds the lookup
-
-    @cached_property
-    def _tfidf(self) -> TfidfTransformer:
-        return tfidf(self.idf)
-
-    def counts(self, docs: Sequence[Doc]) -> sparse.csr_matrix:
-        if not self.vocabulary:
-            return sparse.csr_matrix((len(docs), 0))
-        return self._counter.transform(_inputs(self.kind, docs))
-
-    def weigh(self, counts: sparse.spmatrix) -> sparse.csr_matrix:
-        if not self.vocabulary:
-            return sparse.csr_matrix((counts.shape[0], 0))
-        return (self._tfidf.transform(counts) * self.scale).tocsr()
+    def _columns(self) -> dict[str, int]:
+        return {term: column for column, term in enumerate(self.vocabulary)}
 
     def matrix(self, docs: Sequence[Doc]) -> sparse.csr_matrix:
-        return self.weigh(self.counts(docs))
+        """``docs`` over the vocabulary, weighted and scaled."""
+        terms, counts = count(self.kind, docs)
+        columns = np.fromiter(
+            (self._columns.get(t, -1) for t in terms), dtype=np.int64, count=len(terms)
+        )
+        known = columns >= 0
+        idf = np.full(len(terms), smooth_idf(self.documents, np.zeros(1))[0])
+        idf[known] = self.idf[columns[known]]
+        weighted = unit_rows(sublinear(counts).multiply(idf).tocsr(), self.scale)
+        kept = weighted[:, np.flatnonzero(known)].tocsr()
+        kept.indices = columns[known][kept.indices]
+        kept = sparse.csr_matrix(
+            (kept.data, kept.indices, kept.indptr), shape=(len(docs), len(self.vocabulary))
+        )
+        kept.sort_indices()
+        return kept
 
     def term(self, column: int) -> tuple[str, str]:
         """(kind, term) of a column, as an explanation names it."""
@@ -134,45 +155,68 @@ class Block:
 
 def fit_block(kind: str, docs: Sequence[Doc], scale: float) -> tuple[Block, sparse.csr_matrix]:
     """A block learnt from ``docs``, and their weighted matrix."""
-    counter = word_counter() if kind == "words" else tag_counter()
-    try:
-        counts = counter.fit_transform(_inputs(kind, docs))
-    except ValueError:  # no word (or no tag) in any of the docs: an empty block
-        return Block(kind, [], np.zeros(0), scale), sparse.csr_matrix((len(docs), 0))
-    vocabulary = counter.get_feature_names_out().tolist()
-    transformer = tfidf().fit(counts)
-    block = Block(kind, vocabulary, transformer.idf_.copy(), scale)
-    return block, block.weigh(counts)
+    vocabulary, counts = count(kind, docs)
+    df = np.asarray((counts > 0).sum(axis=0)).ravel()
+    block = Block(kind, vocabulary, smooth_idf(len(docs), df), len(docs), scale)
+    return block, unit_rows(sublinear(counts).multiply(block.idf).tocsr(), scale)
 
 
 class Corpus:
-    """Every work of a fixed set counted once, so that a block learnt from any subset of
-    them (the labelled ones) is a column selection instead of a new pass over the text.
+    """Every work of a fixed set counted once, for a simulation that retrains after every
+    label: what :func:`fit_block` would learn from the labelled works, without a new pass
+    over the texts.
 
-    ``matrix(rows)`` equals what :func:`fit_block` learns from the docs at ``rows`` and
-    :meth:`Block.matrix` gives for all docs: both vectorizers sort their vocabulary, the
-    subset's vocabulary is the corpus terms that occur in it, and idf is counted on it.
+    The vocabulary a model learns from the labelled works is the corpus terms that occur in
+    them (both sorted), their idf is counted on them, and a work's length is taken over
+    those terms only; so an idf of 0 for every term no labelled work has gives the same
+    numbers as a model fitted on the labelled works alone.
     """
 
     def __init__(self, docs: Sequence[Doc], tag_scale: float) -> None:
         self.size = len(docs)
-        self._blocks = []
+        self.labelled: list[int] = []
+        self._columns: list[np.ndarray] = []
+        self._blocks: list[tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray, float]] = []
         for kind, scale in (("words", 1.0), ("tags", tag_scale)):
-            counter = word_counter() if kind == "words" else tag_counter()
-            try:
-                counts = counter.fit_transform(_inputs(kind, docs)).tocsc()
-            except ValueError:
-                counts = sparse.csc_matrix((len(docs), 0))
-            self._blocks.append((counts, scale))
+            tf = sublinear(count(kind, docs)[1])
+            squares = tf.multiply(tf).tocsr()
+            self._blocks.append((tf, squares, np.zeros(tf.shape[1]), scale))
 
-    def matrix(self, rows: Sequence[int]) -> sparse.csr_matrix:
+    def label(self, row: int) -> None:
+        """Count ``row`` among the labelled works."""
+        self.labelled.append(row)
+        for tf, _, df, _ in self._blocks:
+            df[tf.indices[tf.indptr[row] : tf.indptr[row + 1]]] += 1
+
+    def _idf(self, df: np.ndarray) -> np.ndarray:
+        return smooth_idf(len(self.labelled), df)
+
+    def training(self) -> sparse.csr_matrix:
+        """The labelled works' rows, in the order labelled, as :func:`fit_block` weighs them;
+        its columns are the terms the labelled works have, block by block (a fit over the
+        corpus's whole vocabulary gives the same weights, more slowly)."""
         parts = []
-        for counts, scale in self._blocks:
-            seen = np.flatnonzero(counts[rows].getnnz(axis=0))
-            if not len(seen):
-                parts.append(sparse.csr_matrix((self.size, 0)))
-                continue
-            columns = counts[:, seen]
-            transformer = tfidf().fit(columns[rows])
-            parts.append((transformer.transform(columns) * scale).tocsr())
+        self._columns = []
+        for tf, _, df, scale in self._blocks:
+            columns = np.flatnonzero(df)
+            rows = tf[self.labelled][:, columns].multiply(self._idf(df)[columns]).tocsr()
+            norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+            norms[norms == 0] = 1.0
+            parts.append(sparse.diags(scale / norms) @ rows)
+            self._columns.append(columns)
         return sparse.hstack(parts, format="csr")
+
+    def scores(self, weights: np.ndarray, intercept: float) -> np.ndarray:
+        """Every work's log-odds under ``weights`` over the columns of the last
+        :meth:`training`."""
+        total = np.full(self.size, intercept)
+        start = 0
+        for (tf, squares, df, scale), columns in zip(self._blocks, self._columns, strict=True):
+            idf = self._idf(df)
+            block = np.zeros(len(idf))
+            block[columns] = weights[start : start + len(columns)]
+            start += len(columns)
+            norms = np.sqrt(squares @ (idf * idf))
+            raw = tf @ (idf * block)
+            total += scale * np.divide(raw, norms, out=np.zeros(self.size), where=norms > 0)
+        return total

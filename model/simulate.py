@@ -90,18 +90,21 @@ def simulate(
     if y[first[0]] != 1 or y[first[1]] != 0:
         raise ValueError("priors must be one relevant and one irrelevant record")
     corpus = Corpus(docs, DEFAULT_CONFIG["tag_scale"])
-    order = [first[0], first[1]]
+    for row in first:
+        corpus.label(row)
+    order = corpus.labelled
     unread = np.ones(len(y), dtype=bool)
     unread[order] = False
     remaining = int(y.sum()) - 1
     while remaining and unread.any():
-        x = corpus.matrix(order)
-        weights, intercept = train_weights(x[order], y[order], seed=seed, c=DEFAULT_CONFIG["c"])
-        candidates = np.flatnonzero(unread)
-        scores = x[candidates] @ weights + intercept
+        weights, intercept = train_weights(
+            corpus.training(), y[order], seed=seed, config=DEFAULT_CONFIG
+        )
+        scores = corpus.scores(weights, intercept)
+        scores[~unread] = -np.inf
         # the first of equal scores: the same order on every run
-        chosen = int(candidates[np.argmax(scores)])
-        order.append(chosen)
+        chosen = int(np.argmax(scores))
+        corpus.label(chosen)
         unread[chosen] = False
         remaining -= int(y[chosen])
     return SimulationResult(

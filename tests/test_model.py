@@ -177,3 +177,15 @@ def test_cross_validation_on_words_that_teach_nothing_is_near_chance():
 def test_cross_validation_with_one_label_of_a_kind_gives_no_figures():
     docs, labels = remyelination_set()
     assert cross_validate(docs[11:], labels[11:]) == {"auc": None, "wss95": None, "folds": 0}
+
+
+def test_a_relevant_word_among_many_unknown_ones_counts_for_less():
+    # a work's length counts the words no training work had: sharing one word with the
+    # relevant works is weaker evidence in a long text about something else
+    docs, labels = remyelination_set()
+    model = fit(docs, labels)
+    unknown = " ".join(f"term{number}" for number in range(60))
+    short, long, neither = model.predict(
+        [Doc("Remyelination"), Doc(f"Remyelination {unknown}"), Doc(unknown)]
+    )
+    assert short > long > neither

@@ -12,6 +12,7 @@ from litmon.cli import cli
 from litmon.imports.labelled import read_labelled_csv
 from litmon.model import Doc, fit, simulate
 from litmon.model.features import Corpus
+from litmon.model.linear import train_weights
 from litmon.model.metrics import read_until, recall_after, wss
 
 TOPICS = {
@@ -93,10 +94,14 @@ def test_the_simulation_ranks_with_the_model_fit_trains():
     # the simulation counts the texts once; what it ranks by must be what fit() learns
     docs, labels = docs_labels(invented_rows())
     rows = [0, 2, 3, 5, 6, 8, 13, 21, 34]
-    labelled = [docs[i] for i in rows]
-    model = fit(labelled, [labels[i] for i in rows])
-    from_corpus = Corpus(docs, model.config["tag_scale"]).matrix(rows)
-    assert np.allclose(from_corpus.toarray(), model._matrix(docs).toarray())
+    model = fit([docs[i] for i in rows], [labels[i] for i in rows])
+    corpus = Corpus(docs, model.config["tag_scale"])
+    for row in rows:
+        corpus.label(row)
+    weights, intercept = train_weights(
+        corpus.training(), np.array([labels[i] for i in rows]), seed=0, config=model.config
+    )
+    assert np.allclose(corpus.scores(weights, intercept), model.decision(docs))
 
 
 def test_wss_and_recall_follow_their_definitions():

@@ -21,7 +21,7 @@ SELECT c.id, d.finding, d.what_was_done, d.why_it_matters, d.limits,
            (SELECT value FROM json_each(w.authors) LIMIT 4)) AS authors,
        (SELECT group_concat(json_extract(value, '$.topic'), char(31))
         FROM json_each(c.topics)) AS topics,
-       c.state,
+       c.state, c.merged_into,
        (SELECT a.reason FROM candidate_audit a WHERE a.candidate_id = c.id
         AND a.action = 'withdraw' ORDER BY a.id DESC LIMIT 1) AS withdrawn_because,
        EXISTS (SELECT 1 FROM candidate_audit a WHERE a.candidate_id = c.id
@@ -39,6 +39,7 @@ def published_pieces(conn: sqlite3.Connection) -> Iterator[tuple]:
     published again keeps its place): id, the published draft's four parts, when it was
     first published and when its current version was, the work's title, journal,
     pub_date, pmid, doi, its first four authors and the candidate's topics (each joined by
-    :data:`SEPARATOR`), the candidate's state, the reason it was withdrawn (if it was)
+    :data:`SEPARATOR`), the candidate's state, the candidate it was merged into (its work
+    merged into another work), the reason it was withdrawn (if it was)
     and whether the takedown of its piece is recorded (``ack_takedown``)."""
     yield from conn.execute(_PIECES)

@@ -79,11 +79,19 @@ def plan_site(pieces: Iterable[Piece], settings: SiteSettings, paths: dict[int, 
             f"pieces/{piece.candidate_id}-{slug(piece.finding)}.html"
         )
     titles = dict(settings.topic_titles)
+    live = {p.candidate_id: plan.paths[p.candidate_id] for p in ordered if not p.taken_down}
     for piece in ordered:
         path = plan.paths[piece.candidate_id]
-        kind = "withdrawn.html" if piece.taken_down else "piece.html"
-        make = _notice if piece.taken_down else _piece
-        plan.pages[path] = Page(kind, (path, _shown(piece)), partial(make, piece, path, titles))
+        if piece.taken_down:
+            # a merged piece's notice links to the piece that stands for it, while that stands
+            other = live.get(piece.merged_into or 0)
+            plan.pages[path] = Page(
+                "withdrawn.html", (path, _shown(piece), other), partial(_notice, piece, path, other)
+            )
+        else:
+            plan.pages[path] = Page(
+                "piece.html", (path, _shown(piece)), partial(_piece, piece, path, titles)
+            )
     _list_pages(plan, ordered, "", "archive/", settings.title, settings.per_page, None)
     by_topic: dict[str, list[Piece]] = defaultdict(list)
     for piece in ordered:
@@ -180,8 +188,14 @@ def _piece(piece: Piece, path: str, titles: dict[str, str]) -> dict:
     }
 
 
-def _notice(piece: Piece, path: str, titles: dict[str, str]) -> dict:
-    return {"root": _root(path), "reason": piece.taken_down, "citation": _citation(piece)}
+def _notice(piece: Piece, path: str, other: str | None) -> dict:
+    root = _root(path)
+    return {
+        "root": root,
+        "reason": piece.taken_down,
+        "citation": _citation(piece),
+        "other": root + other if other else None,
+    }
 
 
 def _list_pages(

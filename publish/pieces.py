@@ -31,6 +31,7 @@ class Piece:
     taken_down: str | None = None
     withdrawn: bool = False
     acknowledged: bool = False
+    merged_into: int | None = None  # the candidate whose piece now stands for this one
 
     @property
     def order(self) -> tuple[str, int]:

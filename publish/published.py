@@ -13,16 +13,21 @@ _WITHDRAWN = {"retracted": "retracted", "deleted by NLM": "withdrawn from PubMed
 
 def load_pieces(conn: sqlite3.Connection) -> list[Piece]:
     """Every piece ever published (oldest first), those taken down with the reason: the
-    work retracted or deleted (its candidate withdrawn), or the piece taken back to be
-    revised (its candidate no longer published)."""
+    work retracted or deleted (its candidate withdrawn), merged into another work (the
+    other's piece stands for both), or the piece taken back to be revised (its candidate no
+    longer published)."""
     pieces = []
     for row in published_pieces(conn):
         (candidate_id, finding, done, matters, limits, first, latest, title, journal,
-         pub_date, pmid, doi, authors, topics, state, because, acknowledged) = row  # fmt: skip
+         pub_date, pmid, doi, authors, topics, state, merged_into, because,
+         acknowledged) = row  # fmt: skip
         withdrawn = state == "withdrawn"
         taken_down = None
         if withdrawn:
             taken_down = _WITHDRAWN.get(because or "", "withdrawn")
+        elif merged_into is not None:
+            # the same paper as another candidate's: that one's piece stands for both
+            taken_down = "merged"
         elif state != "published":
             taken_down = "unpublished"
         pieces.append(
@@ -44,6 +49,7 @@ def load_pieces(conn: sqlite3.Connection) -> list[Piece]:
                 taken_down=taken_down,
                 withdrawn=withdrawn,
                 acknowledged=bool(acknowledged),
+                merged_into=merged_into,
             )
         )
     return pieces

@@ -24,7 +24,8 @@ from litmon.publish.pages import SiteSettings, plan_site
 from litmon.publish.pieces import Piece
 from litmon.publish.published import load_pieces
 from litmon.publish.render import Renderer
-from litmon.review import ack_takedown, withdraw_gone
+from litmon.review import ack_takedown
+from litmon.review.queue import refresh
 
 # Who the takedowns this command records are by.
 BY = "publish"
@@ -87,13 +88,14 @@ def publish(
     """Publish the pieces editors published into ``directory``, one publish of a directory
     at a time (another is refused: :class:`~litmon.core.locks.Locked`).
 
-    Works retracted or deleted since are withdrawn first (as the queue does), so their
+    The queue catches up with the works first (as before any read of it): candidates of
+    works retracted or deleted since are withdrawn, of works merged are merged, so their
     pieces come down in this publish; then each taken-down piece whose takedown is not yet
     recorded gets an ``ack_takedown`` in its trail, by ``by``, naming this publish."""
     check_directory(directory)
     lock = state_dir(directory) / "lock"
     with file_lock(lock, what="the publish lock", holder=f"litmon publish {directory}"):
-        withdraw_gone(db)
+        refresh(db)  # the queue catches up: merges, deletions and retractions since
         pieces = load_pieces(db.conn)
         result = write_site(directory, pieces, settings)
         pending = [

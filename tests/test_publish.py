@@ -18,6 +18,7 @@ from litmon import review
 from litmon.cli import cli
 from litmon.core.locks import file_lock
 from litmon.core.records import Deletion, Link, Record
+from litmon.db import merge
 from litmon.db.schema import open_db
 from litmon.db.store import delete_works, save_records
 from litmon.publish import CAVEAT, SiteSettings, publish
@@ -196,6 +197,22 @@ def test_a_retraction_takes_the_piece_down_at_the_next_publish(db, tmp_path, cha
     assert publish(db, site, SETTINGS).taken_down == []
     acks = [row for row in review.history(db, str(gone)) if row["action"] == "ack_takedown"]
     assert len(acks) == 1
+
+
+def test_of_two_published_copies_of_a_paper_merged_one_piece_stays(db, tmp_path):
+    kept = publish_piece(db, 1)
+    copy = publish_piece(db, 2)
+    site = tmp_path / "site"
+    publish(db, site, SETTINGS)
+    kept_work, copy_work = (review.show(db, str(c))["work_id"] for c in (kept, copy))
+    merge.merge_works(db, kept_work, copy_work, "the same paper")
+    result = publish(db, site, SETTINGS)
+    index = (site / "index.html").read_text()
+    assert "study 1." in index and "study 2." not in index
+    notice = page_of(site, copy).read_text()
+    assert "This summary has moved" in notice
+    assert f'href="../{page_of(site, kept).relative_to(site)}"' in notice
+    assert result.taken_down == []  # nothing withdrawn: no takedown recorded
 
 
 def test_text_from_pubmed_or_a_model_never_becomes_markup(db, tmp_path):

@@ -10,9 +10,13 @@ from pathlib import Path
 import click
 
 from litmon import exits
+from litmon.app import App, pass_app
+from litmon.db import labels as label_store
+from litmon.db.scores import live_works
 from litmon.imports.files import ImportFileError
 from litmon.imports.labelled import LabelledRow, read_labelled_csv
-from litmon.model import Doc, SimulationResult, simulate
+from litmon.model import Doc, SimulationResult, cross_validate, simulate
+from litmon.scoring.learn import doc_of
 
 
 @click.group("eval")
@@ -86,6 +90,47 @@ def simulate_command(path: Path, seed: int, as_json: bool, plot: Path | None) ->
     click.echo(f"{figures['seconds']:.1f} s")
     if plot is not None:
         click.echo(f"recall curve: {plot}")
+
+
+@eval_group.command("cross-validate")
+@click.option("--folds", default=5, show_default=True, help="Parts the labels are split into.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@pass_app
+def cross_validate_command(app: App, folds: int, as_json: bool) -> None:
+    """How well the relevance model ranks the database's own labels: each labelled work is
+    ranked by a model trained on the other parts (stratified, seeded by [model] seed).
+
+    \b
+    The labels are those `litmon model train` learns from: the editors' decisions (approved
+    and summarized = relevant; rejected for a reason in [model] irrelevant_reasons = not)
+    over labels imported with `litmon model labels import`. Prints ROC AUC and WSS@95 of
+    the ranking. Exit 3 when a kind of label has fewer than two works.
+    """
+    settings = app.config.model
+    db = app.database()
+    found = label_store.labels(db.conn, settings.irrelevant_reasons)
+    rows = live_works(db.conn, sorted(found))
+    labels = [found[row[0]] for row in rows]
+    relevant = sum(labels)
+    counts = {"relevant": relevant, "irrelevant": len(labels) - relevant}
+    if min(counts.values()) < 2:
+        click.echo(
+            f"litmon: too few labels to cross-validate: {counts['relevant']} relevant and"
+            f" {counts['irrelevant']} not relevant, 2 of each needed",
+            err=True,
+        )
+        sys.exit(exits.NOTHING_TO_DO)
+    figures = cross_validate([doc_of(row) for row in rows], labels, seed=settings.seed, folds=folds)
+    figures = {**figures, **counts}
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    click.echo(
+        f"{counts['relevant']} relevant and {counts['irrelevant']} not relevant labels,"
+        f" {figures['folds']} folds"
+    )
+    click.echo(f"ROC AUC  {figures['auc']:.3f}")
+    click.echo(f"WSS@95   {figures['wss95']:.3f}")
 
 
 def _plot(result: SimulationResult, path: Path, title: str) -> None:

@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from litmon.model.features import TAG_KINDS, Block, Doc, fit_block
 
-FORMAT = "litmon-relevance-model/1"
+FORMAT = "litmon-relevance-model/2"
 # Tags weigh a tenth of words: a journal or a broad heading is shared by relevant and
 # irrelevant works alike, and a work's words say more about what it did; tags matter where
 # the words are few (no abstract). Relevant works weigh 9.8 times all irrelevant ones,

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from litmon.cli import cli
+from litmon.db.schema import open_db
 from litmon.imports.labelled import read_labelled_csv
 from litmon.model import Doc, fit, simulate
 from litmon.model.features import Corpus
@@ -200,3 +201,29 @@ def test_labelled_rows_keep_their_optional_columns(tmp_path):
         None,
         None,
     )
+
+
+def test_eval_cross_validate_ranks_the_databases_own_labels(tmp_path):
+    rows = invented_rows(relevant=12, irrelevant=40)
+    for number, row in enumerate(rows):
+        row["pmid"] = str(1000 + number)  # each row its own work
+    path = write_csv(tmp_path / "labels.csv", rows, ("title", "abstract", "label", "pmid"))
+    db = str(tmp_path / "labels.db")
+    open_db(db)  # a deployment's database, before any label
+    runner = CliRunner()
+    imported = runner.invoke(
+        cli, ["--db", db, "model", "labels", "import", str(path), "--source", "set"]
+    )
+    assert imported.exit_code == 0, imported.output
+    result = runner.invoke(cli, ["--db", db, "eval", "cross-validate", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert (figures["relevant"], figures["irrelevant"], figures["folds"]) == (12, 40, 5)
+    assert figures["auc"] > 0.9
+
+
+def test_eval_cross_validate_without_labels_has_nothing_to_do(tmp_path):
+    open_db(tmp_path / "empty.db")
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "empty.db"), "eval", "cross-validate"])
+    assert result.exit_code == 3
+    assert "too few labels to cross-validate: 0 relevant and 0 not relevant" in result.output

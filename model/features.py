@@ -10,7 +10,9 @@ set showed it.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -127,22 +129,36 @@ class Block:
         return {term: column for column, term in enumerate(self.vocabulary)}
 
     def matrix(self, docs: Sequence[Doc]) -> sparse.csr_matrix:
-        """``docs`` over the vocabulary, weighted and scaled."""
-        terms, counts = count(self.kind, docs)
-        columns = np.fromiter(
-            (self._columns.get(t, -1) for t in terms), dtype=np.int64, count=len(terms)
+        """``docs`` over the vocabulary, weighted and scaled (one pass over each text: the
+        terms the vocabulary lacks are only added to the length)."""
+        analyze = word_counter().build_analyzer() if self.kind == "words" else doc_tags
+        columns = self._columns
+        indptr, indices, counts = [0], [], []
+        unknown = np.zeros(len(docs))
+        for row, text in enumerate(_inputs(self.kind, docs)):
+            squares = 0.0
+            for term, times in Counter(analyze(text)).items():
+                column = columns.get(term)
+                if column is None:
+                    squares += 1.0 if times == 1 else (1 + math.log(times)) ** 2
+                else:
+                    indices.append(column)
+                    counts.append(times)
+            unknown[row] = squares
+            indptr.append(len(indices))
+        found = sparse.csr_matrix(
+            (np.asarray(counts, dtype=np.float64), np.asarray(indices, dtype=np.int64), indptr),
+            shape=(len(docs), len(self.vocabulary)),
         )
-        known = columns >= 0
-        idf = np.full(len(terms), smooth_idf(self.documents, np.zeros(1))[0])
-        idf[known] = self.idf[columns[known]]
-        weighted = unit_rows(sublinear(counts).multiply(idf).tocsr(), self.scale)
-        kept = weighted[:, np.flatnonzero(known)].tocsr()
-        kept.indices = columns[known][kept.indices]
-        kept = sparse.csr_matrix(
-            (kept.data, kept.indices, kept.indptr), shape=(len(docs), len(self.vocabulary))
+        weighted = sublinear(found).multiply(self.idf).tocsr()
+        unknown_idf = smooth_idf(self.documents, np.zeros(1))[0]
+        norms = np.sqrt(
+            np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel() + unknown * unknown_idf**2
         )
-        kept.sort_indices()
-        return kept
+        norms[norms == 0] = 1.0
+        weighted = (sparse.diags(self.scale / norms) @ weighted).tocsr()
+        weighted.sort_indices()
+        return weighted
 
     def term(self, column: int) -> tuple[str, str]:
         """(kind, term) of a column, as an explanation names it."""

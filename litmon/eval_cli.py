@@ -70,7 +70,7 @@ def simulate_command(path: Path, seed: int, as_json: bool, plot: Path | None) ->
         sys.exit(exits.FAILED)
     result = simulate(docs, labels, seed=seed)
     if plot is not None:
-        _plot(result, plot, path.name)
+        _plot(result, plot, f"{path.parent.name}/{path.name}")
     if as_json:
         click.echo(json.dumps(result.summary()))
         return

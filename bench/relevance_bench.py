@@ -6,7 +6,7 @@ Quality: every record of tests/fixtures/relevance/records.jsonl is scored with t
 profiles; per topic, precision of the 20 best-scored records and recall and precision at the
 topic's threshold, with the records the threshold gets wrong and their labels' reasons. The
 fixture measures the profiles; its records were written from kinds of signal, and the
-weights were not tuned to it record by record (README, "Scoring").
+weights were not tuned to it record by record (docs/how-it-works.md, "Scoring").
 
 Speed and memory: a database of N (default 100,000) and N/5 generated works (fixture-shaped
 titles and MeSH, ~2 KB abstracts), stored through the real store (``new`` events), then

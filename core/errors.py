@@ -39,7 +39,7 @@ __all__ = [
     "worst",
 ]
 
-# Exit codes, the same for every command (README, "Exit codes"), for cron and monitoring.
+# Exit codes, the same for every command (docs/commands.md, "Exit codes"), for cron and monitoring.
 OK = 0
 FAILED = 1  # a run failed or partly failed; what was committed stays, a rerun finishes
 USAGE = 2  # bad arguments or configuration: one line names the file, key or value

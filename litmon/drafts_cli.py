@@ -67,7 +67,7 @@ def drafts() -> None:
     litmon drafts return 12 --note "say who was studied"   # back to the summarizers
 
     A draft whose checks failed is published only with --force; free text (unchecked)
-    is edited into the four parts first. README: "Drafts and review".
+    is edited into the four parts first. docs/summaries.md: "Drafts and review".
     """
 
 

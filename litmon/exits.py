@@ -1,4 +1,4 @@
-"""Exit codes, the same for every command (README, "Exit codes"): the table lives with the
+"""Exit codes, the same for every command (docs/commands.md, "Exit codes"): the table lives with the
 errors that carry them (:mod:`litmon.core.errors`); the commands import them from here."""
 
 from __future__ import annotations

@@ -569,7 +569,7 @@ _FIXED_COMPONENTS = ("study_type", "negative")
 
 def _profile(topic: str, table: Any, key: str, fail: Any) -> Profile:
     """``[topics.NAME.profile]``: threshold, groups of weighted terms and MeSH headings,
-    study types, negative signals (README, "Scoring")."""
+    study types, negative signals (docs/how-it-works.md, "Scoring")."""
     if not isinstance(table, dict):
         raise fail(key, "must be a table (threshold, groups, study_types, negative)")
     _only_keys(

@@ -19,7 +19,7 @@ FORMAT = "litmon-relevance-model/2"
 # the words are few (no abstract). Relevant works weigh 9.8 times all irrelevant ones,
 # ASReview's default (tuned on the 26 SYNERGY sets). A light penalty (C 10): with a few
 # dozen labels a stronger one pulls every probability to the labels' share, and the
-# ranking is the same from C 1 to 10 (README, "The relevance model").
+# ranking is the same from C 1 to 10 (docs/how-it-works.md, "The relevance model").
 DEFAULT_CONFIG = {"c": 10.0, "positive_weight": 9.8, "tag_scale": 0.1}
 
 

@@ -1,6 +1,6 @@
 """A candidate's life: the one transition table every operation of the queue goes through.
 
-README.md ("The candidate queue") prints this table; tests/test_queue.py tries every cell.
+docs/queue.md ("The candidate queue") prints this table; tests/test_queue.py tries every cell.
 """
 
 from __future__ import annotations

@@ -25,9 +25,9 @@ from litmon.core.errors import (
     exit_code,
 )
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+COMMANDS = Path(__file__).resolve().parent.parent / "docs" / "commands.md"
 
-# What a person or a client sees for each kind (README "Exit codes"; HTTP semantics).
+# What a person or a client sees for each kind (docs/commands.md "Exit codes"; HTTP semantics).
 EXPECTED = {
     UsageError: (2, 400),
     NotFound: (2, 404),
@@ -73,7 +73,7 @@ def test_the_command_line_says_a_conflict_is_one():
 
 
 def test_the_readme_documents_every_exit_code_of_the_table():
-    section = README.read_text().split("### Exit codes", 1)[1].split("\n#", 1)[0]
+    section = COMMANDS.read_text().split("### Exit codes", 1)[1].split("\n#", 1)[0]
     documented = {int(code) for code in re.findall(r"^\| (\d+) \|", section, re.M)}
     codes = {code for code, _ in EXPECTED.values()} | {errors.OK, errors.NOTHING_TO_DO}
     assert codes <= documented

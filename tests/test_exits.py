@@ -1,4 +1,4 @@
-"""One exit-code table for every command (README, "Exit codes")."""
+"""One exit-code table for every command (docs/commands.md, "Exit codes")."""
 
 from litmon import exits
 

@@ -322,7 +322,8 @@ def _paper_lines(item: dict, work: dict) -> list[str]:
             f":{text(work['pages'])}" if work["pages"] else "",
         )
     )
-    links = [text(url) for url in work["links"].values() if url]
+    # a PubMed record's own URL is its PubMed link: each address once
+    links = [text(url) for url in dict.fromkeys(work["links"].values()) if url]
     lines = [
         f"candidate {item['id']}@{item['version']}: {item['state']}, score {item['score']:.2f}"
         f"{marks}",

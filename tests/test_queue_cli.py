@@ -335,3 +335,20 @@ def test_an_erratum_is_shown_with_its_article(tmp_path, monkeypatch):
     ]
     shown = run("queue", "show", str(notice_id)).output
     assert f"erratum for: pmid:40000001 (work {article}) Paramagnetic rim lesions on QSM" in shown
+
+
+def test_show_gives_the_paper_an_editor_judges_with_each_link_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("LITMON_DB", str(tmp_path / "show.db"))
+    db = open_db(tmp_path / "show.db")
+    pubmed_url = "https://pubmed.ncbi.nlm.nih.gov/40000001/"  # as a PubMed record gives it
+    (work_id,) = make_works(
+        db, 1, url=pubmed_url, authors=["Okafor, N", "Lindqvist, E"], abstract="Rims matter."
+    )
+    review.enqueue(db, work_id, [("ms_imaging", 9.0)])
+
+    shown = run("queue", "show", "1").output
+
+    assert "authors:  Okafor, N; Lindqvist, E" in shown
+    assert "journal:  Multiple Sclerosis Journal" in shown and "Rims matter." in shown
+    [links] = [line for line in shown.splitlines() if line.startswith("links:")]
+    assert links.split() == ["links:", "https://doi.org/10.1000/ms.0", pubmed_url]

@@ -2,6 +2,7 @@
 twice at once (a second start exits 75 at once), and two different jobs never send NCBI
 requests at the same time (one waits for the other's NCBI lock, up to database.lock_wait)."""
 
+import json
 import os
 import sqlite3
 import time
@@ -46,6 +47,17 @@ def deployment(
         "LITMON_DB": str(tmp_path / "crawl.db"),
         "LITMON_EUTILS_URL": eutils.url,
     }
+
+
+def held_by(lock: Path, pid: int) -> bool:
+    """Whether the process ``pid`` holds ``lock`` (the holder writes its pid into it once it
+    has the lock, before it does anything under it)."""
+    if not is_held(lock):
+        return False
+    try:
+        return json.loads(lock.read_text())["pid"] == pid
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 def crawling(eutils, env, articles=200):
@@ -127,10 +139,11 @@ def test_feeds_started_during_a_pubmed_crawl_waits_for_it_then_runs(eutils, tmp_
     ncbi_lock = Path(f"{env['LITMON_DB']}.lock")
     # as long as the crawl holds the NCBI lock (it scores and indexes after letting it
     # go), the feeds job waits having done nothing; what it had done is read first, so a
-    # lock still held afterwards was held then too
+    # lock the crawl still holds afterwards it held then too (once it lets go, the lock may
+    # be held again, by the feeds job)
     while True:
         polled, waiting = feed_server.hits("/msj"), feeds.poll() is None
-        if not is_held(ncbi_lock):
+        if not held_by(ncbi_lock, pubmed.pid):
             break
         assert waiting and polled == [], feeds.communicate()
         time.sleep(0.1)

@@ -1,7 +1,7 @@
 """Publishing, the last stage: the pieces editors published as a static site (an index,
 a page per piece and per topic, Atom and JSON feeds), written incrementally."""
 
-from importlib import import_module
+from litmon.core.lazy import on_first_use
 
 # name: its module. Loaded on first use: the config reads the site's defaults with every
 # command, and the renderer brings jinja2 and feedgen (tests/test_startup.py).
@@ -17,10 +17,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'litmon.publish' has no attribute {name!r}")
-    return getattr(import_module(f"litmon.publish.{_EXPORTS[name]}"), name)
+__getattr__ = on_first_use(__name__, _EXPORTS)
 
 
 __all__ = [

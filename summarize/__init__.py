@@ -2,7 +2,7 @@
 approved candidates, has an OpenAI-compatible model write the four-part lay draft from the
 packet, checks it with the guards of :mod:`litmon.review.guards`, and hands it in."""
 
-from importlib import import_module
+from litmon.core.lazy import on_first_use
 
 # name: its module. Loaded on first use: the config imports summarize.settings with every
 # command, and the openai client alone takes seconds to import (tests/test_startup.py).
@@ -22,10 +22,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'litmon.summarize' has no attribute {name!r}")
-    return getattr(import_module(f"litmon.summarize.{_EXPORTS[name]}"), name)
+__getattr__ = on_first_use(__name__, _EXPORTS)
 
 
 __all__ = [

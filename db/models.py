@@ -1,11 +1,16 @@
 """Stored relevance models (``model_versions``) and the probabilities scoring gave works with
 them (``work_model_scores``). A model is kept as JSON text and read back as plain data
-(dicts, lists, numbers, strings): nothing read here can run code."""
+(dicts, lists, numbers, strings): nothing read here can run code.
+
+Only the newest few versions keep their model data (and the labels they learnt): a version
+is tens of megabytes, and one is trained after every few dozen decisions. An older version
+keeps its row (when, on how many labels, how well) with ``data`` set to the empty string,
+the pruned marker; SQLite reuses the pages it freed for the next version."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import orjson
@@ -19,6 +24,7 @@ __all__ = [
     "activate",
     "add_version",
     "drop_probabilities",
+    "prune",
     "store_probabilities",
     "trained_labels",
     "unscored_works",
@@ -41,6 +47,7 @@ class ModelVersion:
     auc: float | None
     wss95: float | None
     active: bool
+    pruned: bool  # its model data was dropped: it cannot be made active again
 
     def to_dict(self) -> dict:
         return {
@@ -51,19 +58,23 @@ class ModelVersion:
             "auc": self.auc,
             "wss95": self.wss95,
             "active": self.active,
+            "pruned": self.pruned,
         }
 
 
-_COLUMNS = "id, trained_at, relevant, irrelevant, auc, wss95, active"
+_PRUNED = ""  # the data of a version whose model was dropped
+_COLUMNS = f"id, trained_at, relevant, irrelevant, auc, wss95, active, data = '{_PRUNED}'"
 
 
 def _version(row: tuple) -> ModelVersion:
-    model_id, trained_at, relevant, irrelevant, auc, wss95, active = row
-    return ModelVersion(model_id, trained_at, relevant, irrelevant, auc, wss95, bool(active))
+    model_id, trained_at, relevant, irrelevant, auc, wss95, active, pruned = row
+    return ModelVersion(
+        model_id, trained_at, relevant, irrelevant, auc, wss95, bool(active), bool(pruned)
+    )
 
 
 def trained_labels(conn: sqlite3.Connection, model_id: int) -> dict[int, int]:
-    """The labels a version learnt, work id -> 1 or 0."""
+    """The labels a version learnt, work id -> 1 or 0 (none: a pruned version's)."""
     row = conn.execute("SELECT labels FROM model_versions WHERE id = ?", (model_id,)).fetchone()
     return {int(k): int(v) for k, v in orjson.loads(row[0]).items()} if row else {}
 
@@ -104,6 +115,19 @@ def activate(conn: sqlite3.Connection, model_id: int | None) -> None:
     conn.execute("UPDATE model_versions SET active = 0 WHERE active = 1")
     if model_id is not None:
         conn.execute("UPDATE model_versions SET active = 1 WHERE id = ?", (model_id,))
+
+
+def prune(conn: sqlite3.Connection, keep: int, spare: Collection[int] = ()) -> int:
+    """Drop the model data and learnt labels of every version but the newest ``keep``, the
+    active one and those in ``spare``; their rows stay. Returns how many were pruned now."""
+    kept = sorted({int(model_id) for model_id in spare})
+    cursor = conn.execute(
+        "UPDATE model_versions SET data = ?, labels = '{}' WHERE data != ? AND active = 0"
+        " AND id NOT IN (SELECT id FROM model_versions ORDER BY id DESC LIMIT ?)"
+        f" AND id NOT IN ({', '.join('?' * len(kept))})",
+        (_PRUNED, _PRUNED, keep, *kept),
+    )
+    return cursor.rowcount
 
 
 def versions(conn: sqlite3.Connection) -> list[ModelVersion]:

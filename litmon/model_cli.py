@@ -65,7 +65,8 @@ def train_command(app: App, as_json: bool) -> None:
 @pass_app
 def status_command(app: App, as_json: bool) -> None:
     """The active model (when trained, on how many labels of each kind, its cross-validated
-    AUC and WSS@95), the labels there are now and the earlier versions."""
+    AUC and WSS@95), the labels there are now and the earlier versions; those older than
+    the newest [model] keep_versions are marked pruned: their model data was dropped."""
     found = learn.status(app.database(), app.config.model)
     if as_json:
         output_object(found)
@@ -86,14 +87,16 @@ def status_command(app: App, as_json: bool) -> None:
         )
     for version in found["versions"]:
         if not version["active"]:
-            echo(f"  earlier: {_describe(version)}")
+            pruned = " (pruned: its model data was dropped)" if version["pruned"] else ""
+            echo(f"  earlier: {_describe(version)}{pruned}")
 
 
 @model_group.command("rollback")
 @pass_app
 def rollback_command(app: App) -> None:
-    """Make the version trained before the active one the active one, and rank the queue
-    with it. Exit 3 when there is none."""
+    """Make the newest version trained before the active one that still has its model data
+    (the newest [model] keep_versions do) the active one, and rank the queue with it. Exit 3
+    when there is none."""
     _thresholds(app)
     db = app.database()
     version = learn.rollback(db)

@@ -531,11 +531,12 @@ def _model(table: dict, reject_reasons: tuple[str, ...], fail: Any) -> ModelSett
     """``[model]``: when the relevance model is trained, how it ranks beside the profiles,
     and which rejection reasons say a paper is not relevant."""
     defaults = ModelSettings()
-    keys = {"min_labels", "retrain_after", "irrelevant_reasons", "let_in", "weight", "seed"}
+    keys = {"min_labels", "retrain_after", "irrelevant_reasons", "let_in", "weight", "seed",
+            "keep_versions"}  # fmt: skip
     _only_keys(table, keys, "model.", fail)
     values: dict[str, Any] = {}
     for key, low, high in (("min_labels", 1, 100_000), ("retrain_after", 1, 1_000_000),
-                           ("seed", 0, 2**31 - 1)):  # fmt: skip
+                           ("seed", 0, 2**31 - 1), ("keep_versions", 1, 10_000)):  # fmt: skip
         value = table.get(key, getattr(defaults, key))
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise fail(f"model.{key}", f"must be an integer from {low} to {high}, got {value!r}")

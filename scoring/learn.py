@@ -55,6 +55,7 @@ class ModelSettings:
     let_in: float = 0.5  # probability at which a work under every threshold is queued
     weight: float = 6.0  # rank points between a probability of 0 and one of 1
     seed: int = 0
+    keep_versions: int = 5  # newest versions whose model data is kept (and the active one)
 
 
 class TrainingRefused(Exception):
@@ -155,8 +156,10 @@ def _new_labels(db: sqlite_utils.Database, found: dict[int, int]) -> int:
 
 def train(db: sqlite_utils.Database, settings: ModelSettings) -> ModelVersion:
     """Train a model on every label (seeded: the same labels give the same model),
-    cross-validate it on them, store it and make it the active one. Too few labels of a
-    kind is a :class:`TrainingRefused`."""
+    cross-validate it on them, store it and make it the active one. Only the newest
+    ``keep_versions`` keep their model data, and the version a rollback had put in use
+    (the editors chose it: it stays one to go back to). Too few labels of a kind is a
+    :class:`TrainingRefused`."""
     found = label_store.labels(db.conn, settings.irrelevant_reasons)
     rows = live_works(db.conn, sorted(found))
     targets = [found[row[0]] for row in rows]
@@ -174,6 +177,8 @@ def train(db: sqlite_utils.Database, settings: ModelSettings) -> ModelVersion:
     quality = cross_validate(docs, targets, seed=settings.seed)
     model = fit(docs, targets, seed=settings.seed)
     with write_transaction(db.conn):
+        stored = model_store.versions(db.conn)
+        rolled_back = [v.id for v in stored[1:] if v.active]
         model_id = model_store.add_version(
             db.conn,
             model.to_data(),
@@ -182,6 +187,7 @@ def train(db: sqlite_utils.Database, settings: ModelSettings) -> ModelVersion:
             auc=_finite(quality.get("auc")),
             wss95=_finite(quality.get("wss95")),
         )
+        model_store.prune(db.conn, settings.keep_versions, spare=rolled_back)
     return next(v for v in model_store.versions(db.conn) if v.id == model_id)
 
 
@@ -230,12 +236,12 @@ def _finite(value: object) -> float | None:
 
 
 def rollback(db: sqlite_utils.Database) -> ModelVersion | None:
-    """Make the version trained before the active one the active one; None (and nothing
-    changed) when there is none."""
+    """Make the newest version trained before the active one that still has its data the
+    active one; None (and nothing changed) when there is none."""
     with write_transaction(db.conn):
         stored = model_store.versions(db.conn)
         active = next((v for v in stored if v.active), None)
-        earlier = [v for v in stored if active is not None and v.id < active.id]
+        earlier = [v for v in stored if active is not None and v.id < active.id and not v.pruned]
         if not earlier:
             return None
         model_store.activate(db.conn, earlier[0].id)
@@ -243,8 +249,9 @@ def rollback(db: sqlite_utils.Database) -> ModelVersion | None:
 
 
 def status(db: sqlite_utils.Database, settings: ModelSettings) -> dict:
-    """What `litmon model status` shows: the versions (newest first), the labels there are
-    now, and how many came since the last training."""
+    """What `litmon model status` shows: the versions (newest first; the pruned ones kept
+    their figures only), the labels there are now, and how many came since the last
+    training."""
     stored = model_store.versions(db.conn)
     active = next((v for v in stored if v.active), None)
     return {
@@ -253,5 +260,6 @@ def status(db: sqlite_utils.Database, settings: ModelSettings) -> dict:
         "min_labels": settings.min_labels,
         "new_labels": _new_labels(db, label_store.labels(db.conn, settings.irrelevant_reasons)),
         "retrain_after": settings.retrain_after,
+        "keep_versions": settings.keep_versions,
         "versions": [v.to_dict() for v in stored],
     }

@@ -283,6 +283,71 @@ def test_training_is_deterministic_and_rollback_returns_to_the_version_before(li
     litmon("model", "rollback", code=3)
 
 
+def keep_versions(run, keep: int) -> None:
+    """The fixture's config with ``[model] keep_versions`` (its last table) set."""
+    (run.tmp / "litmon.toml").write_text(CONFIG + f"keep_versions = {keep}\n")
+
+
+def train_times(run, times: int) -> list[int]:
+    decide(run, REPAIR[:4], "approve")
+    decide(run, COSTS[:4], "reject", "--reason", "off-topic")
+    return [json.loads(run("model", "train", "--json").output)["id"] for _ in range(times)]
+
+
+def stored_data(run) -> dict[int, tuple[str, str]]:
+    db = open_db(run.db_path)
+    rows = db.execute("SELECT id, data, labels FROM model_versions").fetchall()
+    db.close()
+    return {model_id: (data, labels) for model_id, data, labels in rows}
+
+
+def test_only_the_newest_keep_versions_keep_their_model_and_status_lists_them_all(litmon):
+    keep_versions(litmon, 2)
+    ids = train_times(litmon, 4)
+    found = status(litmon)
+    assert [v["id"] for v in found["versions"]] == ids[::-1]
+    assert [v["pruned"] for v in found["versions"]] == [False, False, True, True]
+    stored = stored_data(litmon)
+    assert [stored[i] for i in ids[:2]] == [("", "{}")] * 2
+    assert all(json.loads(stored[i][0])["format"] for i in ids[2:])
+    # the figures of a pruned version stay, and the newest still knows what it learnt
+    assert all(v["relevant"] == 4 and v["irrelevant"] == 4 for v in found["versions"])
+    assert found["new_labels"] == 0 and found["keep_versions"] == 2
+    decide(litmon, COSTS[4:5], "reject", "--reason", "off-topic")
+    assert status(litmon)["new_labels"] == 1
+    text = litmon("model", "status").output
+    assert text.count("pruned") == 2 and f"model version {ids[0]}," in text
+
+
+def test_rollback_skips_the_versions_whose_model_was_pruned(litmon):
+    keep_versions(litmon, 2)
+    ids = train_times(litmon, 3)
+    assert f"model version {ids[1]}," in litmon("model", "rollback").output
+    # the version before it was pruned: nothing to go back to, and nothing changed
+    result = litmon("model", "rollback", code=3)
+    assert "no earlier model version" in result.output
+    assert status(litmon)["active"]["id"] == ids[1]
+    litmon("score")
+
+
+def test_the_version_a_rollback_put_in_use_keeps_its_model_through_the_next_training(litmon):
+    keep_versions(litmon, 2)
+    ids = train_times(litmon, 3)
+    litmon("model", "rollback")
+    newest = json.loads(litmon("model", "train", "--json").output)["id"]
+    # the newest two, and the one in use when it was trained (third newest, beyond 2)
+    pruned = {v["id"]: v["pruned"] for v in status(litmon)["versions"]}
+    assert pruned == {newest: False, ids[2]: False, ids[1]: False, ids[0]: True}
+    litmon("model", "rollback")
+    assert f"model version {ids[1]}," in litmon("model", "rollback").output
+    litmon("score")
+    # it is kept through one training only: the next one replaces a version nobody
+    # rolled back to, and only the newest two keep their model
+    litmon("model", "train")
+    litmon("model", "train")
+    assert [v["pruned"] for v in status(litmon)["versions"]] == [False, False] + [True] * 4
+
+
 def test_too_few_labels_train_nothing(litmon):
     decide(litmon, REPAIR[:4], "approve")
     result = litmon("model", "train", code=3)
@@ -329,6 +394,8 @@ def test_a_stored_model_is_data_nothing_runs(litmon):
         ("min_labels = 0", "model.min_labels"),
         ("let_in = 1.5", "model.let_in"),
         ("retrain = 3", "model.retrain"),
+        ("keep_versions = 0", "model.keep_versions"),
+        ('keep_versions = "x"', "model.keep_versions"),
     ],
 )
 def test_a_bad_model_setting_is_one_line_naming_the_key(tmp_path, line, named):

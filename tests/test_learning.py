@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from litmon.cli import cli
 from litmon.core.records import Record
+from litmon.db.models import prune
 from litmon.db.schema import open_db
 from litmon.db.store import save_records
 
@@ -346,6 +347,23 @@ def test_the_version_a_rollback_put_in_use_keeps_its_model_through_the_next_trai
     litmon("model", "train")
     litmon("model", "train")
     assert [v["pruned"] for v in status(litmon)["versions"]] == [False, False] + [True] * 4
+
+
+def test_pruning_never_drops_the_model_in_use(litmon):
+    """Pruning to the newest version alone, with an older one in use after two rollbacks:
+    the one in use keeps its model, and scoring runs on it."""
+    ids = train_times(litmon, 3)
+    litmon("model", "rollback")
+    litmon("model", "rollback")
+    db = open_db(litmon.db_path)
+    with db.conn:
+        assert prune(db.conn, 1) == 1
+    db.close()
+    assert {v["id"]: v["pruned"] for v in status(litmon)["versions"]} == {
+        ids[2]: False, ids[1]: True, ids[0]: False
+    }  # fmt: skip
+    assert status(litmon)["active"]["id"] == ids[0]
+    litmon("score")
 
 
 def test_too_few_labels_train_nothing(litmon):

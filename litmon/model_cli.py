@@ -34,7 +34,8 @@ def model_group() -> None:
     quality: not relevant; [model] irrelevant_reasons), it ranks the queue beside the
     profiles once there are [model] min_labels of each kind, and lets in the works under
     the threshold it rates relevant. Scoring runs retrain it after [model] retrain_after
-    new labels.
+    new labels; the newest [model] keep_versions versions keep their model, older ones
+    only their figures (pruned).
     """
 
 

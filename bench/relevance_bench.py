@@ -86,6 +86,13 @@ def quality() -> bool:
     return True
 
 
+BEYOND_ASCII = (
+    "Mean age was 41.2 ± 9.8 years and EDSS ≥ 3.0 in 12–18 % of patients.",
+    "Serum Aβ42 and NfL (pg/mL) rose 2.1‐fold; CSF IL‑6 was 4.5 µg/L.",
+    "Naïve B cells and CD4⁺ T cells were counted at Zürich and Besançon (β = 0.31).",
+)
+
+
 def _word(rng: random.Random) -> str:
     return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
 
@@ -96,7 +103,15 @@ def _words(rng: random.Random, count: int) -> str:
 
 def generated(count: int, seed: int = 8) -> Iterator[Record]:
     """Fixture-shaped records made distinct (no merges): a fixture title with invented
-    words, an abstract of three fixture abstracts and invented sentences (~2 KB)."""
+    words, an abstract of three fixture abstracts and invented sentences (~2 KB); two in
+    five abstracts have a sentence with the characters real ones have beyond ASCII
+    (±, ≥, µ, β, en dashes, accents), as about that share of PubMed abstracts do."""
+    return (record for record, _ in labelled(count, seed))
+
+
+def labelled(count: int, seed: int = 8) -> Iterator[tuple[Record, int]]:
+    """:func:`generated`'s records, each with the label of the fixture record it was made
+    from (relevant to either topic: 1)."""
     rng = random.Random(seed)
     pool = load_fixture()
     abstracts = [rec["abstract"] for rec in pool if rec["abstract"]]
@@ -106,8 +121,10 @@ def generated(count: int, seed: int = 8) -> Iterator[Record]:
             " ".join(_word(rng) for _ in range(14)).capitalize() + "." for _ in range(8)
         )
         abstract = " ".join([*rng.sample(abstracts, 3), filler])
+        if rng.random() < 0.4:
+            abstract += f" {rng.choice(BEYOND_ASCII)}"
         pmid = str(30_000_000 + number)
-        yield Record(
+        record = Record(
             source="pubmed",
             source_id=pmid,
             pmid=pmid,
@@ -122,6 +139,7 @@ def generated(count: int, seed: int = 8) -> Iterator[Record]:
             publication_types=base["publication_types"] or ["Journal Article"],
             keywords=base["keywords"],
         )
+        yield record, int(any(base["labels"].values()))
 
 
 def build(path: Path, count: int) -> None:

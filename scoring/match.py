@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import compress, pairwise
 
 _DASHES = "\\-\u2010\u2011\u2012\u2013\u2014\u2015"
 _SPACE = f"[\\s{_DASHES}]+"
@@ -68,69 +70,130 @@ def _last_word(word: str, prefix: bool) -> str:
 _TOKENS = re.compile(r"\w+")
 
 
-def _entry_tokens(spelling: str) -> set[str] | None:
-    """The lower-case words a text must contain for ``spelling`` to be in it: its first word
-    (with its plurals when it is also the last, and joined to the next when a hyphen may be
-    nothing); None for a prefix spelling ("microglia*"), which is always tried."""
+def _forms(word: str) -> set[str]:
+    """``word`` and every plural :func:`_last_word` may give it, lower-case (a few more
+    than it gives: this only decides which spellings are searched for)."""
+    return {word, word + "s", word + "es", word[:-1] + "ies"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """What a text must contain for a spelling to be searched for in it, and where in the
+    text its search starts.
+
+    ``words`` are keys of the text's words (a word alone, or two words in a row): the
+    spelling's first word when it is its only one, else its first two words (a common
+    first word, "in" of "in reply", is in almost every text; the pair is in few), with the
+    plurals of the last, and the two words joined when a hyphen between them may be
+    nothing. A one-word prefix spelling ("microglia*") has no word a text must contain;
+    its first word must then be in the text as a substring. ``offset`` is where that first
+    word is in the spelling: its search starts that much before it."""
+
+    words: frozenset[str | tuple[str, str]]
+    first: str
+    offset: int
+
+
+def _entry(spelling: str) -> _Entry | None:
+    """The entry of ``spelling``; None when it has no word (always searched for)."""
     text = " ".join(spelling.split()).lower()
-    if text.endswith("*"):
+    prefix = text.endswith("*")
+    found = list(_TOKENS.finditer(text.rstrip("*")))
+    if not found:
         return None
-    words = _TOKENS.findall(text)
-    if not words:
-        return None
-    first = words[0]
-    entries = {first}
-    if re.match(rf"{re.escape(first)}-\w", text):
-        entries.add(first + words[1])
-    if len(words) == 1:
-        entries |= {first + "s", first + "es", first[:-1] + "ies"}
-    return entries
+    tokens = [match[0] for match in found]
+    # where a hyphen may be nothing, the words on either side are one word of the text
+    joins = [text[one.end() : two.start()] == "-" for one, two in pairwise(found)]
+    words: set[str | tuple[str, str]] = set()
+    for end in _ends(joins, 0):
+        first = "".join(tokens[: end + 1])
+        if end == len(tokens) - 1:  # the whole spelling is one word of the text
+            words |= {first} if prefix else _forms(first)
+            continue
+        for last in _ends(joins, end + 1):
+            second = "".join(tokens[end + 1 : last + 1])
+            if last < len(tokens) - 1:
+                words.add((first, second))
+            elif prefix:  # a prefix second word: the first alone is what is sure
+                words.add(first)
+            else:
+                words |= {(first, form) for form in _forms(second)}
+    if prefix and len(tokens) == 1:
+        words = set()
+    return _Entry(frozenset(words), tokens[0], found[0].start())
+
+
+def _ends(joins: list[bool], start: int) -> list[int]:
+    """The tokens a word of the text starting at token ``start`` may end at: this one, and
+    each next one joined to it by a hyphen that may be nothing."""
+    ends = [start]
+    while ends[-1] < len(joins) and joins[ends[-1]]:
+        ends.append(ends[-1] + 1)
+    return ends
 
 
 class Matcher:
-    """Every spelling of every term, each compiled once. A text is split into its words once
-    (a set, in C); only the spellings whose first word is among them are searched for, so a
-    text costs a few searches however many terms there are. ``keys`` name what each
-    spelling stands for; :meth:`find` returns the keys found."""
+    """Every spelling of every term, each compiled once. A text is split into its words
+    once (sets of its words and of its pairs of words, in C); only the spellings whose
+    :class:`_Entry` is among them are searched for, each from where its first word first
+    occurs, so a text costs a few searches however many terms there are. ``keys`` name
+    what each spelling stands for; :meth:`find` returns the keys found."""
 
     def __init__(self, spellings: Iterable[tuple[str, object]]) -> None:
         by_pattern: dict[str, set[object]] = {}
-        entries: dict[str, set[str] | None] = {}
+        entries: dict[str, _Entry | None] = {}
         for spelling, key in spellings:
             pattern = variant_pattern(spelling)
             by_pattern.setdefault(pattern, set()).add(key)
-            entries[pattern] = _entry_tokens(spelling)
-        # word -> the compiled spellings starting with it; the prefix ones are always tried
-        self._by_word: dict[str, list[tuple[re.Pattern, frozenset]]] = {}
-        self._always: list[tuple[re.Pattern, frozenset]] = []
+            entries[pattern] = _entry(spelling)
+        # a word or pair -> the spellings it lets in; the others are tried on a substring
+        self._by_words: dict[str | tuple[str, str], list[_Spelling]] = {}
+        self._by_substring: list[_Spelling] = []
+        self._always: list[_Spelling] = []
         for pattern, keys in by_pattern.items():
-            compiled = (re.compile(f"(?<!\\w){pattern}(?!\\w)", re.IGNORECASE), frozenset(keys))
-            words = entries[pattern]
-            if words is None:
+            regex = re.compile(f"(?<!\\w){pattern}(?!\\w)", re.IGNORECASE)
+            entry = entries[pattern]
+            compiled = _Spelling(regex, frozenset(keys), entry)
+            if entry is None:
                 self._always.append(compiled)
-            else:
-                for word in words:
-                    self._by_word.setdefault(word, []).append(compiled)
+            elif not entry.words:
+                self._by_substring.append(compiled)
+            for words in entry.words if entry else ():
+                self._by_words.setdefault(words, []).append(compiled)
+        self._single = {words for words in self._by_words if isinstance(words, str)}
+        self._pair_firsts = {words[0] for words in self._by_words if isinstance(words, tuple)}
 
     def find(self, text: str) -> set[object]:
-        found: set[object] = set()
-        by_word = self._by_word
         lowered = text.lower()
-        # a spelling starts with its entry word, so its search starts where that word
-        # first occurs (as a substring: never later); only where lower() kept the length
+        # a search may start where the spelling's first word first occurs (as a substring:
+        # never later), only where lower() kept the text's length
         aligned = len(lowered) == len(text)
-        starts = {regex: 0 for regex, _ in self._always}
-        candidates = list(self._always)
-        for word in set(_TOKENS.findall(lowered)) & by_word.keys():
-            at = lowered.find(word) if aligned else 0
-            for compiled in by_word[word]:
-                regex = compiled[0]
-                if regex not in starts:
-                    candidates.append(compiled)
-                    starts[regex] = at
-                elif at < starts[regex]:
-                    starts[regex] = at
-        for regex, keys in candidates:
-            if not keys <= found and regex.search(text, starts[regex]):
-                found |= keys
+        words = _TOKENS.findall(lowered)
+        # the pairs of words that start as an entry's pair does, of hundreds in a text
+        pairs = compress(pairwise(words), map(self._pair_firsts.__contains__, words))
+        present = self._single.intersection(words) | (self._by_words.keys() & set(pairs))
+        chosen = {spelling.regex: spelling for spelling in self._always}
+        for key in present:
+            for spelling in self._by_words[key]:
+                chosen[spelling.regex] = spelling
+        for spelling in self._by_substring:
+            if spelling.entry.first in lowered:
+                chosen[spelling.regex] = spelling
+        found: set[object] = set()
+        for regex, spelling in chosen.items():
+            if spelling.keys <= found:
+                continue
+            entry = spelling.entry
+            start = 0
+            if aligned and entry is not None:
+                start = max(0, lowered.find(entry.first) - entry.offset)
+            if regex.search(text, start):
+                found |= spelling.keys
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Spelling:
+    regex: re.Pattern
+    keys: frozenset
+    entry: _Entry | None

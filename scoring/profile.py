@@ -10,7 +10,7 @@ import orjson
 
 # Bumped when the scoring rules (not the profiles) change, so that the stored hash of every
 # score made by the old rules differs and `litmon score --rescore` shows them as stale.
-RULES_VERSION = 2
+RULES_VERSION = 3
 
 # What a group can add beyond its cap: a profile is written so that a cap plus the best
 # design stays under the threshold by at least this much (settings check it).

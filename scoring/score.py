@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from litmon.scoring.match import Matcher
-from litmon.scoring.profile import BEYOND_CAP, Profile, Term
+from litmon.scoring.profile import BEYOND_CAP, Negative, Profile, Term
 
 if TYPE_CHECKING:
     from litmon.scoring.learn import Learner
@@ -53,14 +53,12 @@ class Scorer:
         self.profiles = tuple(profiles)
         self.learner = learner
         self._hashes = [profile.hash for profile in self.profiles]
+        self._rules = [_Rules.of(profile) for profile in self.profiles]
         spellings = []
         # a term's key: (profile index, component name, its place among the component's
         # terms); plain numbers and strings, hashed cheaply for every term of every text
         for index, profile in enumerate(self.profiles):
-            components = [(group.name, group.terms) for group in profile.groups]
-            components += [("negative", profile.negative.terms)]
-            components += [("study_type", profile.design_terms)]
-            for name, terms in components:
+            for name, terms in _components(profile):
                 for place, term in enumerate(terms):
                     spellings += [(v, (index, name, place)) for v in _spellings(term)]
         self._matcher = Matcher(spellings)
@@ -71,7 +69,11 @@ class Scorer:
             "abstract": work.abstract or "",
             "keywords": " ; ".join(work.keywords),
         }
-        found = {name: self._matcher.find(text) if text else set() for name, text in texts.items()}
+        # (profile index, component) -> the places of its terms found -> the fields
+        found: dict[tuple[int, str], dict[int, list[str]]] = {}
+        for field in TEXT_FIELDS:  # so a term's fields come in this order
+            for index, component, place in self._matcher.find(texts[field]) if texts[field] else ():
+                found.setdefault((index, component), {}).setdefault(place, []).append(field)
         mesh = {heading.casefold() for heading in work.mesh}
         types = {kind.casefold() for kind in work.publication_types}
         return [
@@ -84,25 +86,28 @@ class Scorer:
         index: int,
         profile: Profile,
         work_id: int,
-        found: dict[str, set],
+        found: dict[tuple[int, str], dict[int, list[str]]],
         mesh: set[str],
         types: set[str],
     ) -> Score:
+        rules = self._rules[index]
         components = []
-        for group in profile.groups:
-            matches = _term_matches(index, group.name, group.terms, found)
+        for group, headings in zip(profile.groups, rules.mesh, strict=True):
+            matches = rules.matches(group.name, found.get((index, group.name)))
             matches += [
                 {"term": heading, "field": "mesh", "points": weight}
-                for heading, weight in group.mesh
-                if heading.casefold() in mesh
+                for heading, folded, weight in headings
+                if folded in mesh
             ]
             total = sum(match["points"] for match in matches)
             component = {"component": group.name, "points": round(float(total), 4)}
             if group.cap is not None and total > group.cap:
                 component.update(points=round(beyond_cap(total, group.cap), 4), cap=group.cap)
             components.append({**component, "matches": matches})
-        components.append(_study_type(index, profile, found, mesh, types))
-        components.append(_negative(index, profile, found, mesh, types))
+        components.append(_study_type(rules, found.get((index, "study_type")), mesh, types))
+        components.append(
+            _negative(rules, profile.negative, found.get((index, "negative")), mesh, types)
+        )
         score = round(sum(component["points"] for component in components), 4)
         return Score(work_id, profile.topic, score, components, self._hashes[index])
 
@@ -117,29 +122,61 @@ def _spellings(term: Term) -> list[str]:
     return [term.name, *term.variants]
 
 
-def _term_matches(index: int, component: str, terms: Sequence[Term], found: dict) -> list[dict]:
-    """The matches of a component's terms, in the order of its terms, then of the fields.
-    Read from what was found (a few keys a field), not by asking for every term."""
-    places: dict[int, list[str]] = {}
-    for field in TEXT_FIELDS:
-        for key in found[field]:
-            if key[0] == index and key[1] == component:
-                places.setdefault(key[2], []).append(field)
-    matches = []
-    for place in sorted(places):
-        term = terms[place]
-        for field in places[place]:
-            points = round(term.weight * FIELD_FACTORS[field], 4)
-            matches.append({"term": term.name, "field": field, "points": points})
-    return matches
+def _components(profile: Profile) -> list[tuple[str, tuple[Term, ...]]]:
+    """Each component with terms, by name: the groups, then the negative and the design."""
+    components = [(group.name, group.terms) for group in profile.groups]
+    return [*components, ("negative", profile.negative.terms), ("study_type", profile.design_terms)]
 
 
-def _study_type(index: int, profile: Profile, found: dict, mesh: set[str], types: set[str]) -> dict:
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """A profile as scoring reads it for every work, worked out once: each term's name and
+    points by field (by component, in the order of its terms), and the MeSH headings and
+    publication types with their case-folded spelling."""
+
+    points: dict[str, list[tuple[str, dict[str, float]]]]
+    mesh: list[list[tuple[str, str, float]]]  # per group: (heading, folded, weight)
+    study_types: list[tuple[str, str, float]]
+    negative_types: list[tuple[str, str, float]]
+
+    @classmethod
+    def of(cls, profile: Profile) -> _Rules:
+        def folded(named: Sequence[tuple[str, float]]) -> list[tuple[str, str, float]]:
+            return [(name, name.casefold(), weight) for name, weight in named]
+
+        points = {
+            name: [
+                (term.name, {f: round(term.weight * FIELD_FACTORS[f], 4) for f in TEXT_FIELDS})
+                for term in terms
+            ]
+            for name, terms in _components(profile)
+        }
+        return cls(
+            points,
+            [folded(group.mesh) for group in profile.groups],
+            folded(profile.study_types),
+            folded(profile.negative.publication_types),
+        )
+
+    def matches(self, component: str, places: dict[int, list[str]] | None) -> list[dict]:
+        """The matches of a component's terms found at ``places`` (place -> fields), in
+        the order of its terms, then of the fields."""
+        if not places:
+            return []
+        terms = self.points[component]
+        matches = []
+        for place in sorted(places):
+            name, by_field = terms[place]
+            for field in places[place]:
+                matches.append({"term": name, "field": field, "points": by_field[field]})
+        return matches
+
+
+def _study_type(rules: _Rules, places: dict | None, mesh: set[str], types: set[str]) -> dict:
     """Only the best design counts (an RCT is also a clinical trial, and says so in its
     abstract); the rest add 0."""
-    matches = _term_matches(index, "study_type", profile.design_terms, found)
-    for name, weight in profile.study_types:
-        key = name.casefold()
+    matches = rules.matches("study_type", places)
+    for name, key, weight in rules.study_types:
         if key in types:
             matches.append({"term": name, "field": "publication_type", "points": weight})
         elif key in mesh:
@@ -155,13 +192,14 @@ def _study_type(index: int, profile: Profile, found: dict, mesh: set[str], types
     }
 
 
-def _negative(index: int, profile: Profile, found: dict, mesh: set[str], types: set[str]) -> dict:
-    negative = profile.negative
-    matches = _term_matches(index, "negative", negative.terms, found)
+def _negative(
+    rules: _Rules, negative: Negative, places: dict | None, mesh: set[str], types: set[str]
+) -> dict:
+    matches = rules.matches("negative", places)
     matches += [
         {"term": name, "field": "publication_type", "points": weight}
-        for name, weight in negative.publication_types
-        if name.casefold() in types
+        for name, key, weight in rules.negative_types
+        if key in types
     ]
     # MEDLINE indexers tag every study with its population; "Animals" alone means no humans
     # were studied. Without MeSH (new records) nothing is assumed.

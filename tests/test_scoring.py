@@ -59,6 +59,12 @@ def matched(result):
         # plurals of the last word, prefixes with *
         ("biopsy", "brain biopsies", "biopsied"),
         ("microglia*", "microglial activation", "glia"),
+        # a hyphen that may be nothing joins words anywhere in the spelling, plurals too
+        ("out-of-pocket", "outofpocket costs", "out of the pocket"),
+        ("micro-haemorrhage", "cerebral microhaemorrhages", "microhaemorrhagic foci"),
+        ("randomized, double-blind", "a randomized, doubleblind trial", "randomized double-blind"),
+        # a common first word ("in") does not make a rare pair ("in reply") be found
+        ("in reply", "In reply to the letter", "in replying"),
     ],
 )
 def test_matching_rules(spelling, hit, twin):

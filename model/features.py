@@ -10,12 +10,13 @@ set showed it.
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import chain, pairwise, repeat
+from itertools import count as numbering
 
 import numpy as np
 from scipy import sparse
@@ -58,16 +59,39 @@ def doc_text(doc: Doc) -> str:
     return f"{doc.title}\n{doc.abstract}"
 
 
-def word_counter() -> CountVectorizer:
-    """Word 1-2-grams, accents folded, lower-cased; tokens of one character and punctuation
+# Words of two or more word characters (scikit-learn's default token pattern, whose \b are
+# implied: a greedy run of word characters ends where the word does).
+_WORD = re.compile(r"\w\w+")
+
+
+def fold_accents(text: str) -> str:
+    """``text`` decomposed (NFKD) without its combining marks: scikit-learn's
+    ``strip_accents_unicode``, whose per-character loop is most of a text's cost when it
+    has any non-ASCII character (a ±, an en dash); the marks it drops are found among the
+    text's distinct characters instead."""
+    if text.isascii():
+        return text
+    normalized = unicodedata.normalize("NFKD", text)
+    marks = [char for char in set(normalized) if unicodedata.combining(char)]
+    return normalized.translate(dict.fromkeys(map(ord, marks))) if marks else normalized
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text``, lower-cased, accents folded; one character and punctuation
     are not words. Stop words stay: idf weighs them down, and in a pair they carry meaning
     ("switch from", "add on")."""
-    return CountVectorizer(
-        ngram_range=(1, 2),
-        strip_accents="unicode",
-        lowercase=True,
-        dtype=np.float64,
-    )
+    return _WORD.findall(fold_accents(text.lower()))
+
+
+def word_terms(text: str) -> list[str]:
+    """The words of ``text`` and each pair of words in a row ("white matter"): a model's
+    word vocabulary."""
+    found = words(text)
+    return [*found, *map(" ".join, pairwise(found))]
+
+
+def word_counter() -> CountVectorizer:
+    return CountVectorizer(analyzer=word_terms, dtype=np.float64)
 
 
 def tag_counter() -> CountVectorizer:
@@ -108,6 +132,100 @@ def unit_rows(x: sparse.csr_matrix, scale: float) -> sparse.csr_matrix:
     return (sparse.diags(scale / norms) @ x).tocsr()
 
 
+# Docs counted at once by Block.matrix: bounds the arrays of a chunk.
+_CHUNK = 1000
+
+
+class _Lookup:
+    """A vocabulary as arrays for counting a chunk of docs at once (a Python loop per
+    term, and a dict of a million terms, cost more than the text pass itself): single
+    terms by a dict read once per distinct term of the chunk, pairs of words ("white
+    matter") by their two words' columns, searched in a sorted array."""
+
+    def __init__(self, vocabulary: Sequence[str], *, pairs: bool) -> None:
+        self.size = len(vocabulary)
+        self.pairs_of_words = pairs
+        self.columns: dict[str, int] = {}
+        found: list[tuple[str, str, int]] = []
+        for column, term in enumerate(vocabulary):
+            first, space, second = term.partition(" ") if pairs else (term, "", "")
+            if space:
+                found.append((first, second, column))
+            else:
+                self.columns[term] = column
+        # each word of a pair is a term too (a doc that has a pair has its words)
+        codes = self._codes([first for first, _, _ in found]) * self.size + self._codes(
+            [second for _, second, _ in found]
+        )
+        order = np.argsort(codes)
+        self.pairs = codes[order]
+        self.pair_columns = np.array([column for _, _, column in found], dtype=np.int64)[order]
+
+    def _codes(self, terms: Sequence[str]) -> np.ndarray:
+        return np.fromiter(map(self.columns.__getitem__, terms), np.int64, len(terms))
+
+    def count(
+        self, tokens: list[list[str]], limit: int = 2**62
+    ) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """The counts of the known terms of each doc (its tokens, and for words each two
+        in a row), and per doc the sum of ``(1 + log count)**2`` over the distinct terms
+        the vocabulary lacks."""
+        flat = list(chain.from_iterable(tokens))
+        # a term is told apart by (doc, token number[, token number]) in one int64 key:
+        # docs too many or too long for that are counted in halves
+        if len(tokens) > 1 and len(tokens) * (len(flat) + 1) ** 2 >= limit:
+            half = len(tokens) // 2
+            (top, top_unknown), (rest, rest_unknown) = (
+                self.count(part, limit) for part in (tokens[:half], tokens[half:])
+            )
+            return sparse.vstack([top, rest], format="csr"), np.concatenate(
+                [top_unknown, rest_unknown]
+            )
+        rows = np.repeat(np.arange(len(tokens)), [len(found) for found in tokens])
+        # each distinct token of the chunk gets a number (where it was first seen), and
+        # each number its column, read once per distinct token
+        seen: dict[str, int] = {}
+        ids = np.fromiter(map(seen.setdefault, flat, numbering()), np.int64, len(flat))
+        of_token = np.full(len(flat), -1, dtype=np.int64)
+        of_token[np.fromiter(seen.values(), np.int64, len(seen))] = np.fromiter(
+            map(self.columns.get, seen, repeat(-1)), np.int64, len(seen)
+        )
+        columns, terms = of_token[ids], ids
+        if self.pairs_of_words and len(flat) > 1:
+            same = rows[1:] == rows[:-1]  # two tokens in a row of one doc
+            left, right = ids[:-1][same], ids[1:][same]
+            columns = np.concatenate(
+                [columns, self._pair_columns(columns[:-1][same], columns[1:][same])]
+            )
+            terms = np.concatenate([terms, len(flat) * (1 + left) + right])
+            rows = np.concatenate([rows, rows[1:][same]])
+        known = columns >= 0
+        found = sparse.csr_matrix(
+            (np.ones(int(known.sum())), (rows[known], columns[known])),
+            shape=(len(tokens), self.size),
+        )
+        found.sum_duplicates()
+        # the unknown terms: how often each is in its doc
+        span = int(terms.max(initial=0)) + 1
+        keys, times = np.unique(rows[~known] * span + terms[~known], return_counts=True)
+        squares = (1 + np.log(times)) ** 2
+        unknown = np.bincount(keys // span, weights=squares, minlength=len(tokens))
+        return found, unknown
+
+    def _pair_columns(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """The column of each pair of words given their words' columns; -1 when a word or
+        the pair is not in the vocabulary."""
+        found = np.full(len(left), -1, dtype=np.int64)
+        if not len(self.pairs):
+            return found
+        both = (left >= 0) & (right >= 0)
+        codes = left[both] * self.size + right[both]
+        at = np.minimum(np.searchsorted(self.pairs, codes), len(self.pairs) - 1)
+        hit = self.pairs[at] == codes
+        found[np.flatnonzero(both)[hit]] = self.pair_columns[at[hit]]
+        return found
+
+
 @dataclass
 class Block:
     """One fitted block: its vocabulary (column order), idf, the number of works the idf
@@ -125,40 +243,36 @@ class Block:
     scale: float
 
     @cached_property
-    def _columns(self) -> dict[str, int]:
-        return {term: column for column, term in enumerate(self.vocabulary)}
+    def _lookup(self) -> _Lookup:
+        return _Lookup(self.vocabulary, pairs=self.kind == "words")
 
     def matrix(self, docs: Sequence[Doc]) -> sparse.csr_matrix:
-        """``docs`` over the vocabulary, weighted and scaled (one pass over each text: the
-        terms the vocabulary lacks are only added to the length)."""
-        analyze = word_counter().build_analyzer() if self.kind == "words" else doc_tags
-        columns = self._columns
-        indptr, indices, counts = [0], [], []
-        unknown = np.zeros(len(docs))
-        for row, text in enumerate(_inputs(self.kind, docs)):
-            squares = 0.0
-            for term, times in Counter(analyze(text)).items():
-                column = columns.get(term)
-                if column is None:
-                    squares += 1.0 if times == 1 else (1 + math.log(times)) ** 2
-                else:
-                    indices.append(column)
-                    counts.append(times)
-            unknown[row] = squares
-            indptr.append(len(indices))
-        found = sparse.csr_matrix(
-            (np.asarray(counts, dtype=np.float64), np.asarray(indices, dtype=np.int64), indptr),
-            shape=(len(docs), len(self.vocabulary)),
-        )
-        weighted = sublinear(found).multiply(self.idf).tocsr()
+        """``docs`` over the vocabulary, weighted and scaled; the terms the vocabulary
+        lacks are only added to each work's length. In chunks, so a chunk's arrays stay
+        small however many docs there are."""
+        chunks = [
+            self._chunk(docs[start : start + _CHUNK]) for start in range(0, len(docs), _CHUNK)
+        ]
+        if not chunks:
+            return sparse.csr_matrix((0, len(self.vocabulary)))
+        return sparse.vstack(chunks, format="csr") if len(chunks) > 1 else chunks[0]
+
+    def _chunk(self, docs: Sequence[Doc]) -> sparse.csr_matrix:
+        analyze = (lambda doc: words(doc_text(doc))) if self.kind == "words" else doc_tags
+        known, unknown = self._lookup.count([analyze(doc) for doc in docs])
+        # weighed in place, entry by entry: 1 + log(count), times idf, rows to ``scale``
+        # long (the unknown terms at the idf of a term no training work had)
+        weights = known.data
+        np.log(weights, out=weights)
+        weights += 1
+        weights *= self.idf[known.indices]
+        rows = np.repeat(np.arange(known.shape[0]), np.diff(known.indptr))
         unknown_idf = smooth_idf(self.documents, np.zeros(1))[0]
-        norms = np.sqrt(
-            np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel() + unknown * unknown_idf**2
-        )
+        squares = np.bincount(rows, weights=weights * weights, minlength=known.shape[0])
+        norms = np.sqrt(squares + unknown * unknown_idf**2)
         norms[norms == 0] = 1.0
-        weighted = (sparse.diags(self.scale / norms) @ weighted).tocsr()
-        weighted.sort_indices()
-        return weighted
+        weights *= (self.scale / norms)[rows]
+        return known
 
     def term(self, column: int) -> tuple[str, str]:
         """(kind, term) of a column, as an explanation names it."""

@@ -131,17 +131,25 @@ class Model:
         return self._explain(self._matrix([doc]), 0, k)
 
     def predict_explained(
-        self, docs: Sequence[Doc], explain: Collection[int], k: int = 5
+        self,
+        docs: Sequence[Doc],
+        explain: Collection[int],
+        k: int = 5,
+        *,
+        at_least: float | None = None,
     ) -> tuple[list[float], dict[int, list[Contribution]]]:
         """:meth:`predict` of every doc and :meth:`explain` of the docs at the positions
-        in ``explain``, from one pass over the text (scoring a stream of works: the text
-        pass is most of the cost)."""
+        in ``explain`` and of those with a probability of ``at_least`` or more, from one
+        pass over the text (scoring a stream of works: the text pass is most of the cost)."""
         if not docs:
             return [], {}
         matrix = self._matrix(docs)
-        probabilities = _sigmoid(matrix @ self._weights + self._intercept).tolist()
-        reasons = {index: self._explain(matrix, index, k) for index in sorted(explain)}
-        return probabilities, reasons
+        probabilities = _sigmoid(matrix @ self._weights + self._intercept)
+        chosen = set(explain)
+        if at_least is not None:
+            chosen.update(np.flatnonzero(probabilities >= at_least).tolist())
+        reasons = {index: self._explain(matrix, index, k) for index in sorted(chosen)}
+        return probabilities.tolist(), reasons
 
     def _explain(self, matrix: sparse.csr_matrix, index: int, k: int) -> list[Contribution]:
         # the row's slice of the matrix, read without building a matrix of it

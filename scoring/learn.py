@@ -77,15 +77,9 @@ class Learner:
             return []
         docs = [doc_of(row) for row in rows]
         eligible = [index for index, row in enumerate(rows) if row[0] in explain]
-        probabilities, reasons = self.model.predict_explained(docs, eligible)
-        # and the works the model lets in (few): a second pass over their text only
-        let_in = [
-            index
-            for index, p in enumerate(probabilities)
-            if p >= self.settings.let_in and index not in reasons
-        ]
-        _, more = self.model.predict_explained([docs[i] for i in let_in], range(len(let_in)))
-        reasons.update({let_in[position]: found for position, found in more.items()})
+        probabilities, reasons = self.model.predict_explained(
+            docs, eligible, EXPLAIN_TERMS, at_least=self.settings.let_in
+        )
         why = {
             rows[index][0]: [
                 {"kind": c.kind, "term": c.term, "weight": round(c.weight, 4)} for c in found

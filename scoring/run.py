@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from litmon.core.clock import now
+from litmon.core.memory import collector_paused
 from litmon.db import events
 from litmon.db.scores import (
     ScoreRow,
@@ -62,16 +63,17 @@ def score_and_learn(
     (``rescore``: every live work); then, when ``[model] retrain_after`` new labels came
     since the last training (or enough of each kind for a first model), a model is
     trained, and every live work gets the active model's probability."""
-    learner = learn.load(db, settings)
-    if rescore:
-        summary = rescore_all(db, profiles, batch, learner)
-    else:
-        summary = score_pending(db, profiles, batch, learner)
-    if learn.retrain_due(db, settings):
-        summary.trained = learn.train(db, settings).to_dict()
+    with collector_paused():
         learner = learn.load(db, settings)
-    thresholds = {profile.topic: profile.threshold for profile in profiles}
-    learn.catch_up(db, learner, thresholds, batch)
+        if rescore:
+            summary = rescore_all(db, profiles, batch, learner)
+        else:
+            summary = score_pending(db, profiles, batch, learner)
+        if learn.retrain_due(db, settings):
+            summary.trained = learn.train(db, settings).to_dict()
+            learner = learn.load(db, settings)
+        thresholds = {profile.topic: profile.threshold for profile in profiles}
+        learn.catch_up(db, learner, thresholds, batch)
     summary.model = learner.version.id if learner else None
     return summary
 

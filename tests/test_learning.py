@@ -6,6 +6,7 @@ queueing their works, and a stored model is data that nothing runs.
 Invented papers in two families the profile cannot tell apart (each title names MS and
 MRI, so each scores the same): myelin repair, and hospital costs."""
 
+import gc
 import json
 import os
 import pickle
@@ -189,6 +190,9 @@ def test_a_work_under_the_threshold_the_model_rates_relevant_is_queued_and_marke
     assert all(not item["let_in_by_model"] for pmid, item in queued.items() if pmid != "300")
     shown = litmon("queue", "list", "--state", "new", "--explain", "-n", "50").output
     assert "let in by the model" in shown
+    # and says why: the words that moved the model up, from the same scoring pass
+    explained = {i["pmid"]: i for i in queue(litmon, "--state", "new", "--explain")}
+    assert any(c["weight"] > 0 for c in explained["300"]["model_explanation"])
 
 
 def test_the_uncertain_order_puts_the_least_sure_first(litmon):
@@ -394,6 +398,8 @@ def test_a_stored_model_is_data_nothing_runs(litmon):
     assert result.output.count("\n") == 1 and "model version" in result.output
     assert "not plain JSON model data" in result.output
     assert not marker.exists()
+    # scoring pauses the cycle collector while it runs: a failed run turns it back on
+    assert gc.isenabled()
     # JSON of the wrong shape: refused as well, naming what is wrong
     db = open_db(litmon.db_path)
     with db.conn:

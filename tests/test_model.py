@@ -8,6 +8,7 @@ import random
 import pytest
 
 from litmon.model import Contribution, Doc, Model, cross_validate, fit
+from litmon.model.features import doc_text, fit_block, word_terms, words
 
 FILLER = (
     "patients cohort outcome baseline months analysis clinical disease treatment follow"
@@ -246,3 +247,50 @@ def test_a_relevant_word_among_many_unknown_ones_counts_for_less():
         [Doc("Remyelination"), Doc(f"Remyelination {unknown}"), Doc(unknown)]
     )
     assert short > long > neither
+
+
+def test_a_training_work_scores_as_it_was_trained_pairs_of_words_included():
+    # scoring reads a work's words and pairs of words its own way (pairs as tuples):
+    # a work the model was trained on must get the very numbers training gave it, so a
+    # pair of words ("white matter") counts as the term it learnt, not as an unknown one
+    docs = [
+        Doc("White matter lesions on MRI", "Iron rim lesions in white matter, 7 T."),
+        Doc("Vaccine uptake", "Vaccine uptake in a white-collar cohort: matter of trust."),
+        Doc("Naïve B cells", "Naïve and memory B cells cross the blood–brain barrier."),
+    ]
+    block, trained = fit_block("words", docs, 1.0)
+    assert "white matter" in block.vocabulary
+    scored = block.matrix(docs)
+    assert abs(scored - trained).max() < 1e-12
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Iron rim lesions: QSM at 7 T in 40 patients (a B-cell study).",
+        "Naïve B cells cross the blood–brain barrier; Aβ42 ≥ 3.0 ± 0.5 µg/mL, ﬁndings in Zürich.",
+        "e\u0301te\u0301 Ǆemal ΣΊΣΥΦΟΣ straße 東京 snake_case x y z",
+        "",
+    ],
+)
+def test_the_words_a_model_reads_are_scikit_learns(text):
+    # models trained before are read word for word as they were trained: the words and
+    # pairs are what scikit-learn's own word 1-2-gram analyser (accents folded) makes of
+    # the text, accents, ligatures and non-Latin scripts included
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    reference = CountVectorizer(ngram_range=(1, 2), strip_accents="unicode").build_analyzer()
+    assert word_terms(text) == reference(text)
+
+
+def test_docs_too_many_for_one_counting_key_are_counted_in_parts_alike():
+    # a chunk's terms are told apart by one int64 key; a chunk too big for it is counted
+    # in halves, down to one doc each, with the very same counts and lengths
+    docs, labels = remyelination_set()
+    block, _ = fit_block("words", docs, 1.0)
+    texts = [[*words(doc_text(doc)), "unseen", "unseen"] for doc in docs[:7]]
+    whole, whole_unknown = block._lookup.count(texts)
+    parts, parts_unknown = block._lookup.count(texts, limit=10)
+    assert abs(whole - parts).max() == 0 and whole.nnz == parts.nnz > 0
+    assert parts_unknown.tolist() == whole_unknown.tolist()
+    assert min(whole_unknown) >= (1 + math.log(2)) ** 2  # "unseen" twice in each

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlite_utils
 
@@ -382,19 +383,13 @@ def list_candidates(
     and the model's (the terms that moved its probability up or down)."""
     if order not in sql.ORDERS:
         raise UsageError(f"unknown order {order!r} (one of {', '.join(sql.ORDERS)})")
-    if state is not None and state not in STATES:
-        raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
+    where = _where(state, topic, min_score, search, journal, published)
     if limit < 1:
         raise UsageError("the page size must be at least 1")
     refresh(db, max_attempts)
     rows = sql.page(
         db.conn,
-        state=state,
-        topic=topic,
-        min_score=min_score,
-        match=fts_query(search) if search and search.strip() else None,
-        journal=journal,
-        published=published,
+        **where,
         after=after,
         from_end=from_end,
         limit=limit + 1,
@@ -441,17 +436,29 @@ def count_candidates(
     published: tuple[str | None, str | None] = (None, None),
 ) -> int:
     """How many candidates :func:`list_candidates` with these filters lists in all."""
+    return sql.count(db.conn, **_where(state, topic, min_score, search, journal, published))
+
+
+def _where(
+    state: str | None,
+    topic: str | None,
+    min_score: float | None,
+    search: str | None,
+    journal: str | None,
+    published: tuple[str | None, str | None],
+) -> dict[str, Any]:
+    """The filters of :func:`list_candidates` and :func:`count_candidates`, checked, as
+    the queries take them (``search`` as a full-text query)."""
     if state is not None and state not in STATES:
         raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
-    return sql.count(
-        db.conn,
-        state=state,
-        topic=topic,
-        min_score=min_score,
-        match=fts_query(search) if search and search.strip() else None,
-        journal=journal,
-        published=published,
-    )
+    return {
+        "state": state,
+        "topic": topic,
+        "min_score": min_score,
+        "match": fts_query(search) if search and search.strip() else None,
+        "journal": journal,
+        "published": published,
+    }
 
 
 def progress(db: sqlite_utils.Database) -> dict[str, int]:

@@ -512,6 +512,39 @@ ALTER TABLE candidate_audit ADD COLUMN label TEXT
 """
 
 
+_V18_NO_FEED_URL_SECRETS = """
+-- Feeds: the configured URL, which may carry a password or a token, leaves the table
+-- (db/feed_state.py). SQL cannot compute its scrypt fingerprint, so each feed's is NULL
+-- until its next poll, which starts the feed again from its configured URL (its
+-- validators and a remembered redirect are dropped; failures and backoff are kept).
+-- Deleted content is overwritten with zeros (SQLite builds differ in the default), so the
+-- old URLs do not stay in the file's free space.
+PRAGMA secure_delete = ON;
+ALTER TABLE feeds DROP COLUMN config_url;
+ALTER TABLE feeds ADD COLUMN config_fingerprint TEXT;
+-- A stored URL with user-info or a query may hold a secret: until that next poll stores
+-- the configured URL redacted, it is shown as its scheme, host and path, with the
+-- user-info and the whole query hidden (the host: after the LAST "@", as urlsplit reads it).
+UPDATE feeds SET url = parts.scheme
+    || CASE WHEN instr(parts.authority, '@') THEN '***@' ELSE '' END
+    || substr(parts.authority,
+              length(rtrim(parts.authority, replace(parts.authority, '@', ''))) + 1)
+    || substr(parts.rest, length(parts.authority) + 1)
+    || CASE WHEN parts.query THEN '?***' ELSE '' END
+FROM (
+    SELECT name, scheme, rest, query,  -- rest: after the scheme, before the query
+        substr(rest, 1, instr(rest || '/', '/') - 1) AS authority
+    FROM (
+        SELECT name, instr(url, '?') AS query,
+            substr(url, 1, instr(url, '://') + 2) AS scheme,
+            substr(CASE WHEN instr(url, '?') THEN substr(url, 1, instr(url, '?') - 1) ELSE url END,
+                   instr(url, '://') + 3) AS rest
+        FROM feeds WHERE url LIKE '%@%' OR url LIKE '%?%'
+    )
+) AS parts
+WHERE feeds.name = parts.name
+"""
+
 # Each entry upgrades the schema by one version; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
     _V1,
@@ -531,6 +564,7 @@ MIGRATIONS: list[str] = [
     _V15_DRAFTS_AND_PUBLICATIONS,
     _V16_LEARNING,
     _V17_AUDIT_LABELS,
+    _V18_NO_FEED_URL_SECRETS,
 ]
 
 

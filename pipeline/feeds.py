@@ -90,7 +90,9 @@ def poll_feeds(
         state = load_state(db, feed.name, feed.url)
         if not force and not state.is_due(now):
             outcomes.append(
-                FeedOutcome(feed.name, "not_due", state.url, next_poll_at=state.next_poll_at)
+                FeedOutcome(
+                    feed.name, "not_due", redact_url(state.url), next_poll_at=state.next_poll_at
+                )
             )
             continue
         stop_if_asked(should_stop)
@@ -106,7 +108,7 @@ def _poll_one(
     now: datetime,
     limits: FetchLimits,
 ) -> FeedOutcome:
-    outcome = FeedOutcome(feed.name, "ok", state.url)
+    outcome = FeedOutcome(feed.name, "ok", redact_url(state.url))
     with recorded_run(db, feed.source) as run:
         run.counts.requests = 1
         try:
@@ -118,7 +120,8 @@ def _poll_one(
                 limits=limits,
             )
             run.counts.requests = result.requests
-            outcome.url = result.url if result.moved_to else state.url
+            fetched = result.url if result.moved_to else state.url
+            outcome.url = redact_url(fetched)
             hint = parse_max_age(result.headers.get("cache-control"))
             if result.status == 304:
                 outcome.status = "not_modified"
@@ -132,7 +135,8 @@ def _poll_one(
                 feed.name,
                 now=now,
                 status=result.status,
-                url=outcome.url,
+                config_url=feed.url,
+                url=fetched,
                 etag=result.headers.get("etag"),
                 last_modified=result.headers.get("last-modified"),
                 next_poll=schedule.after_success(now, feed.interval_minutes, hint),

@@ -153,16 +153,21 @@ class _Lookup:
                 found.append((first, second, column))
             else:
                 self.columns[term] = column
-        # each word of a pair is a term too (a doc that has a pair has its words)
-        codes = self._codes([first for first, _, _ in found]) * self.size + self._codes(
-            [second for _, second, _ in found]
+        # each word of a pair is a term too (a doc that has a pair has its words); a pair
+        # of a word that is not (no trained model has one) can never be counted
+        lefts, rights = (
+            self._columns_of([first for first, _, _ in found]),
+            self._columns_of([second for _, second, _ in found]),
         )
+        whole = (lefts >= 0) & (rights >= 0)
+        codes = lefts[whole] * self.size + rights[whole]
         order = np.argsort(codes)
         self.pairs = codes[order]
-        self.pair_columns = np.array([column for _, _, column in found], dtype=np.int64)[order]
+        columns = np.array([column for _, _, column in found], dtype=np.int64)
+        self.pair_columns = columns[whole][order]
 
-    def _codes(self, terms: Sequence[str]) -> np.ndarray:
-        return np.fromiter(map(self.columns.__getitem__, terms), np.int64, len(terms))
+    def _columns_of(self, terms: Sequence[str]) -> np.ndarray:
+        return np.fromiter(map(self.columns.get, terms, repeat(-1)), np.int64, len(terms))
 
     def count(
         self, tokens: list[list[str]], limit: int = 2**62

@@ -157,13 +157,17 @@ def test_a_model_stored_in_format_2_is_still_read():
         "config": {"c": 10.0, "positive_weight": 9.8, "tag_scale": 0.1},
         "labels": {"relevant": 2, "irrelevant": 2},
         "intercept": -0.5,
-        "words": {"vocabulary": ["remyelination", "vaccine"], "idf": [idf, idf],
-                  "weights": [2.0, -2.0]},
+        # a pair whose first word is no term of its own: no trained model has one, and
+        # it can never be counted, but the model still reads and scores
+        "words": {"vocabulary": ["myelin repair", "remyelination", "vaccine"],
+                  "idf": [idf, idf, idf], "weights": [5.0, 2.0, -2.0]},
         "tags": {"vocabulary": ["mesh:remyelination"], "idf": [idf], "weights": [1.0]},
     }  # fmt: skip
     model = Model.from_data(data)
-    repair, vaccine = model.predict([Doc("Remyelination"), Doc("Vaccine")])
-    assert repair > 0.5 > vaccine
+    repair, vaccine, pair = model.predict(
+        [Doc("Remyelination"), Doc("Vaccine"), Doc("Myelin repair")]
+    )
+    assert repair > 0.5 > vaccine and pair < repair
     assert Model.from_data(model.to_data()).predict([Doc("Remyelination")]) == pytest.approx(
         [repair], abs=1e-6
     )

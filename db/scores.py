@@ -84,6 +84,19 @@ def drop_stale(conn: sqlite3.Connection, topics: Sequence[str]) -> int:
     return conn.total_changes - before
 
 
+def outdated_scores(conn: sqlite3.Connection, hashes: dict[str, str]) -> dict[str, int]:
+    """Per topic (of ``hashes``: topic -> its profile's hash now), how many stored scores
+    were made with another profile or other scoring rules; topics with none are left out."""
+    found = {}
+    for topic, profile in hashes.items():
+        (count,) = conn.execute(
+            "SELECT count(*) FROM work_scores WHERE topic = ? AND profile != ?", (topic, profile)
+        ).fetchone()
+        if count:
+            found[topic] = count
+    return found
+
+
 def queue_eligible(
     conn: sqlite3.Connection, work_ids: Sequence[int], thresholds: dict[str, float]
 ) -> set[int]:

@@ -25,6 +25,7 @@ from litmon.db import status
 from litmon.db.heartbeat import read_heartbeat
 from litmon.db.maintenance import database_size, quick_check
 from litmon.db.runs import database_file
+from litmon.db.scores import outdated_scores
 from litmon.feeds.config import load_feeds
 from litmon.output import plural
 from litmon.review.states import STATES
@@ -93,6 +94,7 @@ class Health:
     dead: list[dict]
     takedowns: list[dict]
     scheduler: dict
+    outdated_scores: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -107,6 +109,7 @@ class Health:
             "dead_letters": self.dead,
             "pending_takedowns": self.takedowns,
             "scheduler": self.scheduler,
+            "outdated_scores": self.outdated_scores,
         }
 
 
@@ -134,6 +137,9 @@ def assess(
         dead=status.dead_letters(db),
         takedowns=status.pending_takedowns(db),
         scheduler=_scheduler(config, db, now),
+        outdated_scores=outdated_scores(
+            db.conn, {topic: profile.hash for topic, profile in config.profiles.items()}
+        ),
     )
     health.problems = [source.problem for source in sources if source.problem]
     if health.scheduler.get("problem"):

@@ -18,6 +18,7 @@ from litmon.core.clock import parse_stamp
 from litmon.health import Health, SourceHealth, assess, human, integrity, mib
 from litmon.output import echo, json_text, plural
 from litmon.output import text as shown
+from litmon.scoring.run import outdated_line
 
 
 class Duration(click.ParamType):
@@ -157,6 +158,8 @@ def _text(health: Health) -> str:
         f" {database['works']} works ({database['live_works']} live),"
         f" {database['candidates']} candidates"
     )
+    if health.outdated_scores:
+        lines.append(outdated_line(health.outdated_scores))
     depth = ", ".join(f"{state} {count}" for state, count in health.queue.items())
     lines.append(f"queue: {depth}")
     oldest = health.oldest_approved
@@ -251,6 +254,11 @@ def _metrics(health: Health) -> CollectorRegistry:
     queue = gauge("queue_candidates", "Candidates per state.", ("state",))
     for state, count in health.queue.items():
         queue.labels(state).set(count)
+    outdated = gauge(
+        "outdated_scores", "Works scored with an older profile or scoring rules.", ("topic",)
+    )
+    for topic, count in health.outdated_scores.items():
+        outdated.labels(topic).set(count)
     oldest = health.oldest_approved
     gauge(
         "oldest_approved_age_seconds", "How long the longest-waiting approved candidate waited."

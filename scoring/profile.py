@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass
 import orjson
 
 # Bumped when the scoring rules (not the profiles) change, so that the stored hash of every
-# score made by the old rules differs and `litmon score --rescore` shows them as stale.
+# score made by the old rules differs: `litmon score` and `litmon status` count them, until
+# `litmon score --rescore`.
 RULES_VERSION = 3
 
 # What a group can add beyond its cap: a profile is written so that a cap plus the best

@@ -17,6 +17,7 @@ from litmon.db.scores import (
     drop_stale,
     iter_live_works,
     live_works,
+    outdated_scores,
     replace_scores,
 )
 from litmon.db.transactions import write_transaction
@@ -35,11 +36,15 @@ class ScoreSummary:
     above: dict[str, int] = field(default_factory=dict)  # topic -> works at/above threshold
     model: int | None = None  # the model version that scored beside the profiles
     trained: dict | None = None  # the version this run trained, as `model status` shows it
+    # topic -> works still scored with an older profile or older scoring rules
+    outdated: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         counts = ", ".join(f"{topic} {count}" for topic, count in self.above.items()) or "none"
         dropped = f", {self.dropped} dropped (merged away or deleted)" if self.dropped else ""
         line = f"scored {self.scored} works{dropped}; at or above threshold: {counts}"
+        if self.outdated:
+            line += "\n" + outdated_line(self.outdated)
         if self.trained is not None:
             auc = self.trained["auc"]
             quality = f", cross-validated AUC {auc:.2f}" if auc is not None else ""
@@ -75,7 +80,17 @@ def score_and_learn(
         thresholds = {profile.topic: profile.threshold for profile in profiles}
         learn.catch_up(db, learner, thresholds, batch)
     summary.model = learner.version.id if learner else None
+    summary.outdated = outdated_scores(db.conn, {p.topic: p.hash for p in profiles})
     return summary
+
+
+def outdated_line(outdated: dict[str, int]) -> str:
+    """What to do about works scored with an older profile (or older scoring rules)."""
+    topics = ", ".join(f"{topic} {count}" for topic, count in outdated.items())
+    return (
+        f"scored with an older profile or older scoring rules: {topics}"
+        " (`litmon score --rescore` scores them again)"
+    )
 
 
 def score_pending(

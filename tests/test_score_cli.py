@@ -79,6 +79,7 @@ def test_score_prints_one_line_and_a_rerun_scores_nothing_new(litmon):
         "above": {"imaging": 0},
         "model": None,  # cold start: no labels, no model
         "trained": None,
+        "outdated": {},
         "queue": {"new": 0, "updated": 0, "withdrawn": 0},
     }
 
@@ -95,6 +96,30 @@ def test_rescore_after_a_profile_change_changes_the_profile_hash(litmon):
     ]
     after = {row[0] for row in open_db(litmon.db).execute("SELECT profile FROM work_scores")}
     assert len(before) == len(after) == 1 and before != after
+
+
+def test_scores_of_an_edited_profile_are_reported_until_rescored(litmon):
+    # an edited profile (or new scoring rules after an upgrade) leaves the stored scores as
+    # they were: `score`, `status` and its metrics say how many, and what to run
+    litmon("score")
+    edited = PROFILE.replace('"QSM" = 4', '"QSM" = 5')
+    result = litmon("score", text=edited)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1] == (
+        "scored with an older profile or older scoring rules: imaging 3"
+        " (`litmon score --rescore` scores them again)"
+    )
+    status = litmon("status", "--json")
+    assert json.loads(status.output)["outdated_scores"] == {"imaging": 3}
+    assert "imaging 3 (`litmon score --rescore`" in litmon("status").output
+    metrics = litmon("status", "--format", "prometheus").output
+    assert 'litmon_outdated_scores{topic="imaging"} 3.0' in metrics
+    # a profile edited back and forth to the same one is not outdated: the hash is the same
+    assert "older profile" not in litmon("score", text=PROFILE).output
+    litmon("score", text=edited)
+    rescored = litmon("score", "--rescore", "--json")
+    assert json.loads(rescored.output)["outdated"] == {}
+    assert json.loads(litmon("status", "--json").output)["outdated_scores"] == {}
 
 
 @pytest.mark.parametrize(

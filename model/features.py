@@ -126,10 +126,19 @@ def smooth_idf(documents: int, df: np.ndarray) -> np.ndarray:
     return np.log((1 + documents) / (1 + df)) + 1
 
 
-def unit_rows(x: sparse.csr_matrix, scale: float) -> sparse.csr_matrix:
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+def weigh(
+    tf: sparse.csr_matrix, idf: np.ndarray, scale: float, unseen: np.ndarray | float = 0.0
+) -> sparse.csr_matrix:
+    """``tf`` (term frequencies, :func:`sublinear`) times ``idf``, each row made ``scale``
+    long, in place; ``unseen``: per row, the squares its terms outside ``tf``'s columns add
+    to its length."""
+    weights = tf.data
+    weights *= idf[tf.indices]
+    rows = np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=tf.shape[0]) + unseen)
     norms[norms == 0] = 1.0
-    return (sparse.diags(scale / norms) @ x).tocsr()
+    weights *= (scale / norms)[rows]
+    return tf
 
 
 # Docs counted at once by Block.matrix: bounds the arrays of a chunk.
@@ -265,19 +274,9 @@ class Block:
     def _chunk(self, docs: Sequence[Doc]) -> sparse.csr_matrix:
         analyze = (lambda doc: words(doc_text(doc))) if self.kind == "words" else doc_tags
         known, unknown = self._lookup.count([analyze(doc) for doc in docs])
-        # weighed in place, entry by entry: 1 + log(count), times idf, rows to ``scale``
-        # long (the unknown terms at the idf of a term no training work had)
-        weights = known.data
-        np.log(weights, out=weights)
-        weights += 1
-        weights *= self.idf[known.indices]
-        rows = np.repeat(np.arange(known.shape[0]), np.diff(known.indptr))
+        # the unknown terms at the idf of a term no training work had
         unknown_idf = smooth_idf(self.documents, np.zeros(1))[0]
-        squares = np.bincount(rows, weights=weights * weights, minlength=known.shape[0])
-        norms = np.sqrt(squares + unknown * unknown_idf**2)
-        norms[norms == 0] = 1.0
-        weights *= (self.scale / norms)[rows]
-        return known
+        return weigh(sublinear(known), self.idf, self.scale, unknown * unknown_idf**2)
 
     def term(self, column: int) -> tuple[str, str]:
         """(kind, term) of a column, as an explanation names it."""
@@ -293,7 +292,7 @@ def fit_block(kind: str, docs: Sequence[Doc], scale: float) -> tuple[Block, spar
     vocabulary, counts = count(kind, docs)
     df = np.asarray((counts > 0).sum(axis=0)).ravel()
     block = Block(kind, vocabulary, smooth_idf(len(docs), df), len(docs), scale)
-    return block, unit_rows(sublinear(counts).multiply(block.idf).tocsr(), scale)
+    return block, weigh(sublinear(counts), block.idf, scale)
 
 
 class Corpus:
@@ -334,10 +333,8 @@ class Corpus:
         self._columns = []
         for tf, _, df, scale in self._blocks:
             columns = np.flatnonzero(df)
-            rows = tf[self.labelled][:, columns].multiply(self._idf(df)[columns]).tocsr()
-            norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
-            norms[norms == 0] = 1.0
-            parts.append(sparse.diags(scale / norms) @ rows)
+            rows = tf[self.labelled][:, columns].tocsr(copy=True)
+            parts.append(weigh(rows, self._idf(df)[columns], scale))
             self._columns.append(columns)
         return sparse.hstack(parts, format="csr")
 

@@ -180,10 +180,18 @@ def speed(count: int) -> bool:
                 f" {scored / cpu:,.0f} works/s CPU, peak RSS {rss / 1024:.0f} MiB"
             )
     scored, wall, _cpu, rss = results[count]
-    rate_ok = scored / wall >= RATE_TARGET
-    ratio = rss / results[small][3]
+    return judge_scaling(small, count, scored / wall, results[small][3], rss)
+
+
+def judge_scaling(small: int, count: int, rate: float, small_rss: int, rss: int) -> bool:
+    """Print the scoring targets' verdicts (the rate at ``count`` works, and the peak RSS
+    there against that at ``small``); True when both are met."""
+    rate_ok = rate >= RATE_TARGET
+    ratio = rss / small_rss
     rss_ok = ratio <= RSS_TARGET
-    print(f"\nscoring rate at {count:,}: {scored / wall:,.0f} works/s (target >= 2,000): ", end="")
+    print(
+        f"\nscoring rate at {count:,}: {rate:,.0f} works/s (target >= {RATE_TARGET:,.0f}): ", end=""
+    )
     print(verdict(rate_ok))
     print(f"peak RSS {small:,} -> {count:,}: {ratio:.2f}x (target <= {RSS_TARGET}): ", end="")
     print(verdict(rss_ok))

@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import peak_rss_kib, run_child, verdict
-from relevance_bench import RATE_TARGET, RSS_TARGET, build, labelled
+from measure import peak_rss_kib, run_child
+from relevance_bench import build, judge_scaling, labelled
 
 from litmon.core.clock import now
 from litmon.db.models import add_version
@@ -109,14 +109,7 @@ def main() -> int:
                 f" {scored / cpu:,.0f} works/s CPU, peak RSS {rss / 1024:.0f} MiB"
             )
     scored, wall, rss = results[count]
-    rate_ok = scored / wall >= RATE_TARGET
-    ratio = rss / results[small][2]
-    rss_ok = ratio <= RSS_TARGET
-    print(f"\nscoring rate at {count:,}: {scored / wall:,.0f} works/s (target >= 2,000): ", end="")
-    print(verdict(rate_ok))
-    print(f"peak RSS {small:,} -> {count:,}: {ratio:.2f}x (target <= {RSS_TARGET}): ", end="")
-    print(verdict(rss_ok))
-    return 0 if rate_ok and rss_ok else 1
+    return 0 if judge_scaling(small, count, scored / wall, results[small][2], rss) else 1
 
 
 if __name__ == "__main__":

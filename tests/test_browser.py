@@ -132,6 +132,15 @@ def sign_in(page: Page) -> None:
     expect(page.get_by_role("heading", name="Candidates")).to_be_visible()
 
 
+def serious(result) -> list[tuple[str, str, int]]:
+    """The serious and critical violations of an axe-core run: rule, impact, how many nodes."""
+    return [
+        (v["id"], v["impact"], len(v["nodes"]))
+        for v in result.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 def screenshot(page: Page, name: str) -> None:
     target = os.environ.get("LITMON_SCREENSHOTS")
     if target:
@@ -228,12 +237,7 @@ def test_axe_finds_no_serious_accessibility_problem(browser, site):
     screenshot(page, "ops.png")
     found["ops"] = Axe().run(page)
     context.close()
-    serious = {
-        name: [(v["id"], v["impact"], len(v["nodes"])) for v in result.response["violations"]
-               if v["impact"] in ("serious", "critical")]
-        for name, result in found.items()
-    }  # fmt: skip
-    assert serious == {name: [] for name in found}
+    assert {name: serious(result) for name, result in found.items()} == {name: [] for name in found}
 
 
 def test_screenshots_in_docs_are_these_pages():

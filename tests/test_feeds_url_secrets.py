@@ -9,30 +9,25 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 from click.testing import CliRunner
 from feed_server import FeedServer, Reply, Responder, Seen, redirect, serve_feed, status
+from test_feeds_poll import NOW, poll
 
 from litmon.cli import cli
 from litmon.core.redact import redact_url
-from litmon.core.version import VERSION
 from litmon.db.feed_state import feed_status
 from litmon.db.schema import MIGRATIONS, migrate, open_db
 from litmon.feeds import FeedConfig
-from litmon.feeds.fetch import FetchLimits
-from litmon.pipeline.feeds import poll_feeds
 
 TOKEN = "TOKtok123secret"
 NEW_TOKEN = "NEWtok456secret"
 PASSWORD = "s3cr3tPWfeeds"
 SECRETS = (TOKEN, NEW_TOKEN, PASSWORD)
-UA = f"litmon/{VERSION} (+mailto:editor@example.org)"
-NOW = datetime(2024, 5, 22, 12, 0, tzinfo=UTC)
-LIMITS = FetchLimits(connect_timeout=2, read_timeout=0.5, total_seconds=1.5)
 
 
 def secrets_stored(path: Path) -> list[str]:
@@ -75,12 +70,6 @@ def with_user_info(url: str, password: str = PASSWORD) -> str:
 def server():
     with FeedServer() as running:
         yield running
-
-
-def poll(db, feeds, **kwargs):
-    kwargs.setdefault("now", NOW)
-    outcomes = poll_feeds(db, feeds, user_agent=UA, limits=LIMITS, **kwargs)
-    return {outcome.name: outcome for outcome in outcomes}
 
 
 def states(db) -> dict[str, dict]:
